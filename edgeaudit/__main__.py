@@ -1,0 +1,5 @@
+import sys
+
+from edgeaudit.cli import main
+
+sys.exit(main())
