@@ -1,0 +1,17 @@
+"""The workstation side: local Hugging Face checkpoint -> tapped ONNX bundle (needs the [export] extra).
+
+Public surface:
+    export_checkpoint(model_dir, out_dir, ExportOptions(...)) -> Bundle
+    tap_onnx(...)  (see exporters.tap) — taps for an existing ONNX file, onnx only, no torch
+"""
+
+from exporters.options import ExportOptions
+
+__all__ = ["ExportOptions", "export_checkpoint"]
+
+
+def export_checkpoint(*args, **kwargs):
+    """Lazy re-export so ``import exporters`` stays cheap (torch loads on first use)."""
+    from exporters.export import export_checkpoint as _export
+
+    return _export(*args, **kwargs)

@@ -1,0 +1,161 @@
+"""Load a local Hugging Face checkpoint for export, or say exactly why it cannot be exported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeaudit.errors import ExportError
+
+WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin", "*.safetensors.index.json")
+# Model types whose checkpoints are causal language models even though transformers can also build
+# encoder heads for them; everything listed is exported through the LM head (final output = logits).
+DECODER_SUFFIXES = ("ForCausalLM", "LMHeadModel")
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: Any  # torch.nn.Module in eval mode, eager attention
+    config: Any
+    tokenizer: Any  # transformers fast tokenizer
+    directory: Path
+    decoder: bool
+
+    @property
+    def num_layers(self) -> int:
+        return int(_first_attr(self.config, "num_hidden_layers", "n_layer", "n_layers", "num_layers"))
+
+    @property
+    def num_heads(self) -> int:
+        return int(_first_attr(self.config, "num_attention_heads", "n_head", "n_heads"))
+
+    @property
+    def hidden_size(self) -> int:
+        return int(_first_attr(self.config, "hidden_size", "n_embd", "dim", "d_model"))
+
+    @property
+    def max_positions(self) -> int:
+        value = int(_first_attr(self.config, "max_position_embeddings", "n_positions", "n_ctx", default=2048))
+        # RoBERTa-style models reserve padding_idx + 1 positions before the first real one.
+        if self.config.model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
+            value -= int(getattr(self.config, "pad_token_id", 1) or 1) + 1
+        return value
+
+
+def _first_attr(config: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        value = getattr(config, name, None)
+        if value is not None:
+            return value
+    if default is not None:
+        return default
+    raise ExportError(
+        f"config.json of model_type {config.model_type!r} has none of {', '.join(names)}",
+        hint="this architecture is not supported by the generic export path",
+    )
+
+
+def is_decoder(config: Any) -> bool:
+    architectures = list(getattr(config, "architectures", None) or [])
+    if any(arch.endswith(DECODER_SUFFIXES) for arch in architectures):
+        return True
+    if architectures:
+        return False
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    return config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and config.model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+
+def _check_directory(model_dir: Path, need_weights: bool) -> None:
+    if not model_dir.exists():
+        raise ExportError(f"{model_dir}: no such directory", hint="pass a local Hugging Face checkpoint folder")
+    if not model_dir.is_dir():
+        raise ExportError(f"{model_dir}: is a file, expected a checkpoint directory with config.json")
+    if not (model_dir / "config.json").is_file():
+        raise ExportError(
+            f"{model_dir}: no config.json",
+            hint="this is not a Hugging Face checkpoint; save one with model.save_pretrained(DIR)",
+        )
+    if need_weights and not any(next(model_dir.glob(p), None) for p in WEIGHT_PATTERNS):
+        raise ExportError(
+            f"{model_dir}: no weights (model.safetensors or pytorch_model.bin)",
+            hint="copy the weight files next to config.json, or pass --random-init for the random twin",
+        )
+
+
+def _load_config(model_dir: Path, trust_remote_code: bool):
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    except ValueError as exc:
+        first = str(exc).splitlines()[0]
+        raise ExportError(
+            f"{model_dir / 'config.json'}: unsupported architecture ({first[:200]})",
+            hint="edgeaudit exports BERT/RoBERTa/DistilBERT/MiniLM encoders and GPT-2/Llama/Qwen2-style decoders",
+        ) from None
+    except OSError as exc:
+        raise ExportError(f"{model_dir / 'config.json'}: cannot be read ({str(exc).splitlines()[0][:200]})") from None
+    if getattr(config, "is_encoder_decoder", False):
+        raise ExportError(
+            f"{model_dir}: model_type {config.model_type!r} is an encoder-decoder model, which is not supported",
+            hint="export the encoder or the decoder as a standalone checkpoint",
+        )
+    return config
+
+
+def _load_tokenizer(model_dir: Path, trust_remote_code: bool):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True, trust_remote_code=trust_remote_code)
+    except Exception as exc:  # transformers raises many types here; all mean "no usable tokenizer"
+        raise ExportError(
+            f"{model_dir}: no usable tokenizer ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
+            hint="save the tokenizer beside the model with tokenizer.save_pretrained(DIR)",
+        ) from None
+    if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
+        raise ExportError(
+            f"{model_dir}: the tokenizer has no fast (tokenizers) version",
+            hint="the device runtime needs tokenizer.json; convert the tokenizer with transformers first",
+        )
+    return tokenizer
+
+
+def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: int = 0,
+                    trust_remote_code: bool = False) -> LoadedCheckpoint:
+    """Load ``model_dir`` with eager attention (SDPA returns no attention weights) in eval mode.
+
+    With ``random_init`` the same architecture is built from the config with fresh weights drawn under
+    ``seed``: the random-model control (a probe that scores as well on it is reading the architecture or
+    the data, not anything learned).
+    """
+    import torch
+    import transformers as tf
+
+    model_dir = Path(model_dir)
+    _check_directory(model_dir, need_weights=not random_init)
+    config = _load_config(model_dir, trust_remote_code)
+    tokenizer = _load_tokenizer(model_dir, trust_remote_code)
+    decoder = is_decoder(config)
+    auto = tf.AutoModelForCausalLM if decoder else tf.AutoModel
+    try:
+        if random_init:
+            torch.manual_seed(seed)
+            model = auto.from_config(config, attn_implementation="eager", trust_remote_code=trust_remote_code)
+        else:
+            model = auto.from_pretrained(model_dir, attn_implementation="eager", trust_remote_code=trust_remote_code)
+    except ValueError as exc:
+        raise ExportError(
+            f"{model_dir}: model_type {config.model_type!r} cannot be built as "
+            f"{'a causal LM' if decoder else 'an encoder'} ({str(exc).splitlines()[0][:200]})",
+            hint="this family is not supported by the generic export path",
+        ) from None
+    except OSError as exc:
+        raise ExportError(f"{model_dir}: weights cannot be loaded ({str(exc).splitlines()[0][:200]})") from None
+    model.eval()
+    return LoadedCheckpoint(model=model, config=config, tokenizer=tokenizer, directory=model_dir, decoder=decoder)

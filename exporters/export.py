@@ -1,0 +1,115 @@
+"""``export_checkpoint``: local checkpoint -> verified bundle (model.onnx + tokenizer.json + edgeaudit.json)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from edgeaudit.bundle import Bundle, load_bundle, save_manifest
+from edgeaudit.bundle.build import new_manifest, tokenizer_settings
+from exporters.checkpoint import LoadedCheckpoint, load_checkpoint
+from exporters.options import ExportOptions
+from exporters.output_dir import check_output_dir, staged_bundle
+
+ONNX_NAME = "model.onnx"
+TOKENIZER_NAME = "tokenizer.json"
+
+
+def _pad_id(checkpoint: LoadedCheckpoint) -> int:
+    tok = checkpoint.tokenizer
+    for candidate in (tok.pad_token_id, tok.eos_token_id, getattr(checkpoint.config, "pad_token_id", None)):
+        if candidate is not None:
+            return int(candidate)
+    return 0
+
+
+def _max_length(checkpoint: LoadedCheckpoint, requested: int | None) -> int:
+    limit = checkpoint.max_positions
+    tok_limit = getattr(checkpoint.tokenizer, "model_max_length", None)
+    if isinstance(tok_limit, int) and 1 < tok_limit < limit:
+        limit = tok_limit
+    if requested is None:
+        return limit
+    if requested > limit:
+        from edgeaudit.errors import ExportError
+
+        raise ExportError(f"option --max-length: {requested} exceeds the model's limit of {limit} positions")
+    return requested
+
+
+def write_tokenizer(checkpoint: LoadedCheckpoint, staging: Path) -> dict:
+    """Copy the checkpoint's own tokenizer.json (or serialise the fast tokenizer); return its JSON."""
+    source = checkpoint.directory / TOKENIZER_NAME
+    target = staging / TOKENIZER_NAME
+    if source.is_file():
+        shutil.copyfile(source, target)
+    else:
+        checkpoint.tokenizer.backend_tokenizer.save(str(target))
+    return json.loads(target.read_text(encoding="utf-8"))
+
+
+def model_section(checkpoint: LoadedCheckpoint) -> dict:
+    config = checkpoint.config
+    return {
+        "family": "decoder" if checkpoint.decoder else "encoder",
+        "model_type": str(config.model_type),
+        "architecture": type(checkpoint.model).__name__,
+        "num_layers": checkpoint.num_layers,
+        "num_heads": checkpoint.num_heads,
+        "hidden_size": checkpoint.hidden_size,
+        "causal": checkpoint.decoder,
+        "vocab_size": int(checkpoint.model.get_input_embeddings().num_embeddings),
+        "max_positions": checkpoint.max_positions,
+        "source": str(checkpoint.directory.resolve()),
+    }
+
+
+def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: ExportOptions | None = None,
+                      *, log=print) -> Bundle:
+    """Export, verify and write a bundle; ``log`` receives one-line progress messages."""
+    options = options or ExportOptions()
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir, options.force)  # fail before the slow part
+    if options.backend == "optimum":
+        from exporters.optimum_backend import export_with_optimum
+
+        return export_with_optimum(model_dir, out_dir, options, log=log)
+    from exporters.torch_onnx import INPUT_NAMES, export_tapped
+    from exporters.verify import verify_export
+    from exporters.wrapper import TappedModel, final_output_of
+
+    checkpoint = load_checkpoint(model_dir, random_init=options.random_init, seed=options.seed,
+                                 trust_remote_code=options.trust_remote_code)
+    log(f"loaded {type(checkpoint.model).__name__}: {checkpoint.num_layers} layers x {checkpoint.num_heads} heads"
+        + (f" (random init, seed {options.seed})" if options.random_init else ""))
+    wrapper = TappedModel(checkpoint.model, checkpoint.num_layers, checkpoint.decoder).eval()
+    model = model_section(checkpoint)
+    pad_id = _pad_id(checkpoint)
+    max_length = _max_length(checkpoint, options.max_length)
+    with staged_bundle(out_dir, options.force) as staging:
+        tokenizer_json = write_tokenizer(checkpoint, staging)
+        tokenizer = tokenizer_settings(TOKENIZER_NAME, tokenizer_json, max_length=max_length,
+                                       padding_side=checkpoint.tokenizer.padding_side, pad_token_id=pad_id)
+        log(f"exporting with torch.onnx ({options.exporter}, opset {options.opset})")
+        export_tapped(wrapper, staging / ONNX_NAME, exporter=options.exporter, opset=options.opset,
+                      vocab_size=model["vocab_size"], pad_id=pad_id)
+        if options.verify:
+            report = verify_export(wrapper, staging / ONNX_NAME, vocab_size=model["vocab_size"], pad_id=pad_id,
+                                   padding_side=tokenizer["padding_side"], special_ids=tokenizer["special_token_ids"],
+                                   max_length=max_length, tolerance=options.tolerance)
+            export_check = report.to_manifest()
+            log(f"verified: max |onnx - torch| = {report.worst:.2e} (tolerance {options.tolerance:g})")
+        else:
+            export_check = {"verified": False, "reason": "skipped with --no-verify"}
+        final_name, final_kind = final_output_of(checkpoint.decoder, checkpoint.num_layers)
+        variant = "random-init" if options.random_init else "fp32"
+        settings = {"seed": options.seed} if options.random_init else {}
+        manifest = new_manifest(
+            staging, model=model, onnx_file=ONNX_NAME, opset=options.opset, inputs=INPUT_NAMES,
+            exporter=f"torch.onnx-{options.exporter}", final_output=final_name, final_output_kind=final_kind,
+            tokenizer=tokenizer, variant=variant, variant_settings=settings, export_check=export_check,
+            extra_versions=("torch", "transformers", "onnxscript"),
+        )
+        save_manifest(staging, manifest)
+    return load_bundle(out_dir)
