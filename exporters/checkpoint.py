@@ -137,6 +137,8 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
     import torch
     import transformers as tf
 
+    tf.utils.logging.set_verbosity_error()
+    tf.utils.logging.disable_progress_bar()
     model_dir = Path(model_dir)
     _check_directory(model_dir, need_weights=not random_init)
     config = _load_config(model_dir, trust_remote_code)

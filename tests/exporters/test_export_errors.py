@@ -1,0 +1,76 @@
+"""Bad input to ``edgeaudit export`` / ``inspect``: one line, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from edgeaudit.errors import ExportError
+from exporters import ExportOptions, export_checkpoint
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgeaudit", *args], capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("edgeaudit: error:")]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_missing_directory(tmp_path):
+    assert_one_line_error(run_cli("export", str(tmp_path / "nope"), str(tmp_path / "out")), "no such directory")
+
+
+def test_directory_without_config(tmp_path):
+    (tmp_path / "ckpt").mkdir()
+    assert_one_line_error(run_cli("export", str(tmp_path / "ckpt"), str(tmp_path / "out")), "no config.json")
+
+
+def test_weights_missing(tiny_checkpoint, tmp_path):
+    ckpt = shutil.copytree(tiny_checkpoint("bert"), tmp_path / "ckpt")
+    (ckpt / "model.safetensors").unlink()
+    with pytest.raises(ExportError, match="no weights"):
+        export_checkpoint(ckpt, tmp_path / "out", ExportOptions(exporter="torchscript"), log=lambda m: None)
+
+
+def test_unsupported_architecture(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text(json.dumps({"model_type": "definitely-not-a-model", "architectures": ["X"]}))
+    (ckpt / "model.safetensors").write_bytes(b"")
+    assert_one_line_error(run_cli("export", str(ckpt), str(tmp_path / "out")), "unsupported architecture")
+
+
+def test_encoder_decoder_is_refused_with_reason(tiny_checkpoint, tmp_path):
+    from transformers import T5Config
+
+    ckpt = tmp_path / "t5"
+    T5Config(d_model=16, num_layers=1, num_heads=2, d_ff=16, vocab_size=50).save_pretrained(ckpt)
+    (ckpt / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ExportError, match="encoder-decoder model, which is not supported"):
+        export_checkpoint(ckpt, tmp_path / "out", ExportOptions(exporter="torchscript"), log=lambda m: None)
+
+
+def test_output_dir_that_is_not_a_bundle_needs_force(tiny_checkpoint, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert_one_line_error(run_cli("export", str(tiny_checkpoint("bert")), str(out), "--exporter", "torchscript"),
+                          "not an edgeaudit bundle", "--force")
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_bad_option_values_are_usage_errors(tiny_checkpoint, tmp_path):
+    result = run_cli("export", str(tiny_checkpoint("bert")), str(tmp_path / "o"), "--opset", "9")
+    assert_one_line_error(result, "--opset")
+    result = run_cli("export", str(tiny_checkpoint("bert")), str(tmp_path / "o"), "--exporter", "onnxmagic")
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "onnxmagic" in result.stderr
