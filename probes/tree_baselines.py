@@ -42,7 +42,9 @@ class GoldTree:
         return int(self.kept.size)
 
 
-def scored_gold_tree(heads: np.ndarray, is_punct: np.ndarray | None, *, exclude_punct: bool = True) -> GoldTree:
+def scored_gold_tree(
+    heads: np.ndarray, is_punct: np.ndarray | None, *, exclude_punct: bool = True
+) -> GoldTree:
     """Validate one sentence's tree and return the words and undirected edges UUAS is computed on."""
     heads = validate_heads(heads)
     punct = validate_punct(is_punct, heads.size)
@@ -77,7 +79,9 @@ class TreeBaselineCounts:
             return
         self.gold_edges += len(gold.edges)
         self.chain_correct += count_shared_edges(chain_edges(n), gold.edges, n)
-        hits = sum(count_shared_edges(random_spanning_tree(n, self._rng), gold.edges, n) for _ in range(self.samples))
+        hits = sum(
+            count_shared_edges(random_spanning_tree(n, self._rng), gold.edges, n) for _ in range(self.samples)
+        )
         self.random_correct += hits / self.samples
         self.random_expected += len(gold.edges) * 2.0 / n
 
@@ -100,7 +104,9 @@ def chain_uuas(
     """Corpus UUAS of the right-branching chain over the scored words."""
     correct = total = 0
     for s, heads in enumerate(heads_seq):
-        gold = scored_gold_tree(heads, None if is_punct_seq is None else is_punct_seq[s], exclude_punct=exclude_punct)
+        gold = scored_gold_tree(
+            heads, None if is_punct_seq is None else is_punct_seq[s], exclude_punct=exclude_punct
+        )
         if gold.size >= 2:
             total += len(gold.edges)
             correct += count_shared_edges(chain_edges(gold.size), gold.edges, gold.size)

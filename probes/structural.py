@@ -1,0 +1,284 @@
+"""Structural probes: a low-rank linear map whose geometry reproduces the dependency tree.
+
+Hewitt & Manning (2019), "A structural probe for finding syntax in word representations":
+
+- the **distance probe** learns ``B`` (rank × hidden) so that ``‖B(hᵢ − hⱼ)‖²`` approximates the number of
+  tree edges between words i and j;
+- the **depth probe** learns ``B`` so that ``‖B hᵢ‖²`` approximates word i's depth in the tree.
+
+Loss (as in the paper): L1 between predicted and gold values, summed over word pairs (distance) or words
+(depth) of a sentence, divided by the squared sentence length (distance) or the length (depth), and averaged
+over sentences. Training is full-batch L-BFGS (``scipy.optimize``) with an analytic gradient, no autograd.
+L1 is not differentiable at zero residual, so it is replaced by the pseudo-Huber ``√(r² + δ²) − δ`` with a
+small ``smoothing`` δ (identical to L1 for ``|r| ≫ δ``); ``smoothing=0`` gives plain L1 with a subgradient.
+
+Gold targets come from ``tree_distances`` / ``tree_depths``; evaluation metrics and the linear-chain baseline
+live in ``probes.structural_metrics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
+
+from probes._trees import tree_depths, tree_distances
+from probes.structural_metrics import DepthMetrics, DistanceMetrics, depth_metrics, distance_metrics
+
+
+def split_sentences(
+    num_sentences: int, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffle sentence indices with ``seed`` and cut them into disjoint train/dev/test index arrays.
+
+    Splitting by sentence (never by word) keeps every word of a test sentence unseen during training.
+    """
+    if num_sentences < 0:
+        raise ValueError("num_sentences must be >= 0")
+    frac = np.asarray(fractions, dtype=np.float64)
+    if frac.shape != (3,) or np.any(frac < 0) or not np.isclose(frac.sum(), 1.0):
+        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
+    order = np.random.default_rng(seed).permutation(num_sentences)
+    n_train = int(round(frac[0] * num_sentences))
+    n_dev = int(round(frac[1] * num_sentences))
+    n_dev = min(n_dev, num_sentences - n_train)
+    return order[:n_train], order[n_train : n_train + n_dev], order[n_train + n_dev :]
+
+
+def _robust_l1(residual: np.ndarray, smoothing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudo-Huber value and derivative (plain L1 and its sign when ``smoothing == 0``)."""
+    if smoothing == 0:
+        return np.abs(residual), np.sign(residual)
+    root = np.sqrt(residual**2 + smoothing**2)
+    return root - smoothing, residual / root
+
+
+def _stack_words(X: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate ``[word, hidden]`` arrays; returns ``[all_words, hidden]`` and per-sentence offsets."""
+    if len(X) == 0:
+        raise ValueError("no sentences given")
+    mats = [np.asarray(x, dtype=np.float64) for x in X]
+    dims = {m.shape[1] if m.ndim == 2 else None for m in mats}
+    if len(dims) != 1 or None in dims:
+        raise ValueError(f"every sentence must be a [word, hidden] array with one hidden size, got {dims}")
+    offsets = np.cumsum([0] + [m.shape[0] for m in mats])
+    return np.concatenate(mats, axis=0), offsets
+
+
+class _DistanceObjective:
+    """Loss and gradient of the distance probe, with sentences padded into length buckets.
+
+    For ``P = H Bᵀ`` and ``wᵢⱼ = ∂loss/∂predᵢⱼ``: ``∂loss/∂Pₐ = 2 Σⱼ (wₐⱼ + wⱼₐ)(Pₐ − Pⱼ)``, and
+    ``∂loss/∂B = (∂loss/∂P)ᵀ H``, so each evaluation costs two big matrix products plus ``O(n²·rank)``
+    per sentence.
+    """
+
+    def __init__(
+        self, X: Sequence[np.ndarray], targets: Sequence[np.ndarray], smoothing: float, bucket: int = 128
+    ):
+        self.H, offsets = _stack_words(X)
+        self.smoothing = smoothing
+        lengths = np.diff(offsets)
+        order = np.argsort(lengths, kind="stable")
+        pad_row = self.H.shape[0]
+        self.buckets = []
+        for start in range(0, len(order), bucket):
+            chunk = order[start : start + bucket]
+            m = int(lengths[chunk].max())
+            idx = np.full((len(chunk), m), pad_row, dtype=np.int64)
+            gold = np.zeros((len(chunk), m, m))
+            for row, s in enumerate(chunk):
+                n = lengths[s]
+                idx[row, :n] = np.arange(offsets[s], offsets[s + 1])
+                gold[row, :n, :n] = targets[s]
+            mask = idx != pad_row
+            pairs = mask[:, :, None] & mask[:, None, :] & ~np.eye(m, dtype=bool)
+            weight = pairs / (lengths[chunk].astype(np.float64) ** 2 * len(order))[:, None, None]
+            self.buckets.append((idx, mask, gold, weight))
+
+    def predict_padded(self, P: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Pb = P[idx]  # [sentence, word, rank]
+        sq = np.einsum("swk,swk->sw", Pb, Pb)
+        pred = sq[:, :, None] + sq[:, None, :] - 2.0 * (Pb @ np.swapaxes(Pb, 1, 2))
+        return Pb, pred
+
+    def __call__(self, b: np.ndarray, rank: int) -> tuple[float, np.ndarray]:
+        B = b.reshape(rank, -1)
+        P = np.vstack([self.H @ B.T, np.zeros((1, rank))])  # [all_words + pad, rank]
+        grad_P = np.zeros_like(P)
+        loss = 0.0
+        for idx, mask, gold, weight in self.buckets:
+            Pb, pred = self.predict_padded(P, idx)
+            value, slope = _robust_l1(pred - gold, self.smoothing)
+            loss += float((weight * value).sum())
+            w = weight * slope
+            w = w + np.swapaxes(w, 1, 2)
+            g = 2.0 * (w.sum(axis=2)[:, :, None] * Pb - w @ Pb)
+            grad_P[idx[mask]] = g[mask]
+        return loss, (grad_P[:-1].T @ self.H).ravel()
+
+    def mean_prediction_and_target(self, B: np.ndarray) -> tuple[float, float]:
+        P = np.vstack([self.H @ B.T, np.zeros((1, B.shape[0]))])
+        pred_sum = gold_sum = 0.0
+        for idx, _, gold, weight in self.buckets:
+            pred_sum += float((weight * self.predict_padded(P, idx)[1]).sum())
+            gold_sum += float((weight * gold).sum())
+        return pred_sum, gold_sum
+
+
+class _DepthObjective:
+    """Loss and gradient of the depth probe: ``∂loss/∂Pᵢ = 2 wᵢ Pᵢ`` with ``wᵢ = ∂loss/∂predᵢ``."""
+
+    def __init__(self, X: Sequence[np.ndarray], targets: Sequence[np.ndarray], smoothing: float):
+        self.H, offsets = _stack_words(X)
+        self.smoothing = smoothing
+        lengths = np.diff(offsets).astype(np.float64)
+        self.gold = np.concatenate([np.asarray(t, dtype=np.float64) for t in targets])
+        self.weight = np.repeat(1.0 / (lengths * len(lengths)), np.diff(offsets))  # [all_words]
+
+    def __call__(self, b: np.ndarray, rank: int) -> tuple[float, np.ndarray]:
+        B = b.reshape(rank, -1)
+        P = self.H @ B.T
+        value, slope = _robust_l1(np.einsum("wk,wk->w", P, P) - self.gold, self.smoothing)
+        grad_P = 2.0 * (self.weight * slope)[:, None] * P
+        return float((self.weight * value).sum()), (grad_P.T @ self.H).ravel()
+
+    def mean_prediction_and_target(self, B: np.ndarray) -> tuple[float, float]:
+        P = self.H @ B.T
+        return float((self.weight * np.einsum("wk,wk->w", P, P)).sum()), float(
+            (self.weight * self.gold).sum()
+        )
+
+
+class _StructuralProbe(BaseEstimator):
+    """Shared fitting machinery: random init (seeded) rescaled to the target's scale, then L-BFGS."""
+
+    def __init__(
+        self,
+        rank: int = 64,
+        *,
+        l2: float = 0.0,
+        smoothing: float = 1e-2,
+        max_iter: int = 500,
+        tol: float = 1e-9,
+        random_state: int = 0,
+    ):
+        self.rank = rank
+        self.l2 = l2
+        self.smoothing = smoothing
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _objective(self, X, heads):  # pragma: no cover - implemented by subclasses
+        raise NotImplementedError
+
+    def fit(self, X: Sequence[np.ndarray], heads: Sequence[np.ndarray]) -> _StructuralProbe:
+        """Fit on sentences ``X`` (each ``[word, hidden]``) with gold trees ``heads`` (each ``[word]``)."""
+        if len(X) != len(heads):
+            raise ValueError(f"{len(X)} sentences of vectors but {len(heads)} trees")
+        for s, (x, h) in enumerate(zip(X, heads, strict=True)):
+            if np.shape(x)[0] != len(h):
+                raise ValueError(f"sentence {s}: {np.shape(x)[0]} vectors for {len(h)} words")
+        if self.rank < 1:
+            raise ValueError("rank must be >= 1")
+        objective = self._objective(X, heads)
+        hidden = objective.H.shape[1]
+        rng = np.random.default_rng(self.random_state)
+        B0 = rng.standard_normal((self.rank, hidden)) / np.sqrt(hidden)
+        pred, gold = objective.mean_prediction_and_target(B0)
+        if pred > 0 and gold > 0:
+            B0 *= np.sqrt(gold / pred)
+
+        def loss_and_grad(b: np.ndarray) -> tuple[float, np.ndarray]:
+            loss, grad = objective(b, self.rank)
+            return loss + self.l2 * float(b @ b), grad + 2.0 * self.l2 * b
+
+        opt = minimize(
+            loss_and_grad,
+            B0.ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            tol=self.tol,
+            options={"maxiter": self.max_iter},
+        )
+        self.B_ = opt.x.reshape(self.rank, hidden)  # [rank, hidden]
+        self.loss_ = float(opt.fun)
+        self.n_iter_ = int(opt.nit)
+        self.converged_ = bool(opt.success)
+        self.n_features_in_ = hidden
+        return self
+
+    def transform(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Project each sentence into the probe space: ``[word, hidden]`` -> ``[word, rank]``."""
+        if not hasattr(self, "B_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
+        out = []
+        for x in X:
+            x = np.asarray(x, dtype=np.float64)
+            if x.ndim != 2 or x.shape[1] != self.n_features_in_:
+                raise ValueError(f"expected [word, {self.n_features_in_}] vectors, got shape {x.shape}")
+            out.append(x @ self.B_.T)
+        return out
+
+
+class DistanceProbe(_StructuralProbe):
+    """Hewitt & Manning's distance probe: ``‖B(hᵢ − hⱼ)‖² ≈`` tree distance. Score = UUAS."""
+
+    def _objective(self, X, heads) -> _DistanceObjective:
+        return _DistanceObjective(X, [tree_distances(h) for h in heads], self.smoothing)
+
+    def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Predicted squared distances per sentence: each ``[word, word]``."""
+        out = []
+        for P in self.transform(X):
+            sq = np.einsum("wk,wk->w", P, P)
+            out.append(np.maximum(sq[:, None] + sq[None, :] - 2.0 * P @ P.T, 0.0))
+        return out
+
+    def evaluate(
+        self,
+        X: Sequence[np.ndarray],
+        heads: Sequence[np.ndarray],
+        is_punct: Sequence[np.ndarray] | None = None,
+    ) -> DistanceMetrics:
+        """UUAS and distance Spearman on the given sentences (see ``probes.structural_metrics``)."""
+        return distance_metrics(self.predict(X), heads, is_punct)
+
+    def score(
+        self,
+        X: Sequence[np.ndarray],
+        heads: Sequence[np.ndarray],
+        is_punct: Sequence[np.ndarray] | None = None,
+    ) -> float:
+        return self.evaluate(X, heads, is_punct).uuas
+
+
+class DepthProbe(_StructuralProbe):
+    """Hewitt & Manning's depth probe: ``‖B hᵢ‖² ≈`` tree depth. Score = depth Spearman."""
+
+    def _objective(self, X, heads) -> _DepthObjective:
+        return _DepthObjective(X, [tree_depths(h) for h in heads], self.smoothing)
+
+    def predict(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Predicted depths per sentence: each ``[word]``."""
+        return [np.einsum("wk,wk->w", P, P) for P in self.transform(X)]
+
+    def evaluate(
+        self,
+        X: Sequence[np.ndarray],
+        heads: Sequence[np.ndarray],
+        is_punct: Sequence[np.ndarray] | None = None,
+    ) -> DepthMetrics:
+        """Depth Spearman and root accuracy on the given sentences (see ``probes.structural_metrics``)."""
+        return depth_metrics(self.predict(X), heads, is_punct)
+
+    def score(
+        self,
+        X: Sequence[np.ndarray],
+        heads: Sequence[np.ndarray],
+        is_punct: Sequence[np.ndarray] | None = None,
+    ) -> float:
+        return self.evaluate(X, heads, is_punct).spearman
