@@ -43,7 +43,7 @@ $(OPT_VENV)/.installed: requirements/optimum.txt
 install-optimum: $(OPT_VENV)/.installed
 
 test-optimum: install-optimum
-	$(OPT_VENV)/bin/python -m pytest -q -m optimum
+	$(OPT_VENV)/bin/python -m pytest -q -m optimum tests/exporters/test_optimum_backend.py
 
 lint: install
 	$(PY) -m ruff check edgeaudit exporters probes benchmarks tests

@@ -6,6 +6,7 @@ runtime, and their values depend on how each side fills masked scores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,21 +78,33 @@ def _max_diff(a: np.ndarray, b: np.ndarray, mask: np.ndarray, attention: bool) -
     return float(diff.max()) if diff.size else 0.0
 
 
+ExtraInputs = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+
+
 def verify_export(wrapper: TappedModel, onnx_file: Path, *, vocab_size: int, pad_id: int, padding_side: str,
-                  special_ids: list[int], max_length: int, tolerance: float) -> VerifyReport:
-    """Run both sides; raise ``ExportError`` naming the worst tap if any difference exceeds ``tolerance``."""
+                  special_ids: list[int], max_length: int, tolerance: float,
+                  extra_inputs: ExtraInputs | None = None) -> VerifyReport:
+    """Run both sides; raise ``ExportError`` naming the worst tap if any difference exceeds ``tolerance``.
+
+    ``extra_inputs(ids, mask)`` returns further named inputs (e.g. ``position_ids``) that graphs from other
+    exporters take; they are fed to onnxruntime and passed to ``wrapper`` as keyword arguments, so both
+    sides see the same values the runtime will feed.
+    """
     import onnxruntime as ort
 
     lengths = sorted({min(n, max_length) for n in DEFAULT_LENGTHS})
     ids, mask = verification_batch(lengths, vocab_size=vocab_size, pad_id=pad_id, padding_side=padding_side,
                                    special_ids=special_ids)
+    extra = extra_inputs(ids, mask) if extra_inputs is not None else {}
     with torch.no_grad():
-        expected = [t.detach().float().numpy() for t in wrapper(torch.from_numpy(ids), torch.from_numpy(mask))]
+        torch_extra = {name: torch.from_numpy(value) for name, value in extra.items()}
+        outputs = wrapper(torch.from_numpy(ids), torch.from_numpy(mask), **torch_extra)
+        expected = [t.detach().float().numpy() for t in outputs]
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
     names = wrapper.output_names()
-    actual = session.run(names, {"input_ids": ids, "attention_mask": mask})
+    actual = session.run(names, {"input_ids": ids, "attention_mask": mask, **extra})
     worst = {"hidden_states": 0.0, "attentions": 0.0, "final_output": 0.0}
     worst_tap = {key: "" for key in worst}
     for name, want, got in zip(names, expected, actual):
