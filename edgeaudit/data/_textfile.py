@@ -1,0 +1,68 @@
+"""Opening dataset files: existence checks, UTF-8 with exact error positions, BOM and CRLF.
+
+Decoding is done here, by line, so that a bad byte is reported as ``file:line`` with its byte offset
+instead of surfacing as a ``UnicodeDecodeError`` traceback from deep inside a parser.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from edgeaudit.errors import DataError
+
+_BOM = "\ufeff"
+_REENCODE_HINT = "re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in > out`)"
+
+
+def existing_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, or a DataError saying why it cannot be read."""
+    file = Path(path)
+    if not file.exists():
+        raise DataError(f"{file}: no such file", hint="check the path (relative paths start at the working directory)")
+    if file.is_dir():
+        raise DataError(f"{file}: is a directory, expected a file", hint="pass the data file itself")
+    return file
+
+
+def _decode_line(raw: bytes, source: str, line_number: int, line_offset: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = line_offset + error.start
+        raise DataError(
+            f"{source}:{line_number}: byte 0x{raw[error.start]:02x} at byte offset {offset} is not valid UTF-8",
+            hint=_REENCODE_HINT,
+        ) from None
+
+
+def iter_lines(path: Path, source: str | None = None) -> Iterator[tuple[int, str]]:
+    """``(line_number, text)`` for each line, 1-based, without the line ending or a leading BOM.
+
+    Streams: memory does not grow with the file. Non-UTF-8 bytes raise DataError at that line.
+    """
+    label = source or str(path)
+    offset = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            text = _decode_line(raw, label, number, offset)
+            offset += len(raw)
+            if number == 1 and text.startswith(_BOM):
+                text = text[1:]
+            yield number, text.rstrip("\r\n")
+
+
+def read_text(path: Path, source: str | None = None) -> str:
+    """The whole file as text (BOM removed, line endings kept for the csv module)."""
+    label = source or str(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DataError(
+            f"{label}:{line}: byte 0x{data[error.start]:02x} at byte offset {error.start} is not valid UTF-8",
+            hint=_REENCODE_HINT,
+        ) from None
+    return text[1:] if text.startswith(_BOM) else text

@@ -1,0 +1,71 @@
+"""Resolving dataset specs: a file path or a ``builtin:NAME``, with a helpful error for typos."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edgeaudit.data.builtin_concepts import builtin_concepts
+from edgeaudit.data.builtin_treebank import builtin_treebank
+from edgeaudit.errors import DataError
+
+PREFIX = "builtin:"
+_KIND_NAMES = {"treebank": "treebank", "norms": "norms table"}
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    name: str  # full spec, e.g. "builtin:treebank"
+    kind: str  # "treebank" or "norms"
+    description: str
+    load: Callable[[], object]
+
+
+BUILTINS: dict[str, BuiltinDataset] = {
+    entry.name: entry
+    for entry in (
+        BuiltinDataset(
+            "builtin:treebank",
+            "treebank",
+            "English sentences with gold UD dependency trees from a small seeded grammar written for edgeaudit.",
+            lambda: builtin_treebank(),
+        ),
+        BuiltinDataset(
+            "builtin:treebank-nonce",
+            "treebank",
+            "The same trees with content words replaced by pronounceable non-words (jabberwocky control).",
+            lambda: builtin_treebank(nonce=True),
+        ),
+        BuiltinDataset(
+            "builtin:concepts",
+            "norms",
+            "Concrete concepts with binary properties and a category each, written for edgeaudit.",
+            builtin_concepts,
+        ),
+    )
+}
+
+
+def is_builtin(spec: str | os.PathLike[str]) -> bool:
+    return isinstance(spec, str) and spec.startswith(PREFIX)
+
+
+def resolve_builtin(spec: str, kind: str) -> BuiltinDataset:
+    """The built-in named by ``spec`` if it exists and is of ``kind``; DataError naming the options otherwise."""
+    names = [name for name, entry in BUILTINS.items() if entry.kind == kind]
+    entry = BUILTINS.get(spec)
+    if entry is not None and entry.kind == kind:
+        return entry
+    if entry is not None:
+        what, suggestion = f"is a {_KIND_NAMES[entry.kind]}, not a {_KIND_NAMES[kind]}", ""
+    else:
+        short = {name[len(PREFIX) :]: name for name in names}
+        close = difflib.get_close_matches(spec[len(PREFIX) :], list(short), n=1, cutoff=0.5)
+        what = f"is not a built-in {_KIND_NAMES[kind]}"
+        suggestion = f"did you mean {short[close[0]]!r}? " if close else ""
+    raise DataError(
+        f"{spec!r} {what}",
+        hint=f"{suggestion}available: {', '.join(names)} (list them with `edgeaudit datasets`)",
+    )
