@@ -1,47 +1,23 @@
-"""Stage a bundle in a sibling temp directory and move it into place only when it is complete."""
+"""Output-directory staging for exports: the helpers live in ``edgeaudit.bundle.output_dir`` (the device
+side needs them too, and must not import ``exporters``); here they raise ``ExportError`` as before."""
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from edgeaudit.bundle.manifest import MANIFEST_NAME
+from edgeaudit.bundle import output_dir as _shared
 from edgeaudit.errors import ExportError
 
 
 def check_output_dir(out_dir: Path, force: bool) -> None:
     """Refuse to clobber anything that is not an edgeaudit bundle unless ``force``."""
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise ExportError(f"{out_dir}: exists and is a file", hint="choose another output directory")
-    if force or not any(out_dir.iterdir()):
-        return
-    if (out_dir / MANIFEST_NAME).is_file():
-        raise ExportError(
-            f"{out_dir}: already holds a bundle", hint="pass --force to replace it, or choose another directory"
-        )
-    raise ExportError(
-        f"{out_dir}: exists, is not empty and is not an edgeaudit bundle",
-        hint="choose another output directory, or pass --force to replace its contents",
-    )
+    _shared.check_output_dir(out_dir, force, error=ExportError)
 
 
 @contextlib.contextmanager
 def staged_bundle(out_dir: Path, force: bool) -> Iterator[Path]:
-    """Yield a temp directory to write into; on success it replaces ``out_dir`` atomically-enough."""
-    out_dir = Path(out_dir)
-    check_output_dir(out_dir, force)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    """Yield a temp directory to write into; on success it replaces ``out_dir``."""
+    with _shared.staged_bundle(out_dir, force, error=ExportError) as staging:
         yield staging
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,52 @@
+"""Stage a bundle in a sibling temp directory and move it into place only when it is complete.
+
+Shared by everything that writes a bundle (``exporters`` on the workstation, ``edgeaudit compress`` on
+either side), so a half-written bundle never appears under the requested name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from edgeaudit.bundle.manifest import MANIFEST_NAME
+from edgeaudit.errors import BundleError, EdgeAuditError
+
+
+def check_output_dir(out_dir: Path, force: bool, *, error: type[EdgeAuditError] = BundleError) -> None:
+    """Refuse to clobber anything that is not an edgeaudit bundle unless ``force``; raise ``error``."""
+    out_dir = Path(out_dir)
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise error(f"{out_dir}: exists and is a file", hint="choose another output directory")
+    if force or not any(out_dir.iterdir()):
+        return
+    if (out_dir / MANIFEST_NAME).is_file():
+        raise error(
+            f"{out_dir}: already holds a bundle", hint="pass --force to replace it, or choose another directory"
+        )
+    raise error(
+        f"{out_dir}: exists, is not empty and is not an edgeaudit bundle",
+        hint="choose another output directory, or pass --force to replace its contents",
+    )
+
+
+@contextlib.contextmanager
+def staged_bundle(out_dir: Path, force: bool, *, error: type[EdgeAuditError] = BundleError) -> Iterator[Path]:
+    """Yield a temp directory to write into; on success it replaces ``out_dir`` atomically-enough."""
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir, force, error=error)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        yield staging
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

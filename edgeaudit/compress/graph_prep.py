@@ -1,0 +1,154 @@
+"""Graph preparation shared by the quantising presets.
+
+* ``pre_process``: onnxruntime's ``quant_pre_process`` *without* symbolic shape inference. On BERT-style
+  exports the symbolic pass stops with "Incomplete symbolic shape inference" (it cannot broadcast
+  ``Min(max_positions, sequence)`` against ``sequence`` in the position-id slice), so it is skipped; ONNX
+  shape inference and onnxruntime's basic graph optimisation still run. If even that fails the model is
+  quantised un-preprocessed and the settings say why.
+* ``gemm_to_matmul``: GPT-2's Conv1D layers export as ``Gemm``, which ``quantize_dynamic`` and
+  ``MatMulNBits`` do not handle; rewriting them as ``MatMul`` (+ ``Add`` for the bias) lets every preset
+  quantise the same linear layers on every family. Run it *after* pre-processing, whose optimiser would
+  fuse MatMul+Add back into Gemm.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from edgeaudit.compress._ort import first_line
+from edgeaudit.compress._quiet import quiet_onnxruntime
+
+
+def pre_process(src: Path, dst: Path, *, external: bool) -> tuple[Path, dict[str, Any]]:
+    """Return the model path to quantise and a record of what pre-processing did."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    try:
+        with quiet_onnxruntime():
+            quant_pre_process(str(src), str(dst), skip_symbolic_shape=True, save_as_external_data=external,
+                              all_tensors_to_one_file=True, external_data_location=f"{dst.name}.data")
+    except Exception as exc:  # onnxruntime raises bare Exceptions from shape inference and its optimiser
+        return src, {"ran": False, "reason": f"quant_pre_process failed: {first_line(exc)}"}
+    return dst, {"ran": True, "symbolic_shape_inference": False, "onnx_shape_inference": True,
+                 "ort_optimization": "basic"}
+
+
+def _fresh_name(taken: set[str], base: str) -> str:
+    name, i = base, 0
+    while name in taken:
+        i += 1
+        name = f"{base}_{i}"
+    taken.add(name)
+    return name
+
+
+def _all_names(graph: onnx.GraphProto) -> set[str]:
+    names = {t.name for t in graph.initializer} | {v.name for v in graph.input} | {n.name for n in graph.node}
+    for node in graph.node:
+        names.update(node.input)
+        names.update(node.output)
+    return names
+
+
+def _gemm_as_matmul(node: onnx.NodeProto, inits: dict[str, onnx.TensorProto], graph: onnx.GraphProto,
+                    taken: set[str]) -> list[onnx.NodeProto] | None:
+    """MatMul(A, B') [+ Add(C')] equal to this Gemm, or None when it cannot be rewritten exactly."""
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if node.op_type != "Gemm" or node.domain not in ("", "ai.onnx") or attrs.get("transA", 0):
+        return None
+    if len(node.input) < 2 or node.input[1] not in inits:
+        return None
+    alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
+    bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    if bias and beta != 1.0 and bias not in inits:
+        return None
+    weight_name = node.input[1]
+    if attrs.get("transB", 0) or alpha != 1.0:
+        weight = numpy_helper.to_array(inits[weight_name])
+        weight = (weight.T if attrs.get("transB", 0) else weight) * np.asarray(alpha, weight.dtype)
+        weight_name = _fresh_name(taken, f"{node.input[1]}_as_matmul")
+        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight), weight_name))
+    base = node.name or node.output[0]
+    if not bias:
+        return [helper.make_node("MatMul", [node.input[0], weight_name], [node.output[0]],
+                                 name=_fresh_name(taken, f"{base}_MatMul"))]
+    if beta != 1.0:
+        scaled = numpy_helper.to_array(inits[bias])
+        bias = _fresh_name(taken, f"{bias}_scaled")
+        graph.initializer.append(numpy_helper.from_array(scaled * np.asarray(beta, scaled.dtype), bias))
+    product = _fresh_name(taken, f"{node.output[0]}_matmul")
+    return [
+        helper.make_node("MatMul", [node.input[0], weight_name], [product], name=_fresh_name(taken, f"{base}_MatMul")),
+        helper.make_node("Add", [product, bias], [node.output[0]], name=_fresh_name(taken, f"{base}_Add")),
+    ]
+
+
+def _drop_unused_initializers(graph: onnx.GraphProto, candidates: set[str]) -> None:
+    used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+    keep = [t for t in graph.initializer if t.name not in candidates or t.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+
+
+def _copy(node: onnx.NodeProto) -> onnx.NodeProto:
+    clone = onnx.NodeProto()
+    clone.CopyFrom(node)  # the originals are deleted from the graph below
+    return clone
+
+
+def gemm_to_matmul(model: onnx.ModelProto) -> int:
+    """Rewrite Gemm nodes with a constant weight in place; return how many were rewritten."""
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    taken = _all_names(graph)
+    nodes: list[onnx.NodeProto] = []
+    replaced: set[str] = set()
+    count = 0
+    for node in graph.node:
+        rewritten = _gemm_as_matmul(node, inits, graph, taken)
+        nodes.extend(rewritten or [_copy(node)])
+        if rewritten:
+            count += 1
+            replaced.update(node.input[1:])
+    if count:
+        del graph.node[:]
+        graph.node.extend(nodes)
+        _drop_unused_initializers(graph, replaced)
+    return count
+
+
+def name_unnamed_nodes(model: onnx.ModelProto) -> None:
+    """Give every node a unique name: ``nodes_to_quantize`` selects nodes by name."""
+    taken = _all_names(model.graph)
+    for i, node in enumerate(model.graph.node):
+        if not node.name:
+            node.name = _fresh_name(taken, f"{node.op_type}_{i}")
+
+
+def weight_matmuls(model: onnx.ModelProto) -> list[str]:
+    """Names of MatMul nodes whose second input is a constant: the model's linear layers."""
+    inits = {t.name for t in model.graph.initializer}
+    return [n.name for n in model.graph.node if n.op_type == "MatMul" and len(n.input) > 1 and n.input[1] in inits]
+
+
+def quantized_gathers(model: onnx.ModelProto) -> int:
+    """Gather nodes reading an 8-bit table: embeddings that ``quantize_dynamic`` turned into uint8/int8."""
+    eight_bit = {onnx.TensorProto.UINT8, onnx.TensorProto.INT8}
+    tables = {t.name for t in model.graph.initializer if t.data_type in eight_bit}
+    return sum(1 for n in model.graph.node if n.op_type == "Gather" and n.input[0] in tables)
+
+
+def qdq_weight_matmuls(model: onnx.ModelProto) -> int:
+    """MatMul nodes whose weight comes out of a DequantizeLinear: what static QDQ quantised."""
+    dequantised = {o for n in model.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    return sum(1 for n in model.graph.node if n.op_type == "MatMul" and len(n.input) > 1
+               and n.input[1] in dequantised and n.input[0] in dequantised)
+
+
+def count_op(model: onnx.ModelProto, op_type: str) -> int:
+    return sum(1 for n in model.graph.node if n.op_type == op_type)

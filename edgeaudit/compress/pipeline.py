@@ -1,0 +1,222 @@
+"""``compress_bundle``: parent bundle + preset -> verified variant bundle with the parent's taps.
+
+Every preset follows the same path: load the parent (with external data), make the variant model in a
+scratch folder inside the staging directory, write it as the bundle's model, copy the tokenizer, prove
+the taps survived (:mod:`tapcheck`), and write a manifest naming the preset, its settings and the
+parent's sha256. The output directory only appears once all of that succeeded.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import onnx
+from tqdm import tqdm
+
+from edgeaudit.bundle import Bundle, load_bundle, save_manifest, sha256_of
+from edgeaudit.bundle.build import tool_versions
+from edgeaudit.bundle.output_dir import check_output_dir, staged_bundle
+from edgeaudit.compress import graph_prep, model_io
+from edgeaudit.compress.calibration import DEFAULT_LIMIT, FeedReader, calibration_feeds
+from edgeaudit.compress.errors import CompressError
+from edgeaudit.compress.presets import NEEDS_CALIBRATION, PRESETS, resolve_preset
+from edgeaudit.compress.tapcheck import TapCheck, check_taps
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CompressResult:
+    """The variant bundle plus what the CLI reports: sizes before/after and the tap check."""
+
+    bundle: Bundle
+    parent: Bundle
+    bytes_before: int
+    bytes_after: int
+    check: TapCheck
+
+    @property
+    def ratio(self) -> float:
+        return self.bytes_before / max(self.bytes_after, 1)
+
+
+@dataclass
+class _Job:
+    """Everything one preset run needs; ``bar`` advances one step per stage."""
+
+    name: str
+    parent: Bundle
+    work: Path
+    bar: tqdm
+    progress: bool
+    calibration: tuple[list, dict[str, Any]] | None = None  # (feeds, record) for int8-static
+
+    def stage(self, text: str) -> None:
+        self.bar.set_postfix_str(text, refresh=True)
+
+    def done(self) -> None:
+        self.bar.update(1)
+
+
+def _check_inputs(parent: Bundle, name: str, out_dir: Path, calibration: Any, force: bool) -> None:
+    if parent.manifest.variant in PRESETS:
+        raise CompressError(f"{parent.directory}: is already a compressed variant ({parent.manifest.variant})",
+                            hint="compress its fp32 parent bundle instead")
+    if out_dir.resolve() == parent.directory.resolve():
+        raise CompressError(f"{out_dir}: is the input bundle itself", hint="choose another output directory")
+    if name in NEEDS_CALIBRATION and calibration is None:
+        raise CompressError(f"preset {name} needs calibration data: option --calibration is required",
+                            hint="pass --calibration builtin:treebank or a text file with one sentence per line")
+    check_output_dir(out_dir, force, error=CompressError)  # fail before the slow part
+
+
+def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, dict[str, Any], list[str]]:
+    """Pre-process (no symbolic shapes), rewrite Gemm as MatMul, name nodes; return the path to quantise."""
+    job.stage("pre-processing")
+    raw = job.work / "parent.onnx"
+    model_io.save_model(model, raw)
+    path, pre = graph_prep.pre_process(raw, job.work / "preprocessed.onnx", external=external)
+    prepared = onnx.load(str(path))
+    gemms = graph_prep.gemm_to_matmul(prepared)
+    graph_prep.name_unnamed_nodes(prepared)
+    nodes = graph_prep.weight_matmuls(prepared)
+    out = job.work / "prepared.onnx"
+    model_io.save_model(prepared, out)
+    job.done()
+    return out, {"pre_process": pre, "gemm_rewritten_as_matmul": gemms}, nodes
+
+
+def _run_int8_dynamic(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
+    from edgeaudit.compress.int8 import quantize_int8_dynamic
+
+    path, prep, _ = _prepared(job, model, external)
+    job.stage("quantising")
+    settings = quantize_int8_dynamic(path, job.work / "quantized.onnx", full=job.name.endswith("-full"),
+                                     external=external)
+    job.done()
+    return onnx.load(str(job.work / "quantized.onnx")), {**settings, **prep}
+
+
+def _run_int8_static(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
+    from edgeaudit.compress.int8 import quantize_int8_static
+
+    assert job.calibration is not None  # resolved before staging, so bad data fails fast
+    feeds, record = job.calibration
+    path, prep, nodes = _prepared(job, model, external)
+    job.stage("calibrating, quantising")
+    with tqdm(total=len(feeds), desc="calibrate", unit="batch", file=sys.stderr, leave=False,
+              disable=not job.progress) as bar:
+        reader = FeedReader(feeds, job.parent.manifest.inputs, on_batch=lambda: bar.update(1))
+        settings = quantize_int8_static(path, job.work / "quantized.onnx", reader, nodes=nodes, external=external)
+    job.done()
+    record["batches"] = reader.batches
+    return onnx.load(str(job.work / "quantized.onnx")), {**settings, **prep, "calibration": record}
+
+
+def _run_fp16(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
+    from edgeaudit.compress.fp16 import convert_fp16
+
+    job.stage("converting")
+    copy = job.work / "parent.onnx"  # the converter writes a shape-inference temp file next to its input
+    model_io.save_model(model, copy)
+    result = convert_fp16(copy)
+    job.done()
+    return result
+
+
+def _run_int4(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
+    from edgeaudit.compress.int4 import quantize_int4
+
+    path, prep, _ = _prepared(job, model, external)  # constant folding exposes tied lm_head weights too
+    job.stage("quantising")
+    result, settings = quantize_int4(onnx.load(str(path)))
+    job.done()
+    return result, {**settings, **prep}
+
+
+_RUNNERS = {
+    "int8-dynamic": (_run_int8_dynamic, 2),
+    "int8-dynamic-full": (_run_int8_dynamic, 2),
+    "int8-static": (_run_int8_static, 2),
+    "fp16": (_run_fp16, 1),
+    "int4": (_run_int4, 2),
+}
+
+
+def _variant_manifest(parent: Bundle, staging: Path, name: str, settings: dict, external: list[str],
+                      opset: int, check: TapCheck):
+    data = parent.manifest.data
+    onnx_section = {**data["onnx"], "sha256": sha256_of(staging / parent.manifest.onnx_file), "opset": opset,
+                    "external_data": external}
+    provenance = {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "tool_versions": tool_versions(),
+        "compressed_from": str(parent.directory.resolve()),
+        "parent_provenance": data["provenance"],
+    }
+    return parent.manifest.with_updates(
+        variant={"name": name, "settings": settings, "parent_sha256": parent.sha256},
+        onnx=onnx_section, export_check=check.export_check(name, parent.sha256), provenance=provenance,
+    )
+
+
+def _write_variant(job: _Job, staging: Path, model: onnx.ModelProto, settings: dict) -> TapCheck:
+    parent = job.parent
+    job.stage("writing")
+    external = model_io.save_model(model, staging / parent.manifest.onnx_file)
+    opset = model_io.default_opset(model)
+    shutil.rmtree(job.work, ignore_errors=True)
+    shutil.copyfile(parent.tokenizer_path, staging / parent.manifest.tokenizer["file"])
+    job.done()
+    job.stage("checking taps")
+    check = check_taps(parent, staging / parent.manifest.onnx_file, job.name)
+    save_manifest(staging, _variant_manifest(parent, staging, job.name, settings, external, opset, check))
+    job.done()
+    return check
+
+
+def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibration: Any = None,
+             force: bool = False, progress: bool = True, calibration_limit: int = DEFAULT_LIMIT,
+             log: Log | None = None) -> CompressResult:
+    """Like :func:`compress_bundle` but also returns sizes and the tap check (what the CLI prints)."""
+    name = resolve_preset(preset)
+    parent = load_bundle(bundle_dir)
+    out_dir = Path(out_dir)
+    _check_inputs(parent, name, out_dir, calibration, force)
+    if calibration is not None and name not in NEEDS_CALIBRATION and log is not None:
+        log(f"note: preset {name} does not calibrate; --calibration is ignored")
+    calib = (calibration_feeds(parent, calibration, limit=calibration_limit)
+             if name in NEEDS_CALIBRATION else None)
+    runner, steps = _RUNNERS[name]
+    before = model_io.model_file_bytes(parent.directory, parent.manifest.onnx_file,
+                                       parent.manifest.data["onnx"]["external_data"])
+    with staged_bundle(out_dir, force, error=CompressError) as staging, \
+            tqdm(total=steps + 2, desc=f"compress {name}", unit="step", file=sys.stderr,
+                 disable=not progress) as bar:
+        job = _Job(name, parent, staging / ".work", bar, progress, calib)
+        job.work.mkdir()
+        job.stage("loading")
+        model = model_io.load_parent_model(parent)
+        variant, settings = runner(job, model, model_io.needs_external_data(model))
+        check = _write_variant(job, staging, variant, settings)
+    bundle = load_bundle(out_dir)
+    after = model_io.model_file_bytes(bundle.directory, bundle.manifest.onnx_file,
+                                      bundle.manifest.data["onnx"]["external_data"])
+    return CompressResult(bundle=bundle, parent=parent, bytes_before=before, bytes_after=after, check=check)
+
+
+def compress_bundle(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibration: Any = None,
+                    force: bool = False, progress: bool = True) -> Bundle:
+    """Write ``preset``'s variant of the bundle at ``bundle_dir`` to ``out_dir`` and return it, validated.
+
+    ``calibration`` (int8-static only): ``builtin:NAME``, a ``.conllu`` file, a text file with one
+    sentence per line, a list of sentences, or an iterable of feed dicts
+    (``{"input_ids": int64 [batch, seq], "attention_mask": ...}``).
+    """
+    return compress(bundle_dir, out_dir, preset, calibration=calibration, force=force, progress=progress).bundle

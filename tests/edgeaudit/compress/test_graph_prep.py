@@ -1,0 +1,93 @@
+"""Graph rewrites before quantisation, external-data parents, and the int4 nothing-to-do error."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgeaudit.bundle import load_bundle, save_manifest, sha256_of
+from edgeaudit.compress import CompressError, compress_bundle
+from edgeaudit.compress.graph_prep import gemm_to_matmul, weight_matmuls
+from edgeaudit.compress.int4 import quantize_int4
+
+
+def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x})
+
+
+def _gemm_model() -> onnx.ModelProto:
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.normal(size=(4, 3)).astype(np.float32), "w_t"),
+             numpy_helper.from_array(rng.normal(size=(4,)).astype(np.float32), "c"),
+             numpy_helper.from_array(rng.normal(size=(4, 5)).astype(np.float32), "w")]
+    nodes = [helper.make_node("Gemm", ["x", "w_t", "c"], ["h"], name="g1", transB=1, alpha=0.5, beta=2.0),
+             helper.make_node("Gemm", ["h", "w"], ["y"], name="g2")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("h", TensorProto.FLOAT, [2, 4]),
+                               helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_gemm_becomes_matmul_plus_add_with_identical_outputs():
+    model = _gemm_model()
+    x = np.random.default_rng(1).normal(size=(2, 3)).astype(np.float32)
+    before = _run(model, x)
+    assert gemm_to_matmul(model) == 2
+    assert [n.op_type for n in model.graph.node] == ["MatMul", "Add", "MatMul"]
+    assert [o.name for o in model.graph.output] == ["h", "y"]  # graph outputs (taps) keep their producers' names
+    assert "w_t" not in {t.name for t in model.graph.initializer}  # transposed copy replaces the original
+    assert len(weight_matmuls(model)) == 2
+    for a, b in zip(before, _run(model, x), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_int4_with_no_constant_weight_is_an_error():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 64])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [64, 2])
+    out = helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 2])
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "y"], ["z"], name="mm")], "g", [x, y], [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(CompressError, match="none of the model's 0 weight MatMul.*int8-dynamic"):
+        quantize_int4(model)
+
+
+@pytest.fixture
+def external_data_bundle(tiny_bundle, tmp_path):
+    """The tiny BERT bundle with its weights moved to an external data file, manifest updated to match."""
+    directory = shutil.copytree(tiny_bundle("bert"), tmp_path / "external")
+    model = onnx.load(str(directory / "model.onnx"))
+    onnx.save_model(model, str(directory / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="weights.bin", size_threshold=0)
+    manifest = load_bundle(directory, verify_hash=False).manifest
+    onnx_section = {**manifest.data["onnx"], "external_data": ["weights.bin"],
+                    "sha256": sha256_of(directory / "model.onnx")}
+    save_manifest(directory, manifest.with_updates(onnx=onnx_section))
+    return directory
+
+
+@pytest.mark.parametrize("preset", ["int8-dynamic", "fp16", "int4"])
+def test_external_data_parent_gives_a_single_file_variant(external_data_bundle, tmp_path, preset):
+    bundle = compress_bundle(external_data_bundle, tmp_path / preset, preset, progress=False)
+    assert bundle.manifest.data["onnx"]["external_data"] == []
+    assert sorted(p.name for p in bundle.directory.iterdir()) == ["edgeaudit.json", "model.onnx", "tokenizer.json"]
+
+
+def test_failed_pre_processing_falls_back_and_says_why(monkeypatch, tmp_path):
+    from onnxruntime.quantization import shape_inference
+
+    from edgeaudit.compress.graph_prep import pre_process
+
+    def broken(*args, **kwargs):
+        raise Exception("Incomplete symbolic shape inference\nmore detail")
+
+    monkeypatch.setattr(shape_inference, "quant_pre_process", broken)
+    src = tmp_path / "m.onnx"
+    path, record = pre_process(src, tmp_path / "out.onnx", external=False)
+    assert path == src
+    assert record == {"ran": False, "reason": "quant_pre_process failed: Incomplete symbolic shape inference"}
