@@ -1,0 +1,254 @@
+"""``extract``: a corpus through a bundle, streamed into collectors and an on-disk activation store.
+
+The corpus is processed in chunks of ``shard_sentences`` sentences in input order. Within a chunk the
+sentences are aligned, length-bucketed into batches and run; each batch is pooled to word level, handed to
+every collector and dropped. Word hidden states of a chunk are put back into input order and written as one
+store shard. Memory is bounded by one chunk of word hidden states plus one batch of attention, whatever the
+corpus size.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from edgeaudit.bundle import Bundle, sha256_of
+from edgeaudit.errors import EdgeAuditError
+from edgeaudit.runtime.alignment import Alignment, AlignmentSkip, WordTokenizer
+from edgeaudit.runtime.batching import BatchOptions, pad_right, plan_batches
+from edgeaudit.runtime.collectors import ATTENTION, HIDDEN_STATES, WordBatch, WordSentence, collector_needs
+from edgeaudit.runtime.corpus import SentenceInput, as_sentences, corpus_sha256
+from edgeaudit.runtime.session import ModelSession, SessionOptions, available_cores
+from edgeaudit.runtime.store import ActivationStore, ShardRecord, StoreKey
+from edgeaudit.runtime.summary import ExtractionSummary, SkippedSentence
+from edgeaudit.runtime.words import POOLINGS, word_attention, word_hidden
+
+CHUNK_WITHOUT_STORE = 1024  # sentences bucketed together when nothing is written to disk
+
+
+def default_shard_sentences(num_layers: int, hidden_size: int, shard_mb: float = 64.0) -> int:
+    """Sentences per shard so one shard of word hidden states is about ``shard_mb`` (at ~32 words each)."""
+    per_sentence = (num_layers + 1) * hidden_size * 4 * 32
+    return int(np.clip(shard_mb * 2**20 // per_sentence, 16, 1024))
+
+
+@dataclass
+class _ChunkResult:
+    skipped: list[SkippedSentence] = field(default_factory=list)
+    hidden: dict[int, np.ndarray] = field(default_factory=dict)  # input index -> [layer, word, hidden]
+    tokens: dict[int, int] = field(default_factory=dict)  # input index -> subtokens
+    batches: int = 0
+
+
+class _Runner:
+    """Aligns, batches, runs and pools one chunk at a time."""
+
+    def __init__(self, bundle: Bundle, words: WordTokenizer, session: SessionOptions, batch: BatchOptions,
+                 pooling: str, progress):
+        self.bundle, self.words, self.batch, self.pooling, self.progress = bundle, words, batch, pooling, progress
+        self.session_options = session
+        self._session: ModelSession | None = None
+        manifest = bundle.manifest
+        self.pad_id = int(manifest.tokenizer["pad_token_id"])
+        self.attention_taps, self.hidden_taps = manifest.attention_taps, manifest.hidden_state_taps
+        self.heads_x_layers = manifest.num_layers * manifest.num_heads
+
+    @property
+    def session(self) -> ModelSession:
+        if self._session is None:  # opened on first use: a reused store needs no model at all
+            self._session = ModelSession(self.bundle, self.session_options)
+        return self._session
+
+    def run_chunk(self, chunk: Sequence[SentenceInput], start: int, collectors: Sequence[object],
+                  needs: frozenset[str], keep_hidden: bool) -> _ChunkResult:
+        result = _ChunkResult()
+        aligned: list[tuple[int, Alignment]] = []
+        for offset, outcome in enumerate(self.words.align_many([s.words for s in chunk])):
+            index = start + offset
+            if isinstance(outcome, AlignmentSkip):
+                result.skipped.append(SkippedSentence(index, chunk[offset].sent_id, outcome.kind, outcome.reason))
+                self.progress.update(1)
+            else:
+                aligned.append((index, outcome))
+        lengths = [alignment.n_tokens for _, alignment in aligned]
+        cost = self.heads_x_layers if ATTENTION in needs else 0
+        for members in plan_batches(lengths, self.batch, attention_floats_per_seq2=cost):
+            batch = self._run_batch([aligned[m] for m in members], chunk, start, needs)
+            for collector in collectors:
+                collector.update(batch)
+            for sentence in batch:
+                result.tokens[sentence.index] = sentence.n_tokens
+                if keep_hidden:
+                    result.hidden[sentence.index] = sentence.hidden
+            result.batches += 1
+            self.progress.update(len(batch))
+        return result
+
+    def _run_batch(self, members: list[tuple[int, Alignment]], chunk: Sequence[SentenceInput], start: int,
+                   needs: frozenset[str]) -> WordBatch:
+        ids, mask = pad_right([alignment.input_ids for _, alignment in members], self.pad_id)
+        names = (self.attention_taps if ATTENTION in needs else []) + (self.hidden_taps if HIDDEN_STATES in needs else [])
+        outputs = self.session.run(ids, mask, names or self.hidden_taps[:1])
+        sentences = []
+        for row, (index, alignment) in enumerate(members):
+            n, source = alignment.n_tokens, chunk[index - start]
+            attention = special = hidden = None
+            if ATTENTION in needs:
+                tokens = np.stack([outputs[name][row, :, :n, :n] for name in self.attention_taps])  # [layer, head, q, k]
+                attention, special = word_attention(tokens, alignment.word_of_token, alignment.n_words)
+            if HIDDEN_STATES in needs:
+                states = np.stack([outputs[name][row, :n] for name in self.hidden_taps])  # [layer, token, hidden]
+                hidden = word_hidden(states, alignment.word_of_token, alignment.n_words, self.pooling)
+            sentences.append(WordSentence(index, source.sent_id, list(source.words), n, attention, special, hidden))
+        return WordBatch(sentences)
+
+
+def _shard_record(shard: int, chunk: Sequence[SentenceInput], start: int, result: _ChunkResult,
+                  num_layers: int, hidden_size: int) -> tuple[ShardRecord, list[np.ndarray]]:
+    """The chunk's extracted sentences in input order: record plus per-layer [word, hidden] arrays."""
+    order = sorted(result.hidden)
+    offsets = np.concatenate([[0], np.cumsum([result.hidden[i].shape[1] for i in order])]).astype(int).tolist()
+    record = ShardRecord(
+        shard=shard, sentence_ids=[chunk[i - start].sent_id for i in order], sentence_index=order,
+        word_offsets=offsets, tokens=sum(result.tokens.values()),
+        skipped=[asdict(skip) for skip in result.skipped],
+    )
+    if not order:  # every sentence of the chunk was skipped
+        return record, [np.zeros((0, hidden_size), np.float32) for _ in range(num_layers)]
+    stacked = [result.hidden[i] for i in order]  # each [layer, word, hidden]
+    return record, [np.concatenate([h[layer] for h in stacked], axis=0) for layer in range(stacked[0].shape[0])]
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sent", file=sys.stderr, desc="extract", leave=False,
+                disable=not enabled or not sys.stderr.isatty())
+
+
+def _store_key(bundle: Bundle, sentences: list[SentenceInput], words: WordTokenizer, pooling: str,
+               shard_sentences: int) -> StoreKey:
+    settings = {"pooling": pooling, "shard_sentences": shard_sentences, "max_length": words.max_length,
+                "tokenizer_sha256": sha256_of(bundle.tokenizer_path), "word_prefix": words.strategy}
+    return StoreKey(bundle.sha256, corpus_sha256(sentences), settings)
+
+
+def store_key(bundle: Bundle, sentences: Iterable[object], *, pooling: str = "mean",
+              shard_sentences: int | None = None) -> StoreKey:
+    """The key an extraction of ``sentences`` with these settings gives its store (to check for reuse)."""
+    manifest = bundle.manifest
+    shard_sentences = shard_sentences or default_shard_sentences(manifest.num_layers, manifest.hidden_size)
+    return _store_key(bundle, as_sentences(sentences), WordTokenizer.from_bundle(bundle), pooling, shard_sentences)
+
+
+def extract(
+    bundle: Bundle,
+    sentences: Iterable[object],
+    *,
+    collectors: Sequence[object] = (),
+    store_dir=None,
+    batch: BatchOptions | None = None,
+    session: SessionOptions | None = None,
+    pooling: str = "mean",
+    shard_sentences: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    max_shards: int | None = None,
+) -> ExtractionSummary:
+    """Run ``sentences`` (objects with ``sent_id``/``words`` or ``(id, words)`` pairs) through ``bundle``.
+
+    Every collector sees every extracted sentence once. With ``store_dir`` the word hidden states of every
+    layer are written to an activation store, reused when complete and resumed when interrupted; with
+    ``max_shards`` the run stops after writing that many new shards (a time-boxed or test run).
+    """
+    if pooling not in POOLINGS:
+        raise EdgeAuditError(f"option --pooling: {pooling!r} is not one of {', '.join(POOLINGS)}")
+    began = time.perf_counter()
+    corpus = as_sentences(sentences)
+    words = WordTokenizer.from_bundle(bundle)
+    manifest = bundle.manifest
+    shard_sentences = shard_sentences or default_shard_sentences(manifest.num_layers, manifest.hidden_size)
+    store = None
+    if store_dir is not None:
+        key = _store_key(bundle, corpus, words, pooling, shard_sentences)
+        store = ActivationStore.open(store_dir, key, num_layers=manifest.num_layers + 1,
+                                     hidden_size=manifest.hidden_size, overwrite=overwrite)
+    chunk_size = shard_sentences if store is not None else CHUNK_WITHOUT_STORE
+    settings = {"pooling": pooling, "shard_sentences": shard_sentences if store else None,
+                "word_prefix": words.strategy, "word_prefix_verified": words.verified,
+                "batch_tokens": (batch or BatchOptions()).batch_tokens, "max_length": words.max_length}
+    with _progress_bar(len(corpus), progress) as bar:
+        runner = _Runner(bundle, words, session or SessionOptions(), batch or BatchOptions(), pooling, bar)
+        settings["threads"] = runner.session_options.threads or available_cores()
+        tally = _run_chunks(corpus, chunk_size, runner, collectors, store, max_shards)
+    if store is not None and not tally.stopped and not store.complete:
+        store.finish()
+    return tally.summary(corpus, time.perf_counter() - began, settings, store)
+
+
+def _run_chunks(corpus: list[SentenceInput], chunk_size: int, runner: _Runner, collectors: Sequence[object],
+                store: ActivationStore | None, max_shards: int | None) -> _Tally:
+    """The chunk loop: reuse finished shards, run the rest, write each new chunk as the next shard."""
+    collector_union = frozenset().union(*(collector_needs(c) for c in collectors))
+    tally = _Tally()
+    for shard, start in enumerate(range(0, len(corpus), chunk_size)):
+        chunk = corpus[start:start + chunk_size]
+        reused = store is not None and shard < len(store.done)
+        if reused and not collectors:  # nothing to compute: counts come from the shard's record
+            tally.add_record(store.done[shard])
+            runner.progress.update(len(chunk))
+            continue
+        if max_shards is not None and tally.shards_written >= max_shards and not reused:
+            tally.stopped = True
+            break
+        write = store is not None and not reused  # a reused shard is rerun for the collectors only
+        needs = collector_union | (frozenset({HIDDEN_STATES}) if write else frozenset())
+        result = runner.run_chunk(chunk, start, collectors, needs, keep_hidden=write)
+        tally.add_chunk(result, corpus, reused)
+        if write:
+            store.write_shard(*_shard_record(shard, chunk, start, result, store.num_layers, store.hidden_size))
+            tally.shards_written += 1
+    return tally
+
+
+@dataclass
+class _Tally:
+    skipped: list[SkippedSentence] = field(default_factory=list)
+    words: int = 0
+    tokens: int = 0
+    extracted: int = 0
+    batches: int = 0
+    shards_written: int = 0
+    shards_reused: int = 0
+    stopped: bool = False
+
+    def add_record(self, record: ShardRecord) -> None:
+        self.skipped += [SkippedSentence(**skip) for skip in record.skipped]
+        self.words += record.n_words
+        self.tokens += record.tokens
+        self.extracted += len(record.sentence_ids)
+        self.shards_reused += 1
+
+    def add_chunk(self, result: _ChunkResult, corpus: list[SentenceInput], reused: bool) -> None:
+        self.skipped += result.skipped
+        self.tokens += sum(result.tokens.values())
+        self.words += sum(len(corpus[i].words) for i in result.tokens)
+        self.extracted += len(result.tokens)
+        self.batches += result.batches
+        self.shards_reused += int(reused)
+
+    def summary(self, corpus: list[SentenceInput], seconds: float, settings: dict,
+                store: ActivationStore | None) -> ExtractionSummary:
+        store_info = None
+        if store is not None:
+            store_info = {"directory": str(store.directory), "shards_written": self.shards_written,
+                          "shards_reused": self.shards_reused, "complete": store.complete, "key": store.key.to_dict()}
+        return ExtractionSummary(
+            sentences=len(corpus), extracted=self.extracted, skipped=sorted(self.skipped, key=lambda s: s.index),
+            words=self.words, tokens=self.tokens, seconds=seconds, batches=self.batches,
+            complete=not self.stopped, settings=settings, store=store_info,
+        )

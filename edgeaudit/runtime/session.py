@@ -1,0 +1,101 @@
+"""One onnxruntime session per bundle, configured for predictable CPU use on small devices.
+
+Threads are explicit (intra-op = cores, inter-op = 1) and intra-op spinning is off: on a 2-4 core board a
+spinning pool steals the cores that tokenisation and pooling need between runs. Only the outputs asked for
+are fetched, so a run that needs hidden states does not copy layers x heads x seq^2 attention floats.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeaudit.bundle import Bundle
+from edgeaudit.errors import BundleError, EdgeAuditError
+
+OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "all")
+SUPPORTED_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total, inside containers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    threads: int | None = None  # intra-op threads; None = available cores
+    optimization: str = "extended"  # onnxruntime graph optimisation level
+
+    def __post_init__(self) -> None:
+        if self.threads is not None and self.threads < 1:
+            raise EdgeAuditError(f"option --threads: {self.threads} must be at least 1")
+        if self.optimization not in OPTIMIZATION_LEVELS:
+            raise EdgeAuditError(
+                f"option optimization: {self.optimization!r} is not one of {', '.join(OPTIMIZATION_LEVELS)}"
+            )
+
+
+def _ort_options(options: SessionOptions):
+    import onnxruntime as ort
+
+    levels = {
+        "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = options.threads or available_cores()
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.graph_optimization_level = levels[options.optimization]
+    so.log_severity_level = 3  # warnings about unused initialisers are noise for users
+    return so
+
+
+class ModelSession:
+    """``run(input_ids, attention_mask, outputs)`` on a bundle's ONNX model; builds the extra inputs it lists."""
+
+    def __init__(self, bundle: Bundle, options: SessionOptions | None = None):
+        import onnxruntime as ort
+
+        self.options = options or SessionOptions()
+        self.inputs = bundle.manifest.inputs
+        unknown = [name for name in self.inputs if name not in SUPPORTED_INPUTS]
+        if unknown:
+            raise BundleError(
+                f"{bundle.directory / 'edgeaudit.json'}: field 'onnx.inputs' lists {', '.join(unknown)}, which the "
+                f"runtime cannot fill (supported: {', '.join(SUPPORTED_INPUTS)})"
+            )
+        self.threads = self.options.threads or available_cores()
+        self._session = ort.InferenceSession(
+            str(bundle.onnx_path), _ort_options(self.options), providers=["CPUExecutionProvider"]
+        )
+        self.output_names = {out.name for out in self._session.get_outputs()}
+
+    def feeds(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        """Inputs for one batch: ids/mask [batch, seq] int64 plus zeros / mask-derived positions if listed."""
+        feeds = {"input_ids": input_ids.astype(np.int64, copy=False),
+                 "attention_mask": attention_mask.astype(np.int64, copy=False)}
+        if "token_type_ids" in self.inputs:
+            feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
+        if "position_ids" in self.inputs:
+            feeds["position_ids"] = np.clip(np.cumsum(feeds["attention_mask"], axis=1) - 1, 0, None)
+        return {name: feeds[name] for name in self.inputs}
+
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray, outputs: list[str]) -> dict[str, np.ndarray]:
+        """Fetch exactly ``outputs`` (graph output names) for one batch."""
+        if not outputs:
+            raise ValueError("ModelSession.run needs at least one output name (an empty list fetches all)")
+        missing = [name for name in outputs if name not in self.output_names]
+        if missing:
+            raise BundleError(f"model has no output(s) {', '.join(missing)}", hint="re-export or re-tap the bundle")
+        values = self._session.run(outputs, self.feeds(input_ids, attention_mask))
+        return dict(zip(outputs, values, strict=True))
