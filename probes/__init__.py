@@ -40,9 +40,25 @@ from probes.structural_metrics import (
     linear_chain_baseline,
 )
 from probes.tree_baselines import chain_uuas, random_tree_uuas
+from probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
+from probes.property import CONTROLS as PROPERTY_CONTROLS
+from probes.property import MAPPERS, PropertyProbeResult, mdl_probe, online_codelength, run_property_probe
+from probes.ratio_bootstrap import RatioInterval, paired_ratio_margin, ratio_interval
 
 __all__ = [
+    "MAPPERS",
     "PROBES",
+    "PROPERTY_CONTROLS",
+    "ConfidenceInterval",
+    "PropertyProbeResult",
+    "RatioInterval",
+    "bootstrap_margin_ci",
+    "bootstrap_mean_ci",
+    "mdl_probe",
+    "online_codelength",
+    "paired_ratio_margin",
+    "ratio_interval",
+    "run_property_probe",
     "AttentionTreeResult",
     "AttentionTreeUUAS",
     "CorrespondenceCurve",
@@ -130,6 +146,14 @@ PROBES: dict[str, ProbeEntry] = {
     "chain_tree_baseline": ProbeEntry(chain_uuas, "UUAS of the right-branching chain i—i+1", "control"),
     "random_tree_baseline": ProbeEntry(
         random_tree_uuas, "UUAS of seeded uniformly random spanning trees", "control"
+    ),
+    "property_inference": ProbeEntry(
+        run_property_probe,
+        "embeddings -> feature norms (PLSR/ridge/MLP), neighbour@k, precision@k, Spearman, F1, with controls",
+        "probe",
+    ),
+    "mdl_probe": ProbeEntry(
+        mdl_probe, "online codelength with a type-level control task (Voita & Titov 2020)", "probe"
     ),
 }
 

@@ -44,6 +44,22 @@ def most_attended_other_word(attn: np.ndarray) -> np.ndarray:
     return np.where(best_value > 0, best, -1)
 
 
+@dataclass(frozen=True)
+class SentenceHits:
+    """One sentence's contribution: per dependency instance, which heads and offsets got it right."""
+
+    relations: list[str]  # [instance]
+    dependent_to_head: np.ndarray  # [layer, head, instance] bool
+    head_to_dependent: np.ndarray  # [layer, head, instance] bool
+    offset_dependent_to_head: np.ndarray  # [instance, offset] bool
+    offset_head_to_dependent: np.ndarray  # [instance, offset] bool
+
+    @classmethod
+    def empty(cls, num_layers: int, num_heads: int, num_offsets: int) -> SentenceHits:
+        none = np.zeros((num_layers, num_heads, 0), dtype=bool)
+        return cls([], none, none, np.zeros((0, num_offsets), bool), np.zeros((0, num_offsets), bool))
+
+
 @dataclass
 class OffsetBaseline:
     """Accuracy of "the other end of the relation is at a fixed offset" per relation and offset."""
@@ -165,8 +181,8 @@ class HeadRelationAccuracy:
         heads: np.ndarray,  # [word] 1-based, 0 = root
         relations: Sequence[str],  # [word]
         is_punct: np.ndarray,  # [word] bool
-    ) -> None:
-        """Add one sentence."""
+    ) -> SentenceHits:
+        """Add one sentence; return its own hits so callers can bootstrap over sentences."""
         heads = validate_heads(heads)
         n = heads.size
         punct = validate_punct(is_punct, n)
@@ -179,7 +195,7 @@ class HeadRelationAccuracy:
         self.num_sentences += 1
         dep = np.flatnonzero((heads > 0) & ~punct)  # [instance]
         if dep.size == 0:
-            return
+            return SentenceHits.empty(self.num_layers, self.num_heads, self.offsets.size)
         gov = heads[dep] - 1  # [instance]
         rel = self._relation_ids([relations[d] for d in dep])  # [instance]
 
@@ -193,6 +209,18 @@ class HeadRelationAccuracy:
         head_offset = (gov - dep)[:, None]  # [instance, 1]: where the head sits relative to the dependent
         np.add.at(self._offset_dep, rel, head_offset == self.offsets[None, :])
         np.add.at(self._offset_head, rel, -head_offset == self.offsets[None, :])
+        return SentenceHits(
+            relations=[self.relation_names[i] for i in rel],
+            dependent_to_head=dep_hit,
+            head_to_dependent=head_hit,
+            offset_dependent_to_head=head_offset == self.offsets[None, :],
+            offset_head_to_dependent=-head_offset == self.offsets[None, :],
+        )
+
+    @property
+    def relation_names(self) -> list[str]:
+        """Relation labels in the order of their ids (first seen first)."""
+        return sorted(self._relation_index, key=self._relation_index.__getitem__)
 
     def _relation_ids(self, labels: list[str]) -> np.ndarray:
         new = sorted({label for label in labels if label not in self._relation_index})

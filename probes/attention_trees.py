@@ -88,6 +88,15 @@ class AttentionTreeResult:
         )
 
 
+@dataclass(frozen=True)
+class SentenceTreeHits:
+    """One sentence's correct undirected edges per head and per layer average, out of ``gold_edges``."""
+
+    per_head: np.ndarray  # [layer, head] int
+    layer_mean: np.ndarray  # [layer] int
+    gold_edges: int
+
+
 class AttentionTreeUUAS:
     """Streaming collector: attention-tree UUAS per head and per layer, plus chain/random baselines.
 
@@ -122,8 +131,8 @@ class AttentionTreeUUAS:
         attn: np.ndarray,  # [layer, head, word_from, word_to]
         heads: np.ndarray,  # [word] 1-based, 0 = root
         is_punct: np.ndarray | None = None,  # [word] bool
-    ) -> None:
-        """Add one sentence."""
+    ) -> SentenceTreeHits:
+        """Add one sentence; return its own correct-edge counts so callers can bootstrap over sentences."""
         heads = validate_heads(heads)
         n = heads.size
         attn = np.asarray(attn, dtype=np.float64)
@@ -132,18 +141,23 @@ class AttentionTreeUUAS:
             raise ValueError(f"attn must have shape [layer, head, word, word] = {expected}, got {attn.shape}")
         gold = scored_gold_tree(heads, is_punct, exclude_punct=self.exclude_punct)
         k = gold.size
+        head_correct = np.zeros((self.num_layers, self.num_heads), dtype=np.int64)  # [layer, head]
+        layer_correct = np.zeros(self.num_layers, dtype=np.int64)  # [layer]
         if k < 2:
             self.skipped_sentences += 1
-            return
+            return SentenceTreeHits(head_correct, layer_correct, 0)
         self.num_sentences += 1
         sub = attn[:, :, gold.kept][:, :, :, gold.kept]  # [layer, head, kept, kept]
         for layer in range(self.num_layers):
             for head in range(self.num_heads):
                 pred = attention_tree_edges(sub[layer, head])
-                self._head_correct[layer, head] += count_shared_edges(pred, gold.edges, k)
+                head_correct[layer, head] = count_shared_edges(pred, gold.edges, k)
             pred = attention_tree_edges(sub[layer].mean(axis=0))
-            self._layer_correct[layer] += count_shared_edges(pred, gold.edges, k)
+            layer_correct[layer] = count_shared_edges(pred, gold.edges, k)
+        self._head_correct += head_correct
+        self._layer_correct += layer_correct
         self._baselines.update(gold)
+        return SentenceTreeHits(head_correct, layer_correct, len(gold.edges))
 
     def result(self) -> AttentionTreeResult:
         total = self._baselines.gold_edges

@@ -92,7 +92,26 @@ def _tree_control(name: str) -> Callable[[int], dict]:
     return run
 
 
+def _property_inference(seed: int):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((40, 6))
+    Y = (X @ rng.standard_normal((6, 10)) > 0).astype(float)
+    result = get_probe("property_inference")(
+        X, Y, concepts=[f"c{i}" for i in range(40)], mapper="ridge", folds=4, n_shuffles=3, n_resamples=50, seed=seed
+    )
+    return result.to_dict()
+
+
+def _mdl(seed: int):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((60, 5))
+    y = (X[:, 0] > 0).astype(int)
+    return get_probe("mdl_probe")(X, y, types=[f"t{i % 30}" for i in range(60)], seed=seed).to_dict()
+
+
 CASES: dict[str, Callable[[int], dict]] = {
+    "property_inference": _property_inference,
+    "mdl_probe": _mdl,
     "head_relation_accuracy": _head_relation_accuracy,
     "attention_tree_uuas": _attention_tree_uuas,
     "distance_probe": _structural("distance_probe"),

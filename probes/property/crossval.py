@@ -1,0 +1,152 @@
+"""Cross-validation by concept and by held-out category, shared by the real run and every control.
+
+A control only says something about the real score when it differs from the real run in exactly one thing
+(the norms, the embeddings, or the predictor). ``Splits`` are therefore built once per probe and handed to
+``cross_validated_scores`` for every run, so each concept is held out in the same fold throughout.
+
+- ``concept_kfold``: seeded, shuffled ``KFold`` over concepts (default 10 folds, as in Derby et al. 2019).
+- ``category_held_out``: ``GroupKFold`` with categories as groups, so whole categories are unseen in training
+  — the test of whether the map generalises beyond a category's shared features (cf. the "category"
+  confound in property inference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, KFold
+
+from probes.property.mappers import make_mapper
+from probes.property.metrics import CANDIDATE_PROTOCOLS, EvalContext, MetricSpec, is_binary, resolve_metrics
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train/test index pairs covering every concept exactly once as a test concept."""
+
+    name: str
+    folds: tuple[tuple[np.ndarray, np.ndarray], ...]  # (train [concept], test [concept]) per fold
+
+    @property
+    def n_concepts(self) -> int:
+        return int(sum(len(test) for _, test in self.folds))
+
+    @property
+    def fold_of(self) -> np.ndarray:  # [concept] index of the fold that holds the concept out
+        out = np.full(self.n_concepts, -1)
+        for i, (_, test) in enumerate(self.folds):
+            out[test] = i
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "n_folds": len(self.folds), "test_sizes": [len(t) for _, t in self.folds]}
+
+
+def _check_partition(splits: Splits, n: int) -> Splits:
+    tests = np.concatenate([test for _, test in splits.folds])
+    if tests.size != n or np.unique(tests).size != n:
+        raise ValueError(f"splits {splits.name!r} do not hold out each of the {n} concepts exactly once")
+    return splits
+
+
+def concept_kfold(n_concepts: int, folds: int = 10, *, seed: int = 0) -> Splits:
+    """Seeded, shuffled K-fold over concepts."""
+    if not 2 <= folds <= n_concepts:
+        raise ValueError(f"need 2 <= folds <= number of concepts ({n_concepts}), got {folds}")
+    kfold = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    pairs = tuple(kfold.split(np.zeros((n_concepts, 1))))
+    return _check_partition(Splits(f"concept-kfold-{folds}", pairs), n_concepts)
+
+
+def category_held_out(categories: Sequence[Any], folds: int = 10) -> Splits:
+    """``GroupKFold`` with categories as groups (folds capped at the number of categories, at least 2)."""
+    groups = np.asarray([str(c) for c in categories])
+    n_groups = np.unique(groups).size
+    if n_groups < 2:
+        raise ValueError(f"category-held-out needs at least 2 categories, got {n_groups}")
+    n_splits = min(folds, n_groups)
+    pairs = tuple(GroupKFold(n_splits=n_splits).split(np.zeros((groups.size, 1)), groups=groups))
+    return _check_partition(Splits(f"category-held-out-{n_splits}", pairs), groups.size)
+
+
+def cross_validated_predictions(X: np.ndarray, Y: np.ndarray, mapper: Any, splits: Splits) -> np.ndarray:
+    """Out-of-fold predictions ``[concept, feature]``: a clone of ``mapper`` fitted per training fold."""
+    X = np.asarray(X, dtype=float)  # [concept, dim]
+    Y = np.asarray(Y, dtype=float)  # [concept, feature]
+    P = np.empty_like(Y)
+    for train, test in splits.folds:
+        fitted = clone(mapper).fit(X[train], Y[train])
+        P[test] = np.asarray(fitted.predict(X[test])).reshape(len(test), Y.shape[1])
+    return P
+
+
+@dataclass
+class CrossValScores:
+    """Per-unit scores of one cross-validated run, keyed by metric name (units: concepts or features)."""
+
+    per_unit: dict[str, np.ndarray]  # metric -> [unit]
+    units: dict[str, str]  # metric -> "concept" | "feature"
+    skipped: dict[str, str] = field(default_factory=dict)  # metric -> reason
+
+    @property
+    def means(self) -> dict[str, float]:
+        return {name: _nanmean(v) for name, v in self.per_unit.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"means": self.means, "units": dict(self.units), "skipped": dict(self.skipped)}
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+def score_predictions(
+    P: np.ndarray, Y: np.ndarray, metrics: Sequence[str | MetricSpec], context: EvalContext
+) -> CrossValScores:
+    """Apply each metric to out-of-fold predictions; binary-only metrics are skipped for other norms."""
+    binary = is_binary(Y)
+    scores = CrossValScores({}, {})
+    for spec in resolve_metrics(metrics):
+        if spec.binary_only and not binary:
+            scores.skipped[spec.name] = "needs binary (0/1) norms"
+            continue
+        scores.per_unit[spec.name] = np.asarray(spec.score(P, Y, context), dtype=float)
+        scores.units[spec.name] = spec.unit
+    return scores
+
+
+def cross_validated_scores(
+    X: np.ndarray,  # [concept, dim]
+    Y: np.ndarray,  # [concept, feature]
+    mapper: Any,
+    splits: Splits,
+    metrics: Sequence[str | MetricSpec],
+    *,
+    candidates: str = "fold",
+    n_gold: np.ndarray | None = None,  # [concept] fixed gold-feature counts for precision@k
+) -> CrossValScores:
+    """Fit ``mapper`` (an estimator or a registered name) per fold, predict held-out concepts, score them."""
+    if isinstance(mapper, str):
+        mapper = make_mapper(mapper)
+    if candidates not in CANDIDATE_PROTOCOLS:
+        raise ValueError(f"candidates must be one of {CANDIDATE_PROTOCOLS}, got {candidates!r}")
+    P = cross_validated_predictions(X, Y, mapper, splits)
+    return score_predictions(P, Y, metrics, EvalContext(splits.fold_of, candidates, n_gold))
+
+
+def average_runs(runs: Sequence[CrossValScores]) -> CrossValScores:
+    """Per-unit mean over repeated runs of one control (e.g. shuffles), NaN-aware."""
+    first = runs[0]
+    per_unit = {}
+    for name in first.per_unit:
+        stacked = np.stack([r.per_unit[name] for r in runs])  # [run, unit]
+        finite = np.isfinite(stacked)
+        total = np.where(finite, stacked, 0.0).sum(axis=0)
+        count = finite.sum(axis=0)
+        per_unit[name] = np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
+    return CrossValScores(per_unit, dict(first.units), dict(first.skipped))

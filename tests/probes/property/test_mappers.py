@@ -1,0 +1,57 @@
+"""Mapper registry: every mapper fits and predicts the right shape, deterministically; PLSR is PLSR."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.cross_decomposition import PLSRegression
+
+from probes.property.mappers import MAPPERS, CappedPLSRegression, UnknownMapperError, make_mapper
+from tests.probes.property.synthetic_norms import planted_linear
+
+
+@pytest.mark.parametrize("name", sorted(MAPPERS))
+def test_every_mapper_fits_predicts_and_is_deterministic(name):
+    data = planted_linear(n=80, dim=10, features=6)
+    params = {"hidden_layer_sizes": (16,), "max_iter": 200} if name == "mlp" else {}
+    mapper = make_mapper(name, seed=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLP convergence on a tiny data set is not under test
+        first = clone(mapper).fit(data.X[:60], data.Y[:60]).predict(data.X[60:])
+        second = clone(mapper).fit(data.X[:60], data.Y[:60]).predict(data.X[60:])
+    assert first.shape == (20, 6)
+    np.testing.assert_array_equal(first, second)
+    assert np.corrcoef(first.ravel(), data.Y[60:].ravel())[0, 1] > 0.5  # learns a planted linear map
+
+
+def test_unknown_mapper_suggests_the_closest_name():
+    with pytest.raises(UnknownMapperError, match="did you mean 'plsr'"):
+        make_mapper("plrs")
+
+
+def test_pls_components_are_capped_by_the_training_data():
+    rng = np.random.default_rng(0)
+    model = CappedPLSRegression(n_components=50).fit(rng.normal(size=(12, 5)), rng.normal(size=(12, 3)))
+    assert model.n_components_ <= 5
+    model = CappedPLSRegression(n_components=50).fit(rng.normal(size=(8, 30)), rng.normal(size=(8, 3)))
+    assert model.n_components_ <= 7
+
+
+@pytest.mark.parametrize("scale", [False, True])
+def test_exact_pls_matches_scikit_learn_nipals(scale):
+    data = planted_linear(n=90, dim=12, features=20)
+    ours = CappedPLSRegression(n_components=5, scale=scale).fit(data.X, data.Y)
+    ref = PLSRegression(n_components=5, scale=scale, max_iter=5000, tol=1e-14).fit(data.X, data.Y)
+    np.testing.assert_allclose(ours.predict(data.X), ref.predict(data.X), atol=1e-6)
+
+
+def test_pls_predictions_rotate_with_rotated_targets():
+    """Unscaled PLS commutes with an orthogonal rotation of Y (what the rotated-norm control relies on)."""
+    data = planted_linear(n=90, dim=12, features=20)
+    Q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(20, 20)))
+    plain = CappedPLSRegression(n_components=6).fit(data.X, data.Y).predict(data.X)
+    rotated = CappedPLSRegression(n_components=6).fit(data.X, data.Y @ Q).predict(data.X)
+    np.testing.assert_allclose(rotated, plain @ Q, atol=1e-8)
