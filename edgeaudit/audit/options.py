@@ -1,0 +1,72 @@
+"""Typed options of ``edgeaudit audit``; the CLI maps one-to-one onto this dataclass and echoes it into audit.json."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+
+from edgeaudit.errors import EdgeAuditError
+from edgeaudit.verdict import VerdictThresholds
+
+PROBE_GROUPS = ("attention", "tree", "structural", "correspondence", "property")
+DEFAULT_PROBES = PROBE_GROUPS
+
+
+def parse_probe_list(text: str) -> tuple[str, ...]:
+    """``"attention,tree"`` -> validated names; unknown names suggest the closest."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise EdgeAuditError("option --probes: empty list", hint=f"choose from {', '.join(PROBE_GROUPS)}")
+    for name in names:
+        if name not in PROBE_GROUPS:
+            close = difflib.get_close_matches(name, PROBE_GROUPS, n=1)
+            suggestion = f"did you mean {close[0]!r}? " if close else ""
+            raise EdgeAuditError(f"option --probes: unknown probe {name!r}",
+                                 hint=f"{suggestion}choose from {', '.join(PROBE_GROUPS)}")
+    return names
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    data: str = "builtin:treebank"
+    probes: tuple[str, ...] = DEFAULT_PROBES
+    twin: str | None = None  # random-init twin bundle directory
+    nonce: str | None = None  # treebank with the same trees and non-words; default for builtin:treebank
+    norms: str | None = None  # feature norms (path or builtin:concepts); default builtin:concepts
+    categories: str | None = None
+    min_count: int = 100
+    max_sentences: int | None = None
+    property_layers: tuple[int, ...] | None = None  # default: 0 and the last layer
+    mapper: str = "plsr"
+    folds: int = 10
+    shuffles: int = 100
+    structural_rank: int = 32
+    structural_max_iter: int = 100
+    structural_max_train: int = 500
+    bootstrap: int = 1000
+    confidence: float = 0.95
+    seed: int = 0
+    threads: int | None = None
+    batch_tokens: int | None = None
+    thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("--min-count", self.min_count >= 1), ("--folds", self.folds >= 2), ("--shuffles", self.shuffles >= 1),
+            ("--bootstrap", self.bootstrap >= 10), ("--confidence", 0.5 < self.confidence < 1),
+            ("--structural-rank", self.structural_rank >= 1), ("--structural-max-iter", self.structural_max_iter >= 1),
+            ("--structural-max-train", self.structural_max_train >= 2),
+            ("--max-sentences", self.max_sentences is None or self.max_sentences >= 1),
+            ("--threads", self.threads is None or self.threads >= 1),
+        ]
+        for option, ok in checks:
+            if not ok:
+                value = getattr(self, option[2:].replace("-", "_"))
+                raise EdgeAuditError(f"option {option}: {value!r} is out of range", hint="see 'edgeaudit audit --help'")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["probes"] = list(self.probes)
+        data.pop("progress")
+        return data

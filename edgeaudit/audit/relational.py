@@ -1,0 +1,105 @@
+"""Streaming relational statistics over a treebank: the runtime's word batches -> the probes' collectors.
+
+One ``RelationalCollector`` per extraction feeds every sentence's word-level attention to the head-relation,
+attention-tree and rollout collectors of ``probes`` and keeps, per dependency instance, which heads got it
+right (a few bits per word) so claims can be bootstrapped over sentences. Attention itself is dropped with
+the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from probes import AttentionTreeUUAS, HeadRelationAccuracy, RolloutSelfShare
+from probes.attention_heads import DIRECTIONS
+
+
+@dataclass
+class InstanceRecords:
+    """Per dependency instance: sentence, relation, and the hit bits of every head and offset."""
+
+    sentence: list[np.ndarray] = field(default_factory=list)  # [instance] int
+    relation: list[str] = field(default_factory=list)  # [instance]
+    hits: dict[str, list[np.ndarray]] = field(default_factory=lambda: {d: [] for d in DIRECTIONS})
+    offset_hits: dict[str, list[np.ndarray]] = field(default_factory=lambda: {d: [] for d in DIRECTIONS})
+
+    def frozen(self) -> FrozenInstances:
+        if not self.relation:
+            empty = np.zeros((0,), dtype=np.int64)
+            return FrozenInstances(empty, np.array([], dtype=object), {}, {})
+        return FrozenInstances(
+            sentence=np.concatenate(self.sentence),
+            relation=np.asarray(self.relation, dtype=object),
+            hits={d: np.concatenate(v, axis=-1) for d, v in self.hits.items()},  # [layer, head, instance]
+            offset_hits={d: np.concatenate(v, axis=0) for d, v in self.offset_hits.items()},  # [instance, offset]
+        )
+
+
+@dataclass(frozen=True)
+class FrozenInstances:
+    sentence: np.ndarray  # [instance] index of the sentence in the corpus
+    relation: np.ndarray  # [instance] relation label
+    hits: dict[str, np.ndarray]  # direction -> [layer, head, instance] bool
+    offset_hits: dict[str, np.ndarray]  # direction -> [instance, offset] bool
+
+
+class RelationalCollector:
+    """Collector (``update(batch)``/``result()``) of attention-vs-syntax statistics for one model."""
+
+    needs = frozenset({"attention"})
+
+    def __init__(self, sentences: Sequence, num_layers: int, num_heads: int, *, tree_samples: int = 10,
+                 seed: int = 0, trees: bool = True, rollout: bool = True):
+        self.sentences = sentences  # gold trees, indexed like the extraction input
+        self.head_accuracy = HeadRelationAccuracy(num_layers, num_heads)
+        self.trees = AttentionTreeUUAS(num_layers, num_heads, random_samples=tree_samples, seed=seed) if trees else None
+        self.rollout = RolloutSelfShare(num_layers) if rollout else None
+        self.records = InstanceRecords()
+        self.tree_hits: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}  # sentence -> (per_head, layer, edges)
+        self.sentence_order: list[int] = []
+
+    def update(self, batch) -> None:
+        # Sentences of a batch arrive length-sorted; feed the probes in corpus order so seeded baselines
+        # (the random tree) do not depend on the batch size.
+        for item in sorted(batch, key=lambda s: s.index):
+            self._update_one(item.index, item.attention)
+
+    def _update_one(self, index: int, attention: np.ndarray) -> None:  # [layer, head, word, word]
+        gold = self.sentences[index]
+        punct = np.asarray([tag == "PUNCT" for tag in gold.upos], dtype=bool)
+        hits = self.head_accuracy.update(attention, gold.heads, gold.base_relations, punct)
+        self.sentence_order.append(index)
+        if hits.relations:
+            self.records.sentence.append(np.full(len(hits.relations), index, dtype=np.int64))
+            self.records.relation.extend(hits.relations)
+            self.records.hits["dependent_to_head"].append(hits.dependent_to_head)
+            self.records.hits["head_to_dependent"].append(hits.head_to_dependent)
+            self.records.offset_hits["dependent_to_head"].append(hits.offset_dependent_to_head)
+            self.records.offset_hits["head_to_dependent"].append(hits.offset_head_to_dependent)
+        if self.trees is not None:
+            tree = self.trees.update(attention, gold.heads, punct)
+            if tree.gold_edges:
+                self.tree_hits[index] = (tree.per_head, tree.layer_mean, tree.gold_edges)
+        if self.rollout is not None:
+            self.rollout.update(attention)
+
+    def result(self) -> RelationalStatistics:
+        return RelationalStatistics(
+            heads=self.head_accuracy,
+            trees=self.trees,
+            rollout=self.rollout.result() if self.rollout is not None else None,
+            instances=self.records.frozen(),
+            tree_hits=dict(self.tree_hits),
+        )
+
+
+@dataclass
+class RelationalStatistics:
+    heads: HeadRelationAccuracy
+    trees: AttentionTreeUUAS | None
+    rollout: object | None
+    instances: FrozenInstances
+    tree_hits: dict[int, tuple[np.ndarray, np.ndarray, int]]

@@ -1,0 +1,213 @@
+"""``run_audit``: bundle + treebank (+ norms) -> probes, controls, claims with verdicts -> ``audit.json``.
+
+Stages (each timed): extraction of the model, its random-init twin and the nonce treebank (attention
+statistics streamed, hidden states to on-disk stores); structural probes and identifiability on the stores;
+property probes on concept vectors; claims and verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeaudit.audit.head_claims import ClaimContext, head_claims, tree_claims
+from edgeaudit.audit.options import AuditOptions
+from edgeaudit.audit.relational import RelationalCollector, RelationalStatistics
+from edgeaudit.audit.structural import (
+    StructuralResult,
+    StructuralSettings,
+    make_split,
+    run_identifiability,
+    run_structural,
+)
+from edgeaudit.audit.structural_claims import structural_claims
+from edgeaudit.bundle import Bundle, load_bundle
+from edgeaudit.data import load_treebank
+from edgeaudit.errors import EdgeAuditError
+from edgeaudit.runtime import BatchOptions, SessionOptions, SpecialTokenMass, StoredActivations, extract
+from edgeaudit.verdict import Claim, LayerCorrespondence, verdict_counts
+
+AUDIT_SCHEMA_VERSION = 1
+
+
+@dataclass
+class AuditRun:
+    """Everything measured for one model on one corpus (the real bundle or its twin)."""
+
+    bundle: Bundle
+    summary: Any = None
+    relational: RelationalStatistics | None = None
+    special_mass: Any = None
+    store: StoredActivations | None = None
+    structural: StructuralResult | None = None
+
+
+@dataclass
+class Stages:
+    log: Callable[[str], None]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str):
+        self.log(f"[{name}] ...")
+        began = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - began, 3)
+        self.log(f"[{name}] done in {self.timings[name]:.1f} s")
+
+
+def _runtime_options(options: AuditOptions) -> tuple[BatchOptions, SessionOptions]:
+    batch = BatchOptions() if options.batch_tokens is None else BatchOptions(batch_tokens=options.batch_tokens)
+    return batch, SessionOptions(threads=options.threads)
+
+
+def _load_twin(bundle: Bundle, twin_dir: str | None) -> Bundle | None:
+    if twin_dir is None:
+        return None
+    twin = load_bundle(twin_dir)
+    a, b = bundle.manifest, twin.manifest
+    if (a.num_layers, a.num_heads, a.hidden_size) != (b.num_layers, b.num_heads, b.hidden_size):
+        raise EdgeAuditError(
+            f"{twin_dir}: the twin has {b.num_layers}x{b.num_heads} heads, hidden {b.hidden_size}; the audited bundle "
+            f"has {a.num_layers}x{a.num_heads}, hidden {a.hidden_size}",
+            hint="export the twin from the same checkpoint with 'edgeaudit export --random-init'",
+        )
+    if b.variant != "random-init":
+        raise EdgeAuditError(f"{twin_dir}: variant is {b.variant!r}, not 'random-init'",
+                             hint="export it with 'edgeaudit export MODEL_DIR TWIN --random-init'")
+    return twin
+
+
+def _load_nonce(options: AuditOptions, sentences: list) -> list | None:
+    spec = options.nonce
+    if spec is None and options.data == "builtin:treebank":
+        spec = "builtin:treebank-nonce"
+    if spec is None:
+        return None
+    nonce = load_treebank(spec).sentences[: len(sentences)]
+    if len(nonce) != len(sentences) or any(
+        not np.array_equal(a.heads, b.heads) or a.relations != b.relations for a, b in zip(sentences, nonce)
+    ):
+        raise EdgeAuditError(f"{spec}: the nonce treebank's trees differ from {options.data}'s",
+                             hint="a nonce treebank must have the same sentences in the same order, with the same trees")
+    return nonce
+
+
+def _extract(run: AuditRun, sentences: list, options: AuditOptions, store_dir: Path | None, *,
+             trees: bool, rollout: bool) -> None:
+    manifest = run.bundle.manifest
+    collector = RelationalCollector(sentences, manifest.num_layers, manifest.num_heads, seed=options.seed,
+                                    trees=trees, rollout=rollout)
+    mass = SpecialTokenMass()
+    batch, session = _runtime_options(options)
+    run.summary = extract(run.bundle, sentences, collectors=[collector, mass], store_dir=store_dir, batch=batch,
+                          session=session, progress=options.progress)
+    run.relational = collector.result()
+    run.special_mass = mass.result()
+    if store_dir is not None:
+        run.store = StoredActivations(store_dir)
+
+
+def _store_trees(store: StoredActivations, sentences: list) -> list:
+    return [sentences[i] for i in store.sentence_index]
+
+
+def _correspondence(real: AuditRun, identifiability: dict | None) -> list[LayerCorrespondence]:
+    layers = real.bundle.manifest.num_layers
+    shares = real.relational.rollout.self_share if real.relational and real.relational.rollout else None
+    out = []
+    for layer in range(layers):
+        share = 1.0 if layer == 0 else (None if shares is None else float(shares[layer - 1]))
+        ident = None if identifiability is None else identifiability["direct"][layer]
+        out.append(LayerCorrespondence(layer=layer, rollout_self_share=share, identifiability=ident))
+    return out
+
+
+def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions | None = None,
+              *, log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
+    """Audit ``bundle_dir`` on ``options.data``; writes ``out_dir/audit.json`` and returns its content."""
+    options = options or AuditOptions()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stages = Stages(log)
+    with stages.stage("load"):
+        real = AuditRun(load_bundle(bundle_dir))
+        twin_bundle = _load_twin(real.bundle, options.twin)
+        treebank = load_treebank(options.data)
+        sentences = treebank.sentences[: options.max_sentences] if options.max_sentences else treebank.sentences
+        if not sentences:
+            raise EdgeAuditError(f"{options.data}: no usable sentences", hint="check the file's skipped-sentence report")
+        nonce = _load_nonce(options, sentences)
+    want = set(options.probes)
+    need_store = bool(want & {"structural", "correspondence"})
+    with stages.stage("extract"):
+        _extract(real, sentences, options, out_dir / "activations" if need_store else None,
+                 trees="tree" in want, rollout="correspondence" in want)
+    twin = None
+    if twin_bundle is not None:
+        with stages.stage("extract-twin"):
+            twin = AuditRun(twin_bundle)
+            _extract(twin, sentences, options, out_dir / "twin-activations" if "structural" in want else None,
+                     trees="tree" in want, rollout=False)
+    nonce_run = None
+    if nonce is not None and "attention" in want:
+        with stages.stage("extract-nonce"):
+            nonce_run = AuditRun(real.bundle)
+            _extract(nonce_run, nonce, options, None, trees=False, rollout=False)
+    settings = StructuralSettings(rank=options.structural_rank, max_iter=options.structural_max_iter,
+                                  max_train_sentences=options.structural_max_train, seed=options.seed)
+    identifiability = None
+    split = make_split(len(real.store.sentence_ids), settings) if real.store is not None else None
+    if "correspondence" in want:
+        with stages.stage("identifiability"):
+            identifiability = run_identifiability(real.store, split, settings)
+    if "structural" in want:
+        with stages.stage("structural"):
+            real.structural = run_structural(real.store, _store_trees(real.store, sentences), split, settings,
+                                             progress=log)
+        if twin is not None and twin.store is not None:
+            if twin.store.sentence_ids != real.store.sentence_ids:
+                raise EdgeAuditError("the twin skipped different sentences than the audited bundle",
+                                     hint="the twin must share the audited bundle's tokenizer and length limit")
+            with stages.stage("structural-twin"):
+                twin.structural = run_structural(twin.store, _store_trees(twin.store, sentences), split, settings)
+    correspondence = _correspondence(real, identifiability)
+    ctx = ClaimContext(n_sentences=len(sentences), thresholds=options.thresholds, correspondence=correspondence,
+                       replicates=options.bootstrap, confidence=options.confidence, seed=options.seed)
+    claims: list[Claim] = []
+    with stages.stage("claims"):
+        if "attention" in want:
+            claims += head_claims(real.relational, ctx, min_count=options.min_count,
+                                  twin=twin.relational if twin else None,
+                                  nonce=nonce_run.relational if nonce_run else None)
+        if "tree" in want:
+            claims += tree_claims(real.relational, sentences, ctx, twin=twin.relational if twin else None)
+        if real.structural is not None:
+            claims += structural_claims(real.structural, ctx, twin=twin.structural if twin else None)
+    property_section = None
+    if "property" in want:
+        from edgeaudit.audit.property_stage import run_property_stage
+
+        with stages.stage("property"):
+            property_section, property_claims = run_property_stage(real.bundle, twin_bundle, options, out_dir, log=log)
+            claims += property_claims
+    from edgeaudit.audit.document import audit_document
+
+    document = audit_document(
+        real=real, twin=twin, nonce=nonce_run, treebank=treebank, sentences=sentences, options=options,
+        claims=claims, correspondence=correspondence, identifiability=identifiability,
+        property_section=property_section, timings=stages.timings,
+    )
+    path = out_dir / "audit.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    log(f"verdicts: {verdict_counts(claims)}")
+    return document

@@ -1,0 +1,137 @@
+"""Structural probes and token identifiability on stored hidden states (Hewitt & Manning 2019; Brunner et al. 2020).
+
+Sentences are split once (seeded) into train / dev / test; every layer's probe is fitted on the same training
+sentences and scored on the same test sentences, and the linear-chain baseline is scored on those test
+sentences too, so per-sentence results pair up for the bootstrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from edgeaudit.audit.layers import layer_sentences
+from edgeaudit.runtime import StoredActivations
+from probes import DepthProbe, DistanceProbe, chain_uuas, distance_metrics, split_sentences
+from probes.correspondence import linear_token_identifiability, token_identifiability
+
+
+@dataclass(frozen=True)
+class StructuralSettings:
+    rank: int = 32
+    max_iter: int = 100
+    max_train_sentences: int = 500
+    seed: int = 0
+    identifiability_alpha: float = 1.0
+
+
+@dataclass
+class SentenceSplit:
+    train: list[int]  # store positions
+    test: list[int]
+
+    def to_dict(self) -> dict:
+        return {"train_sentences": len(self.train), "test_sentences": len(self.test)}
+
+
+@dataclass
+class LayerStructural:
+    layer: int  # hidden_state_{layer}
+    distance: dict
+    depth: dict
+    correct_edges: np.ndarray  # [test sentence] MST edges shared with gold
+    gold_edges: np.ndarray  # [test sentence]
+
+
+@dataclass
+class StructuralResult:
+    split: SentenceSplit
+    layers: list[LayerStructural] = field(default_factory=list)
+    chain_correct: np.ndarray | None = None  # [test sentence]
+    identifiability: dict[str, list[float | None]] = field(default_factory=dict)  # per hidden_state layer
+
+    def to_dict(self) -> dict:
+        gold = float(self.layers[0].gold_edges.sum()) if self.layers else 0.0
+        return {
+            "split": self.split.to_dict(),
+            "linear_chain_uuas": float(self.chain_correct.sum() / gold) if gold else None,
+            "layers": [{"layer": r.layer, "distance": r.distance, "depth": r.depth} for r in self.layers],
+            "identifiability": self.identifiability,
+        }
+
+
+def make_split(n_stored: int, settings: StructuralSettings) -> SentenceSplit:
+    train, _dev, test = split_sentences(n_stored, (0.7, 0.1, 0.2), seed=settings.seed)
+    train = sorted(int(i) for i in train)[: settings.max_train_sentences]
+    return SentenceSplit(train=train, test=sorted(int(i) for i in test))
+
+
+def per_sentence_edges(pred: Sequence[np.ndarray], heads: Sequence[np.ndarray],
+                       punct: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Correct and gold undirected edges of each sentence's MST over predicted distances."""
+    correct, gold = [], []
+    for p, h, q in zip(pred, heads, punct, strict=True):
+        metrics = distance_metrics([p], [h], [q])
+        gold.append(metrics.num_edges)
+        correct.append(0 if metrics.num_edges == 0 else round(metrics.uuas * metrics.num_edges))
+    return np.asarray(correct, dtype=np.int64), np.asarray(gold, dtype=np.int64)
+
+
+def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSplit, settings: StructuralSettings,
+                   *, progress=None) -> StructuralResult:
+    """Distance and depth probes per layer; ``trees`` are the gold sentences in store order."""
+    heads = [np.asarray(t.heads) for t in trees]
+    punct = [np.asarray([u == "PUNCT" for u in t.upos], dtype=bool) for t in trees]
+    pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
+    result = StructuralResult(split=split)
+    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: extra BLAS threads only contend
+        for layer in range(store.num_layers):
+            X_train = layer_sentences(store, layer, split.train)
+            X_test = layer_sentences(store, layer, split.test)
+            distance = DistanceProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
+            distance.fit(X_train, pick(heads, split.train))
+            depth = DepthProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
+            depth.fit(X_train, pick(heads, split.train))
+            pred = distance.predict(X_test)
+            correct, gold = per_sentence_edges(pred, pick(heads, split.test), pick(punct, split.test))
+            result.layers.append(LayerStructural(
+                layer=layer,
+                distance=distance_metrics(pred, pick(heads, split.test), pick(punct, split.test)).to_dict(),
+                depth=depth.evaluate(X_test, pick(heads, split.test), pick(punct, split.test)).to_dict(),
+                correct_edges=correct, gold_edges=gold,
+            ))
+            if progress is not None:
+                progress(f"structural probes: layer {layer} done")
+    if result.layers:
+        gold = result.layers[0].gold_edges
+        result.chain_correct = np.asarray(
+            [round(chain_uuas([heads[i]], [punct[i]]) * g) if g else 0 for i, g in zip(split.test, gold, strict=True)],
+            dtype=np.int64,
+        )
+    return result
+
+
+def run_identifiability(store: StoredActivations, split: SentenceSplit, settings: StructuralSettings) -> dict:
+    """Per hidden_state layer: direct and linear-map identifiability against hidden_state_0 (Brunner et al. 2020).
+
+    The linear map is fitted on the training sentences and scored on the disjoint test sentences.
+    """
+    inputs_test = layer_sentences(store, 0, split.test)
+    everything = split.train + split.test
+    inputs_all = layer_sentences(store, 0, everything)
+    fit_idx = list(range(len(split.train)))
+    score_idx = list(range(len(split.train), len(everything)))
+    direct: list[float | None] = []
+    linear: list[float | None] = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for layer in range(store.num_layers):
+            vectors = layer_sentences(store, layer, everything)
+            test_vectors = [vectors[i] for i in score_idx]
+            direct.append(float(token_identifiability(inputs_test, test_vectors).rate))
+            linear.append(float(linear_token_identifiability(
+                inputs_all, vectors, fit_idx=fit_idx, score_idx=score_idx, alpha=settings.identifiability_alpha,
+            ).rate))
+    return {"direct": direct, "linear": linear}
