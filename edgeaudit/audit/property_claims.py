@@ -14,37 +14,43 @@ EVIDENCE_ONLY = ("category_held_out",)
 
 def property_claims(result: PropertyProbeResult, *, layer: int, norms_name: str,
                     thresholds: VerdictThresholds, n_concepts: int) -> list[Claim]:
+    """One claim per metric. Rival explanations (control task, shuffles, random norms/embeddings, twin,
+    nearest-neighbour copy, category mean) compete for "strongest control"; the category-held-out split and
+    nonsense (rotated) norms are evidence: the first says whether the score generalises across categories, the
+    second whether the metric can tell meaningful norms from meaningless ones with the same geometry — with a
+    linear mapper and a rotation-invariant metric it never can, which the claim then says outright.
+    """
     claims = []
     for metric, real_score in result.real.means.items():
         if metric not in CLAIM_METRICS or real_score is None or not math.isfinite(real_score):
             continue
-        controls, margins, nonsense = [], {}, set()
-        evidence = {"chance": result.chance.get(metric)}
+        controls, margins, blind_to = [], {}, []
+        evidence: dict = {"chance": result.chance.get(metric)}
         for name, control in result.controls.items():
             score = control.run.means.get(metric)
             if score is None or not math.isfinite(score):
                 continue
             if control.p_values and metric in control.p_values:
                 evidence[f"p_value_{name}"] = control.p_values[metric]
-            if name in EVIDENCE_ONLY:
+            if name in EVIDENCE_ONLY or control.nonsense:
                 evidence[name] = score
+                if control.nonsense and not control.real_above_control.get(metric, True):
+                    blind_to.append(name)
                 continue
             controls.append(ControlScore(name, score, control.description))
             margins[name] = tuple(result.margin(name, metric))
-            if control.nonsense:
-                nonsense.add(name)
+        evidence["cannot_tell_sense_from_nonsense"] = bool(blind_to)
         interval = result.real.intervals.get(metric)
         claim = Claim(
             claim_id=f"property:{layer}:{norms_name}:{metric}", kind="property-inference",
             text=f"layer {layer} embeddings predict {norms_name} norms ({metric})", metric=metric,
             score=float(real_score), n=n_concepts, controls=controls,
             score_ci=None if interval is None else (interval.low, interval.high),
-            subject={"layer": layer, "norms": norms_name},
-            evidence=evidence,
+            subject={"layer": layer, "norms": norms_name}, evidence=evidence,
         )
         decide(attach_margin(claim, margins), thresholds)
-        if claim.verdict == "artifact" and claim.strongest_control in nonsense:
-            claim.reason += "; the metric cannot tell the real norms from rotated nonsense with the same geometry"
+        if blind_to:
+            claim.reason += (f"; this metric scores {', '.join(blind_to)} (meaningless features, same concept "
+                             "geometry) as well, so it cannot tell sense from nonsense")
         claims.append(claim)
     return claims
-

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from probes import AttentionTreeUUAS, HeadRelationAccuracy, RolloutSelfShare
+from probes import AttentionTreeUUAS, HeadRelationAccuracy, attention_rollout
 from probes.attention_heads import DIRECTIONS
 
 
@@ -56,7 +56,7 @@ class RelationalCollector:
         self.sentences = sentences  # gold trees, indexed like the extraction input
         self.head_accuracy = HeadRelationAccuracy(num_layers, num_heads)
         self.trees = AttentionTreeUUAS(num_layers, num_heads, random_samples=tree_samples, seed=seed) if trees else None
-        self.rollout = RolloutSelfShare(num_layers) if rollout else None
+        self.rollout = WordRollout(num_layers) if rollout else None
         self.records = InstanceRecords()
         self.tree_hits: dict[int, tuple[np.ndarray, np.ndarray, int]] = {}  # sentence -> (per_head, layer, edges)
         self.sentence_order: list[int] = []
@@ -65,9 +65,10 @@ class RelationalCollector:
         # Sentences of a batch arrive length-sorted; feed the probes in corpus order so seeded baselines
         # (the random tree) do not depend on the batch size.
         for item in sorted(batch, key=lambda s: s.index):
-            self._update_one(item.index, item.attention)
+            self._update_one(item.index, item.attention, item.special_mass)
 
-    def _update_one(self, index: int, attention: np.ndarray) -> None:  # [layer, head, word, word]
+    def _update_one(self, index: int, attention: np.ndarray,  # [layer, head, word, word]
+                    special_mass: np.ndarray | None) -> None:  # [layer, head, word]
         gold = self.sentences[index]
         punct = np.asarray([tag == "PUNCT" for tag in gold.upos], dtype=bool)
         hits = self.head_accuracy.update(attention, gold.heads, gold.base_relations, punct)
@@ -84,7 +85,7 @@ class RelationalCollector:
             if tree.gold_edges:
                 self.tree_hits[index] = (tree.per_head, tree.layer_mean, tree.gold_edges)
         if self.rollout is not None:
-            self.rollout.update(attention)
+            self.rollout.update(attention, special_mass)
 
     def result(self) -> RelationalStatistics:
         return RelationalStatistics(
@@ -103,3 +104,47 @@ class RelationalStatistics:
     rollout: object | None
     instances: FrozenInstances
     tree_hits: dict[int, tuple[np.ndarray, np.ndarray, int]]
+
+
+@dataclass
+class RolloutCurve:
+    self_share: np.ndarray  # [layer]: mean share a word keeps of its own input after layers 0..l
+    num_positions: int
+    num_sentences: int
+
+    def to_dict(self) -> dict:
+        return {"probe": "rollout_self_share", "self_share": [float(x) for x in self.self_share],
+                "num_positions": self.num_positions, "num_sentences": self.num_sentences,
+                "special_tokens": "merged into one sink node that keeps its own mass"}
+
+
+class WordRollout:
+    """Attention rollout (Abnar & Zuidema 2020) over words plus one node standing for all special tokens.
+
+    Word-level rows miss the mass that went to [CLS]/[SEP]/<s>; renormalising them away would pretend that
+    mass came back to the words and inflate self-share. Instead the special tokens are merged into a sink
+    column (their own rows are not observed at word level, so the sink keeps its mass), which keeps the
+    flow of information away from the words in the rollout product.
+    """
+
+    def __init__(self, num_layers: int):
+        self.num_layers = num_layers
+        self._diag_sum = np.zeros(num_layers)
+        self.num_positions = 0
+        self.num_sentences = 0
+
+    def update(self, attention: np.ndarray, special_mass: np.ndarray | None) -> None:
+        layers, heads, n, _ = attention.shape
+        augmented = np.zeros((layers, heads, n + 1, n + 1))  # [layer, head, word+sink, word+sink]
+        augmented[:, :, :n, :n] = attention
+        if special_mass is not None:
+            augmented[:, :, :n, n] = special_mass
+        augmented[:, :, n, n] = 1.0
+        diag = np.diagonal(attention_rollout(augmented), axis1=1, axis2=2)[:, :n]  # [layer, word]
+        self._diag_sum += diag.sum(axis=1)
+        self.num_positions += n
+        self.num_sentences += 1
+
+    def result(self) -> RolloutCurve:
+        denom = self.num_positions if self.num_positions else float("nan")
+        return RolloutCurve(self._diag_sum / denom, self.num_positions, self.num_sentences)

@@ -21,7 +21,7 @@ from scipy.linalg import eigh
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
 _EPS = 1e-12
-_DENSE_LIMIT = 64  # below this many dims a dense eigensolver is as fast as Lanczos
+_DENSE_LIMIT = 256  # below this many dims a dense eigensolver beats Lanczos (ARPACK call overhead)
 
 
 def _dominant_eigenvector(S: np.ndarray) -> tuple[np.ndarray, float]:
@@ -37,6 +37,14 @@ def _dominant_eigenvector(S: np.ndarray) -> tuple[np.ndarray, float]:
     return vectors[:, 0], float(values[0])
 
 
+def _left_singular(C: np.ndarray) -> tuple[np.ndarray, float]:
+    """Dominant left singular vector of ``C`` [dim, feature] and its squared singular value, via CᵀC."""
+    vector, value = _dominant_eigenvector(C.T @ C)
+    w = C @ vector
+    norm = float(np.linalg.norm(w))
+    return (w / norm if norm > 0 else w), value
+
+
 def fit_pls2(
     X: np.ndarray, Y: np.ndarray, n_components: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -48,21 +56,28 @@ def fit_pls2(
     Xk = X - x_mean  # [concept, dim], deflated in place
     Y0 = Y - y_mean  # [concept, feature]
     C0 = Xk.T @ Y0  # [dim, feature] cross-covariance before deflation
-    S = C0 @ C0.T  # [dim, dim] Gram of the deflated cross-covariance, updated in place
-    scale = max(float(np.trace(S)), _EPS)
+    # With fewer features than dims, the dominant left singular vector of C_k comes cheapest from the small
+    # [feature, feature] Gram CₖᵀCₖ (C_k kept explicitly); otherwise from the [dim, dim] Gram S_k.
+    few_features = Y.shape[1] < X.shape[1]
+    Ck = C0.copy() if few_features else None
+    S = None if few_features else C0 @ C0.T  # [dim, dim] Gram of the deflated cross-covariance, updated in place
+    scale = max(float(np.sum(C0 * C0)), _EPS)
     W, P, Q, TT = [], [], [], []  # weights [dim], x loadings [dim], y loadings [feature], tᵀt
     for _ in range(n_components):
-        w, top = _dominant_eigenvector(S)
+        w, top = _left_singular(Ck) if few_features else _dominant_eigenvector(S)
         t = Xk @ w  # [concept]
         tt = float(t @ t)
         if top <= _EPS * scale or tt <= _EPS:
             break
         p = Xk.T @ t / tt
         q = Y0.T @ t / tt
-        Cq = C0 @ q  # C_k q, with C_k = C0 − Σ_j tt_j p_j q_jᵀ
-        if P:
-            Cq -= np.stack(P, 1) @ (np.asarray(TT) * (np.stack(Q, 1).T @ q))
-        S -= tt * (np.outer(p, Cq) + np.outer(Cq, p)) - tt**2 * float(q @ q) * np.outer(p, p)
+        if few_features:
+            Ck -= tt * np.outer(p, q)
+        else:
+            Cq = C0 @ q  # C_k q, with C_k = C0 − Σ_j tt_j p_j q_jᵀ
+            if P:
+                Cq -= np.stack(P, 1) @ (np.asarray(TT) * (np.stack(Q, 1).T @ q))
+            S -= tt * (np.outer(p, Cq) + np.outer(Cq, p)) - tt**2 * float(q @ q) * np.outer(p, p)
         Xk -= np.outer(t, p)
         W.append(w), P.append(p), Q.append(q), TT.append(tt)
     if not W:

@@ -1,0 +1,108 @@
+"""Head claims from planted attention: a syntactic head is supported, a positional head is an artifact of offset."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeaudit.audit.head_claims import ClaimContext, head_claims, tree_claims
+from edgeaudit.audit.relational import RelationalCollector
+from edgeaudit.data.treebank import Sentence
+from edgeaudit.runtime import WordBatch, WordSentence
+from edgeaudit.verdict import LayerCorrespondence, VerdictThresholds
+
+LAYERS, HEADS = 2, 3
+
+
+def chain_or_star(n: int, rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+    """Trees where 'prev' dependents hang on the previous word and 'far' dependents on the root word."""
+    heads = np.zeros(n, dtype=np.int64)
+    root = int(rng.integers(0, n))
+    relations = ["root"] * n
+    for i in range(n):
+        if i == root:
+            continue
+        if i > 0 and i - 1 != root and rng.random() < 0.5:
+            heads[i], relations[i] = i, "prev"  # 1-based index of word i-1
+        else:
+            heads[i], relations[i] = root + 1, "far"
+    return heads, relations
+
+
+def planted_attention(heads: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """[layer, head, word, word]: head (0,0) -> previous word, head (1,2) -> gold head, others random."""
+    n = heads.size
+    attn = rng.random((LAYERS, HEADS, n, n)) * 0.1
+    for i in range(n):
+        attn[0, 0, i, max(i - 1, 0) if i else min(1, n - 1)] += 5.0
+        target = heads[i] - 1 if heads[i] > 0 else i
+        attn[1, 2, i, target] += 5.0
+    return attn / attn.sum(axis=-1, keepdims=True)
+
+
+def make_corpus(count: int = 160, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    sentences, batch = [], []
+    for index in range(count):
+        n = int(rng.integers(5, 12))
+        heads, relations = chain_or_star(n, rng)
+        words = [f"w{i}" for i in range(n)]
+        sentences.append(Sentence(f"s{index}", words, heads, relations, ["NOUN"] * n, "synthetic", 1))
+        batch.append(WordSentence(index, f"s{index}", words, n + 2, planted_attention(heads, rng),
+                                  np.zeros((LAYERS, HEADS, n)), None))
+    return sentences, WordBatch(batch)
+
+
+def context(n: int, signal: str = "rollout", shares=(1.0, 1.0)) -> ClaimContext:
+    thresholds = VerdictThresholds(correspondence_signal=signal)
+    layers = [LayerCorrespondence(layer, share, 1.0) for layer, share in enumerate(shares)]
+    return ClaimContext(n_sentences=n, thresholds=thresholds, correspondence=layers, replicates=300)
+
+
+def test_syntactic_head_is_supported_and_positional_head_is_an_offset_artifact():
+    sentences, batch = make_corpus()
+    collector = RelationalCollector(sentences, LAYERS, HEADS)
+    collector.update(batch)
+    claims = {c.claim_id: c for c in head_claims(collector.result(), context(len(sentences)), min_count=50)}
+    far = claims["head:1.2:far:dependent_to_head"]
+    assert far.score == 1.0 and far.verdict == "supported" and far.strongest_control == "offset"
+    # For 'prev' the previous-word head and the tree head both score 1.0; the lowest index wins the tie and
+    # the fixed offset -1 reaches it exactly.
+    prev = claims["head:0.0:prev:dependent_to_head"]
+    assert prev.score == 1.0 and prev.verdict == "artifact"
+    assert prev.strongest_control == "offset" and "offset" in prev.reason
+    assert prev.controls[0].description == "the word at fixed offset -1"
+    assert prev.margin == 0.0 and prev.margin_ci == (0.0, 0.0)
+
+
+def test_a_flagged_layer_turns_support_into_unwarranted_assumption():
+    sentences, batch = make_corpus()
+    collector = RelationalCollector(sentences, LAYERS, HEADS)
+    collector.update(batch)
+    ctx = context(len(sentences), shares=(1.0, 0.05))
+    far = next(c for c in head_claims(collector.result(), ctx, min_count=50) if c.claim_id.startswith("head:1.2:far"))
+    assert far.verdict == "unwarranted-assumption" and far.score_verdict == "supported"
+    assert far.evidence["correspondence"]["rollout_self_share"] == 0.05
+
+
+def test_tree_claim_of_the_tree_head_beats_chain_and_random_tree():
+    sentences, batch = make_corpus()
+    collector = RelationalCollector(sentences, LAYERS, HEADS)
+    collector.update(batch)
+    claims = tree_claims(collector.result(), sentences, context(len(sentences)))
+    head_claim = claims[0]
+    assert head_claim.subject == {"layer": 1, "head": 2}
+    assert head_claim.score == 1.0 and head_claim.verdict == "supported"
+    assert {c.name for c in head_claim.controls} == {"chain", "random-tree"}
+
+
+def test_batches_in_any_order_give_the_same_statistics():
+    sentences, batch = make_corpus(60)
+    first = RelationalCollector(sentences, LAYERS, HEADS)
+    first.update(batch)
+    second = RelationalCollector(sentences, LAYERS, HEADS)
+    items = list(batch)
+    second.update(WordBatch(items[30:]))
+    second.update(WordBatch(items[:30]))
+    a, b = first.result(), second.result()
+    np.testing.assert_array_equal(a.heads.result(min_count=1).dependent_to_head,
+                                  b.heads.result(min_count=1).dependent_to_head)
