@@ -34,6 +34,7 @@ class AuditOptions:
     nonce: str | None = None  # treebank with the same trees and non-words; default for builtin:treebank
     norms: str | None = None  # feature norms (path or builtin:concepts); default builtin:concepts
     categories: str | None = None
+    categories_pos: str | None = None  # keep only category rows with this part of speech (OEWN: "n")
     min_count: int = 100
     max_sentences: int | None = None
     property_layers: tuple[int, ...] | None = None  # default: 0 and the last layer

@@ -38,7 +38,8 @@ def load_property_data(options: AuditOptions) -> tuple[Any, list[str] | None, li
     left_out: list[dict] = []
     categories = norms.categories
     if options.categories is not None:
-        table = load_categories(options.categories)
+        extra = {} if options.categories_pos is None else {"pos": options.categories_pos}
+        table = load_categories(options.categories, **extra)
         found, missing = table.lookup(norms.concepts)
         keep = [i for i, c in enumerate(found) if c is not None]
         left_out = [{"concept": w, "reason": f"no category in {options.categories}"} for w in missing]

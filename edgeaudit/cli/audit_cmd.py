@@ -42,6 +42,7 @@ def claims_table(document: dict, limit: int = 25) -> str:
 @click.option("--nonce", help="Nonce treebank with the same trees (default for builtin:treebank: builtin:treebank-nonce).")
 @click.option("--norms", help="Feature norms for property probes: a CSV/TSV file or builtin:concepts (default).")
 @click.option("--categories", type=click.Path(path_type=str), help="word -> category table for the category controls.")
+@click.option("--categories-pos", help="Keep only category rows of this part of speech (OEWN supersenses: n).")
 @click.option("--min-count", type=int, default=100, show_default=True,
               help="Relations with fewer instances are listed but not claimed about.")
 @click.option("--max-sentences", type=int, help="Use only the first N sentences.")
@@ -64,7 +65,7 @@ def claims_table(document: dict, limit: int = 25) -> str:
 @click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
 @click.option("--batch-tokens", type=int, help="Token budget per model batch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categories, min_count, max_sentences,
+def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categories, categories_pos, min_count, max_sentences,
                   property_layers, mapper, folds, shuffles, bootstrap, seed, min_effect, max_ci_width, min_instances,
                   correspondence_signal, min_rollout_self_share, min_identifiability, threads, batch_tokens,
                   quiet) -> None:
@@ -84,7 +85,7 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
                                    min_rollout_self_share=min_rollout_self_share,
                                    min_identifiability=min_identifiability)
     options = AuditOptions(
-        data=data, probes=parse_probe_list(probes), twin=twin, nonce=nonce, norms=norms, categories=categories,
+        data=data, probes=parse_probe_list(probes), twin=twin, nonce=nonce, norms=norms, categories=categories, categories_pos=categories_pos,
         min_count=min_count, max_sentences=max_sentences, property_layers=_layers(property_layers), mapper=mapper,
         folds=folds, shuffles=shuffles, bootstrap=bootstrap, seed=seed, threads=threads, batch_tokens=batch_tokens,
         thresholds=thresholds, progress=not quiet and sys.stderr.isatty(),
