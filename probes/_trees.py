@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree, shortest_path
 
 
@@ -77,8 +77,10 @@ def tree_distances(heads: np.ndarray) -> np.ndarray:
     """
     heads = validate_heads(heads)
     n = heads.size
-    edges = tree_edges(heads)
-    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    if n == 1:  # a one-word sentence: no edges (scipy refuses an empty sparse graph)
+        return np.zeros((1, 1))
+    edges = tree_edges(heads).reshape(-1, 2)
+    graph = csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
     return shortest_path(graph, directed=False, unweighted=True)
 
 

@@ -153,3 +153,17 @@ def test_predict_requires_fit_and_matching_width():
     )
     with pytest.raises(ValueError, match="expected"):
         probe.predict([np.zeros((3, 5))])
+
+
+def test_one_word_sentences_are_handled():
+    """UD has one-word sentences ("Thanks."): zero distance, depth 0, and a probe can train beside them."""
+    import numpy as np
+
+    from probes import DistanceProbe, tree_depths, tree_distances
+
+    assert tree_distances(np.array([0])).tolist() == [[0.0]]
+    assert tree_depths(np.array([0])).tolist() == [0.0]
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((1, 4)), rng.standard_normal((3, 4))]
+    probe = DistanceProbe(rank=2, max_iter=5).fit(X, [np.array([0]), np.array([2, 0, 2])])
+    assert probe.predict(X)[0].shape == (1, 1)
