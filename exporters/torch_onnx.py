@@ -48,7 +48,7 @@ def _quiet():
             warnings.simplefilter("ignore")
             yield buffer
     finally:
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 
 
@@ -98,7 +98,7 @@ def _rename_graph_outputs(out_file: Path, wanted: list[str]) -> None:
             f"exported graph has {len(current)} outputs, expected {len(wanted)} taps",
             hint="the model did not return every layer's attention; its family may be unsupported",
         )
-    mapping = dict(zip(current, wanted))
+    mapping = dict(zip(current, wanted, strict=True))
     for node in model.graph.node:
         node.output[:] = [mapping.get(name, name) for name in node.output]
         node.input[:] = [mapping.get(name, name) for name in node.input]

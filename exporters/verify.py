@@ -107,7 +107,7 @@ def verify_export(wrapper: TappedModel, onnx_file: Path, *, vocab_size: int, pad
     actual = session.run(names, {"input_ids": ids, "attention_mask": mask, **extra})
     worst = {"hidden_states": 0.0, "attentions": 0.0, "final_output": 0.0}
     worst_tap = {key: "" for key in worst}
-    for name, want, got in zip(names, expected, actual):
+    for name, want, got in zip(names, expected, actual, strict=True):
         if want.shape != got.shape:
             raise ExportError(f"verification: tap {name} has shape {got.shape} in ONNX but {want.shape} in PyTorch")
         group = "attentions" if name.startswith("attention_") else "final_output" if name == "logits" else "hidden_states"

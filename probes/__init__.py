@@ -18,6 +18,7 @@ from probes.attention_heads import (
     most_attended_other_word,
 )
 from probes.attention_trees import AttentionTreeResult, AttentionTreeUUAS, attention_tree_edges, symmetrise
+from probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
 from probes.correspondence import (
     CorrespondenceCurve,
     IdentifiabilityResult,
@@ -30,6 +31,9 @@ from probes.correspondence import (
     rollout_self_share,
     token_identifiability,
 )
+from probes.property import CONTROLS as PROPERTY_CONTROLS
+from probes.property import MAPPERS, PropertyProbeResult, mdl_probe, online_codelength, run_property_probe
+from probes.ratio_bootstrap import RatioInterval, paired_ratio_margin, ratio_interval
 from probes.structural import DepthProbe, DistanceProbe, split_sentences, tree_depths, tree_distances
 from probes.structural_metrics import (
     DepthMetrics,
@@ -40,10 +44,6 @@ from probes.structural_metrics import (
     linear_chain_baseline,
 )
 from probes.tree_baselines import chain_uuas, random_tree_uuas
-from probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
-from probes.property import CONTROLS as PROPERTY_CONTROLS
-from probes.property import MAPPERS, PropertyProbeResult, mdl_probe, online_codelength, run_property_probe
-from probes.ratio_bootstrap import RatioInterval, paired_ratio_margin, ratio_interval
 
 __all__ = [
     "MAPPERS",

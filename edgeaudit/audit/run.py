@@ -93,7 +93,7 @@ def _load_nonce(options: AuditOptions, sentences: list) -> list | None:
         return None
     nonce = load_treebank(spec).sentences[: len(sentences)]
     if len(nonce) != len(sentences) or any(
-        not np.array_equal(a.heads, b.heads) or a.relations != b.relations for a, b in zip(sentences, nonce)
+        not np.array_equal(a.heads, b.heads) or a.relations != b.relations for a, b in zip(sentences, nonce, strict=True)
     ):
         raise EdgeAuditError(f"{spec}: the nonce treebank's trees differ from {options.data}'s",
                              hint="a nonce treebank must have the same sentences in the same order, with the same trees")

@@ -1,5 +1,6 @@
 """The bundle: an ONNX model with attention/hidden-state taps, its tokenizer and a manifest."""
 
+from edgeaudit.bundle.loader import Bundle, load_bundle
 from edgeaudit.bundle.manifest import (
     MANIFEST_NAME,
     SCHEMA_VERSION,
@@ -10,7 +11,6 @@ from edgeaudit.bundle.manifest import (
     save_manifest,
     sha256_of,
 )
-from edgeaudit.bundle.loader import Bundle, load_bundle
 
 __all__ = [
     "MANIFEST_NAME",

@@ -38,7 +38,7 @@ def run_bundle(bundle, lengths=(4, 9)):
                                    special_ids=manifest.tokenizer["special_token_ids"])
     session = ort.InferenceSession(str(bundle.onnx_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(None, {"input_ids": ids, "attention_mask": mask}))), mask
+    return dict(zip(names, session.run(None, {"input_ids": ids, "attention_mask": mask}), strict=True)), mask
 
 
 @pytest.mark.parametrize("family", FAMILIES)
