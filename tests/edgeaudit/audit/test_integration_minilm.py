@@ -1,0 +1,46 @@
+"""The full default audit of the real all-MiniLM-L6-v2 on UD English EWT test (skips without the shared data)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgeaudit.audit.options import AuditOptions
+from edgeaudit.audit.run import run_audit
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def minilm_bundle(minilm_dir, tmp_path_factory):
+    from exporters import ExportOptions, export_checkpoint
+
+    out = tmp_path_factory.mktemp("minilm") / "bundle"
+    return export_checkpoint(minilm_dir, out, ExportOptions(exporter="torchscript"), log=lambda m: None).directory
+
+
+def test_full_audit_on_ewt_test_reports_all_72_heads(minilm_bundle, shared_data, tmp_path):
+    ewt = shared_data / "ud_english_ewt" / "en_ewt-ud-test.conllu"
+    if not ewt.is_file():
+        pytest.skip(f"{ewt} not found")
+    options = AuditOptions(data=str(ewt), shuffles=10, bootstrap=300, progress=False)
+    document = run_audit(minilm_bundle, tmp_path, options)
+    assert json.loads((tmp_path / "audit.json").read_text())["summary"] == document["summary"]
+    heads = document["probes"]["attention_heads"]
+    assert heads["num_layers"] == 6 and heads["num_heads"] == 12
+    assert len(heads["relations"]) >= 15
+    for relation, entry in heads["relations"].items():
+        assert entry["count"] >= 100, relation
+        for direction in ("dependent_to_head", "head_to_dependent"):
+            matrix = entry[direction]["accuracy"]
+            assert len(matrix) == 6 and all(len(row) == 12 for row in matrix)
+    assert document["data"]["sentences"] == 2077
+    extraction = document["runs"]["model"]["extraction"]
+    assert extraction["extracted"] + len(extraction["skipped"]) == 2077
+    kinds = {claim["kind"] for claim in document["claims"]}
+    assert {"attention-head", "attention-tree", "structural-probe", "property-inference"} <= kinds
+    layers = document["probes"]["correspondence"]["layers"]
+    assert layers[0]["identifiability"] == 1.0
+    shares = [layer["rollout_self_share"] for layer in layers]
+    assert shares == sorted(shares, reverse=True), "rollout self-share must fall with depth"
