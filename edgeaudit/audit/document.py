@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import platform
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from edgeaudit.bundle.build import tool_versions
+from edgeaudit.bundle.manifest import sha256_of
+from edgeaudit.report.machine import machine_info
 from edgeaudit.verdict import verdict_counts
 
 SCHEMA = "edgeaudit.audit"
@@ -19,11 +24,15 @@ def _bundle_info(run) -> dict[str, Any]:
             "model": dict(manifest.data["model"]), "parent_sha256": manifest.data["variant"]["parent_sha256"]}
 
 
-def _dataset_info(treebank, sentences, options) -> dict[str, Any]:
+def _corpus_sha256(sentences) -> str:
     from edgeaudit.runtime import corpus_sha256
     from edgeaudit.runtime.corpus import as_sentences
 
-    return {"spec": options.data, "sha256": corpus_sha256(as_sentences(sentences)), "sentences": len(sentences),
+    return corpus_sha256(as_sentences(sentences))
+
+
+def _dataset_info(treebank, sentences, options) -> dict[str, Any]:
+    return {"spec": options.data, "sha256": _corpus_sha256(sentences), "sentences": len(sentences),
             "skipped_while_reading": [str(skip) for skip in treebank.skipped]}
 
 
@@ -69,12 +78,55 @@ def audit_document(*, real, twin, nonce, treebank, sentences, options, claims, c
         },
         "runs": {"model": _run_section(real), "random_init_twin": _run_section(twin), "nonce": _run_section(nonce)},
         "options": options.to_dict(),
-        "provenance": {
-            "tool_versions": tool_versions("scikit-learn", "scipy"),
-            "platform": platform.platform(),
-            "machine": platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "seed": options.seed,
-            "timings": timings,
+        "provenance": _provenance(real, twin, nonce, sentences, options, timings),
+    }
+
+
+def _file_sha256(spec: str | None) -> str | None:
+    """sha256 of a dataset file, or of the packaged file behind ``builtin:concepts``; None when neither."""
+    if spec is None:
+        return None
+    if spec == "builtin:concepts":
+        return sha256_of(Path(str(resources.files("edgeaudit").joinpath("data/builtin/concepts.csv"))))
+    return sha256_of(Path(spec)) if Path(spec).is_file() else None
+
+
+def _nonce_dataset(nonce, sentences, options) -> dict[str, Any] | None:
+    """The nonce treebank run_audit used (re-read: the run keeps only its statistics, not the sentences)."""
+    if nonce is None:
+        return None
+    from edgeaudit.data import load_treebank
+
+    spec = options.nonce or "builtin:treebank-nonce"  # run_audit's default for builtin:treebank
+    return {"spec": spec, "sha256": _corpus_sha256(load_treebank(spec).sentences[: len(sentences)])}
+
+
+def _provenance(real, twin, nonce, sentences, options, timings) -> dict[str, Any]:
+    """Everything needed to say where and how the numbers were made (versions, machine, inputs, seeds, time)."""
+    bundles = {"model": _bundle_info(real)}
+    if twin is not None:
+        bundles["random_init_twin"] = {**_bundle_info(twin), "seed": twin.bundle.manifest.data["variant"]
+                                       .get("settings", {}).get("seed")}
+    norms = (options.norms or "builtin:concepts") if "property" in options.probes else None
+    return {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "tool_versions": tool_versions("scikit-learn", "scipy"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "cpu": machine_info(),
+        "execution_provider": "CPUExecutionProvider",
+        "threads": real.summary.settings.get("threads") if real.summary is not None else options.threads,
+        "bundles": {role: {key: info[key] for key in ("sha256", "variant", "parent_sha256", "seed") if key in info}
+                    for role, info in bundles.items()},
+        "datasets": {
+            "treebank": {"spec": options.data, "sha256": _corpus_sha256(sentences)},
+            "nonce": _nonce_dataset(nonce, sentences, options),
+            "norms": None if norms is None else {"spec": norms, "sha256": _file_sha256(norms)},
+            "categories": None if options.categories is None else {"spec": options.categories,
+                                                                   "sha256": _file_sha256(options.categories)},
         },
+        "seed": options.seed,
+        "seeds": {"audit": options.seed, "random_init_twin": bundles.get("random_init_twin", {}).get("seed")},
+        "timings": {**timings, "total": round(sum(timings.values()), 3)},
     }

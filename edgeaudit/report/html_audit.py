@@ -1,0 +1,165 @@
+"""The HTML page for ``audit.json``: verdicts first, then the evidence behind them, then how it was measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgeaudit import __version__
+from edgeaudit.report import plots, views
+from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
+
+
+def _claim_row(claim: dict[str, Any]) -> list[str]:
+    top = claim.get("strongest_control")
+    top_score = views.control_score(claim, top)
+    control = "—" if top is None else f"{esc(top)} ({views.fmt(top_score)})"
+    score = f"{views.fmt(claim.get('score'))} <small>{esc(views.fmt_ci(claim.get('score_ci')))}</small>"
+    margin = (f"{views.fmt(claim.get('margin'), signed=True)} "
+              f"<small>{esc(views.fmt_ci(claim.get('margin_ci'), signed=True))}</small>")
+    return [badge(claim["verdict"]), esc(claim["text"]), esc(claim.get("metric")), score, control, margin,
+            esc(claim.get("n")), f'<span class="reason">{esc(claim.get("reason"))}</span>']
+
+
+def claims_section(document: dict[str, Any]) -> str:
+    header = ["verdict", "claim", "metric", "score [95% CI]", "strongest control", "margin [95% CI]", "n", "reason"]
+    rows, classes = [], []
+    for kind, claims in views.claims_by_kind(document):
+        rows.append([f"{esc(views.KIND_TITLES.get(kind, kind))} ({len(claims)})"] + [""] * (len(header) - 1))
+        classes.append("group")
+        for claim in claims:
+            rows.append(_claim_row(claim))
+            classes.append("")
+    if not rows:
+        return "<h2>Claims</h2><p class=note>No claims: no probe group produced a claim for this run.</p>"
+    legend = "".join(f"<li>{badge(v)} {esc(text)}</li>" for v, text in views.VERDICT_MEANING.items())
+    return (f"<h2>Claims</h2><ul class=legend>{legend}</ul>"
+            + table(header, rows, numeric=(3, 5, 6), raw=True, row_classes=classes, wide=True))
+
+
+def findings_section(document: dict[str, Any]) -> str:
+    findings = views.striking_findings(document)
+    if not findings:
+        return ""
+    items = "".join(f"<li>{badge(verdict)} {esc(text)}</li>" for verdict, text in findings.items())
+    return f"<h2>What stands out</h2><ul class=legend>{items}</ul>"
+
+
+def heads_section(document: dict[str, Any], figures: Figures) -> str:
+    maps = views.head_maps(document)
+    if not maps:
+        return ""
+    rows = []
+    for head_map in maps:
+        best = head_map.best_head or {}
+        accuracy = best.get("accuracy")
+        margin = None if accuracy is None or head_map.baseline is None else accuracy - head_map.baseline
+        rows.append([head_map.relation, views.DIRECTIONS.get(head_map.direction, head_map.direction),
+                     str(head_map.count), f"{best.get('layer', '?')}.{best.get('head', '?')}" if best else "—",
+                     views.fmt(accuracy), "—" if head_map.best_offset is None else f"{head_map.best_offset:+d}",
+                     views.fmt(head_map.baseline), views.fmt(margin, signed=True)])
+    header = ["relation", "direction", "n", "best head", "accuracy", "best offset", "offset accuracy", "margin"]
+    figure = figures.figure("attention heads vs the positional baseline", lambda: plots.head_margin_figure(maps),
+                            "Each cell is one head (layer.head): how often its strongest attention from the word "
+                            "lands on the related word, minus the best fixed-offset guess (e.g. 'the next word'). "
+                            "Red beats position alone; the box marks the best head.")
+    return ("<h2>Attention heads against the positional baseline</h2>"
+            "<p class=note>The most frequent relations. A head only tracks syntax if it beats a rule that looks at "
+            "word position alone; its claim then also has to beat the random-init twin and survive nonce words.</p>"
+            + figure + table(header, rows, numeric=(2, 4, 5, 6, 7)))
+
+
+def layers_section(document: dict[str, Any], figures: Figures) -> str:
+    curves = views.layer_curves(document)
+    if curves.empty:
+        return ""
+    figure = figures.figure("layer curves", lambda: plots.layer_curves_figure(curves),
+                            "Left: whether position i still holds token i (identifiability) and how much of it "
+                            "comes from token i (attention-rollout self-share; head claims below the floor are "
+                            "'unwarranted-assumption'). Middle and right: tree recovery by the model (blue) and by "
+                            "its random-init twin (orange) with the same probe.")
+    hidden = table(views.HIDDEN_STATE_HEADER, views.hidden_state_rows(curves), numeric=(1, 2, 3, 4))
+    body = figure + hidden
+    if curves.tree_uuas:
+        twin = curves.tree_uuas_twin or []
+        rows = [[str(layer), views.fmt(value), views.fmt(twin[layer]) if layer < len(twin) else "—"]
+                for layer, value in enumerate(curves.tree_uuas)]
+        baselines = ", ".join(f"{name.replace('_', ' ')} {views.fmt(v)}" for name, v in curves.tree_baselines.items())
+        body += (f"<h3>Attention-tree UUAS per layer (heads averaged)</h3><p class=note>Baselines: {esc(baselines)}</p>"
+                 + table(["attention layer", "model", "random-init twin"], rows, numeric=(1, 2)))
+    return "<h2>Across layers: token correspondence and tree structure</h2>" + body
+
+
+def property_section(document: dict[str, Any], figures: Figures) -> str:
+    layers = views.property_layers(document)
+    if not layers:
+        return ""
+    parts = ["<h2>Property inference: the model against every control</h2>"
+             "<p class=note>Predicting feature norms from embeddings. Each control keeps something and removes the "
+             "model's knowledge (shuffled pairs, random or rotated norms, random embeddings, the random-init twin, "
+             "copying the nearest neighbour's norms, the category mean); a score no higher than a control's is "
+             "explained by the dataset's geometry, not by the model.</p>"]
+    for layer in layers:
+        if not layer.metrics:
+            continue
+        parts.append(f"<h3>Layer {esc(layer.layer)} ({esc(layer.norms)})</h3>")
+        parts.append(figures.figure(f"property scores, layer {layer.layer}", lambda layer=layer: plots.property_figure(layer),
+                                    "Bars: mean over concepts; whiskers: 95% bootstrap CI."))
+        names = [bar.name for bar in layer.metrics[0].bars]
+        rows = []
+        for name in names:
+            row = [name.replace("_", " ")]
+            for metric in layer.metrics:
+                bar = next((b for b in metric.bars if b.name == name), None)
+                row.append("—" if bar is None else
+                           f"{views.fmt(bar.estimate)} {views.fmt_ci([bar.low, bar.high], 2)}".strip())
+            rows.append(row)
+        chance = ["chance"] + [views.fmt(m.chance) for m in layer.metrics]
+        if any(cell != "—" for cell in chance[1:]):
+            rows.append(chance)
+        parts.append(table(["", *[m.metric for m in layer.metrics]], rows, numeric=range(1, len(layer.metrics) + 1)))
+    return "".join(parts)
+
+
+def _run_rows(document: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for role, run in (document.get("runs") or {}).items():
+        if not run:
+            continue
+        extraction = run.get("extraction") or {}
+        bundle = run.get("bundle") or {}
+        skipped = ", ".join(f"{n} {kind}" for kind, n in (extraction.get("skipped_by_kind") or {}).items()) or "none"
+        rows.append([role.replace("_", " "), str(bundle.get("variant", "?")), str(bundle.get("sha256", ""))[:12],
+                     f"{extraction.get('extracted', '?')} / {extraction.get('sentences', '?')}", skipped,
+                     views.fmt_seconds(extraction.get("seconds"))])
+    return rows
+
+
+def details_section(document: dict[str, Any]) -> str:
+    provenance = document.get("provenance") or {}
+    timings = provenance.get("timings") or {}
+    parts = ["<h2>How this was measured</h2>",
+             table(["run", "variant", "bundle sha256", "sentences used", "skipped", "extraction"], _run_rows(document)),
+             table(["stage", "time"], [[k, views.fmt_seconds(v)] for k, v in timings.items()], numeric=(1,))]
+    parts.append(details("Thresholds", key_values(views.flat_items(document.get("thresholds") or {}))))
+    parts.append(details("Data", key_values(views.flat_items(document.get("data") or {}))))
+    parts.append(details("Options", key_values(views.flat_items(document.get("options") or {}))))
+    parts.append(details("Provenance (versions, machine, inputs, seeds)",
+                         key_values(views.flat_items({k: v for k, v in provenance.items() if k != "timings"}))))
+    return "".join(parts)
+
+
+def audit_page(document: dict[str, Any]) -> str:
+    figures = Figures()
+    counts = views.verdict_counts(document)
+    data = document.get("data") or {}
+    bundle = document.get("bundle") or {}
+    head = tiles([("claims", len(document.get("claims") or []), "claims")]
+                 + [(v, counts[v], v.replace("-", " ")) for v in views.VERDICTS])
+    body = "".join([head, findings_section(document), claims_section(document), heads_section(document, figures),
+                    layers_section(document, figures), property_section(document, figures), details_section(document)])
+    provenance = document.get("provenance") or {}
+    subtitle = (f"{data.get('spec', '?')}, {data.get('sentences', '?')} sentences · bundle "
+                f"{str(bundle.get('sha256', ''))[:12]} · {provenance.get('created', '')}").rstrip(" ·")
+    footer = (f"Rendered by edgeaudit {__version__} from an {document['schema']} v{document['schema_version']} "
+              f"document alone. Self-contained: opens offline.")
+    return page(f"edgeaudit audit — {views.model_title(document)}", subtitle, body, figures.notice(), footer)

@@ -1,0 +1,161 @@
+"""The HTML page for ``compare.json``: which explanations survive compression, then how much the numbers moved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgeaudit import __version__
+from edgeaudit.report import plots, views
+from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
+
+
+def gates_section(document: dict[str, Any]) -> str:
+    gates = document.get("gates") or []
+    if not gates:
+        return ("<h2>Gates</h2><p class=note>No <code>--fail-on</code> gates were set; the comparison cannot fail "
+                "a build.</p>")
+    rows = [[badge("tripped" if g.get("tripped") else "passed"), f"<code>{esc(g.get('expression'))}</code>",
+             esc(views.fmt(g.get("value"), 4)), f"{esc(g.get('op'))} {esc(g.get('threshold'))}"]
+            for g in gates]
+    classes = ["tripped" if g.get("tripped") else "" for g in gates]
+    return "<h2>Gates</h2>" + table(["", "gate", "value", "trips when"], rows, raw=True, numeric=(2,),
+                                    row_classes=classes)
+
+
+def _score(side: Any) -> str:
+    side = side or {}
+    return f"{views.fmt(side.get('score'))} <small>{esc(views.fmt_ci(side.get('ci')))}</small>"
+
+
+def survival_section(document: dict[str, Any]) -> str:
+    claims = document.get("claims") or []
+    if not claims:
+        return "<h2>Claims after compression</h2><p class=note>No claims to compare.</p>"
+    header = ["survival", "claim", "verdict (reference → variant)", "reference score", "variant score",
+              "fp32 probe applied", "Δ [95% CI]"]
+    rows, classes = [], []
+    for claim in claims:
+        reference, variant = claim.get("reference") or {}, claim.get("variant") or {}
+        verdicts = f"{esc(reference.get('verdict') or '—')} → {esc(variant.get('verdict') or '—')}"
+        if claim.get("flip"):
+            verdicts = f"{badge('flip', 'flip')} {verdicts}"
+        applied = claim.get("applied") or {}
+        delta = (f"{views.fmt(claim.get('delta'), signed=True)} "
+                 f"<small>{esc(views.fmt_ci(claim.get('delta_ci'), signed=True))}</small>")
+        rows.append([badge(claim.get("survival", "?")), esc(claim.get("text")), verdicts, _score(reference),
+                     _score(variant), views.fmt(applied.get("score")) if applied else "—", delta])
+        classes.append("flip" if claim.get("flip") else "")
+    flips = [c for c in claims if c.get("flip")]
+    flip_list = ""
+    if flips:
+        items = "".join(f"<li>{badge('flip', 'flip')} {esc(c.get('text'))}: {esc(c.get('flip'))}</li>" for c in flips)
+        flip_list = f"<h3>Verdict flips</h3><ul class=legend>{items}</ul>"
+    return ("<h2>Claims after compression</h2><p class=note><b>survives</b>: the claim holds on the variant as on "
+            "the reference; <b>drifts</b>: it holds but its score moved; <b>breaks</b>: it no longer holds. Rows whose "
+            "verdict flipped are highlighted.</p>" + flip_list
+            + table(header, rows, raw=True, numeric=(3, 4, 5, 6), row_classes=classes, wide=True))
+
+
+def drift_section(document: dict[str, Any], figures: Figures) -> str:
+    numeric = document.get("numeric_drift") or {}
+    explanation = document.get("explanation_drift") or {}
+    if not numeric and not explanation:
+        return ""
+    parts = ["<h2>Numeric drift</h2>"]
+    if numeric.get("computed") is False:
+        parts.append(f"<p class=note>Not computed: {esc(numeric.get('note') or 'no reason given')}</p>")
+    cosine = numeric.get("output_cosine") or {}
+    facts = [("final-output cosine (mean)", views.fmt(cosine.get("mean"), 5)),
+             ("final-output cosine (min)", views.fmt(cosine.get("min"), 5)),
+             ("final-output max |difference|", views.fmt(numeric.get("output_max_abs_diff"), 5))]
+    if numeric.get("min_sqnr_db") is not None:
+        facts.append(("worst SQNR", f"{views.fmt(numeric['min_sqnr_db'], 1)} dB at hidden state "
+                                    f"{numeric.get('worst_sqnr_layer')}"))
+    worst = numeric.get("worst_attention_head") or {}
+    if worst:
+        facts.append(("most changed head", f"{worst.get('layer')}.{worst.get('head')} (JSD {views.fmt(worst.get('jsd'), 4)})"))
+    if explanation:
+        facts += [("mean |claim score change|", views.fmt(explanation.get("mean_abs_score_delta"), 4)),
+                  ("output drift", views.fmt(explanation.get("output_drift"), 5)),
+                  ("explanation drift ÷ output drift", views.fmt(explanation.get("explanation_to_output_ratio"), 2))]
+    parts.append(key_values(facts))
+    if explanation.get("explanation_to_output_ratio") is not None:
+        parts.append("<p class=note>A ratio well above 1 means the explanations moved more than the model's output: "
+                     "an accuracy check on the device would not have noticed.</p>")
+    sqnr = views.sqnr_layers(document)
+    if sqnr:
+        parts.append(figures.figure("SQNR per layer", lambda: plots.sqnr_figure(sqnr),
+                                    "Signal-to-quantisation-noise ratio of every hidden state; about 6 dB per bit."))
+        parts.append(table(["hidden state", "SQNR (dB)"], [[str(layer), views.fmt(v, 1)] for layer, v in sqnr],
+                           numeric=(1,)))
+    jsd = views.attention_jsd(document)
+    if jsd:
+        parts.append(figures.figure("attention JSD per head", lambda: plots.jsd_figure(jsd),
+                                    "How far each head's attention distributions moved (Jensen–Shannon divergence)."))
+        worst = sorted(((v, layer, head) for layer, row in enumerate(jsd) for head, v in enumerate(row)
+                        if v is not None), reverse=True)[:8]
+        parts.append(details("Most changed heads", table(["head", "JSD"], [[f"{layer}.{head}", views.fmt(v, 4)]
+                                                                          for v, layer, head in worst], numeric=(1,))))
+    return "".join(parts)
+
+
+def _headline_items(section: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Scalars and one level of small dicts (e.g. output_cosine.min): what fits on a glance."""
+    items = []
+    for key, value in section.items():
+        if isinstance(value, dict):
+            if 0 < len(value) <= 3 and all(not isinstance(v, (dict, list)) for v in value.values()):
+                items += [(f"{key}.{k}", views.flat_items({k: v})[0][1]) for k, v in value.items()]
+        elif not isinstance(value, list):
+            items.append((key, views.flat_items({key: value})[0][1]))
+    return items
+
+
+def fidelity_section(document: dict[str, Any]) -> str:
+    fidelity = document.get("fidelity") or {}
+    if not fidelity:
+        return ""
+    parts = ["<h2>Fidelity: audited graph vs deployed graph</h2>"]
+    for side, section in fidelity.items():
+        if isinstance(section, dict) and section:
+            parts.append(f"<h3>{esc(side)}</h3>" + key_values(_headline_items(section))
+                         + details("All measurements", key_values(views.flat_items(section))))
+    return "".join(parts)
+
+
+def verdicts_section(document: dict[str, Any]) -> str:
+    verdicts = (document.get("summary") or {}).get("verdicts") or {}
+    reference, variant = verdicts.get("reference") or {}, verdicts.get("variant") or {}
+    if not reference and not variant:
+        return ""
+    rows = [[badge(v), str(reference.get(v, "—")), str(variant.get(v, "—"))] for v in views.VERDICTS]
+    return "<h3>Verdicts before and after</h3>" + table(["verdict", "reference", "variant"], rows, raw=True,
+                                                        numeric=(1, 2))
+
+
+def inputs_section(document: dict[str, Any]) -> str:
+    parts = ["<h2>Inputs and provenance</h2>"]
+    for side in ("reference", "variant"):
+        parts.append(f"<h3>{side}</h3>" + key_values(views.flat_items(document.get(side) or {})))
+    if document.get("options"):
+        parts.append(details("Options", key_values(views.flat_items(document["options"]))))
+    if document.get("provenance"):
+        parts.append(details("Provenance", key_values(views.flat_items(document["provenance"]))))
+    return "".join(parts)
+
+
+def compare_page(document: dict[str, Any]) -> str:
+    figures = Figures()
+    counts = views.survival_counts(document)
+    head = tiles([("claims", len(document.get("claims") or []), "claims"),
+                  ("survives", counts["survives"], "survive"), ("drifts", counts["drifts"], "drift"),
+                  ("breaks", counts["breaks"], "break"), ("flips", counts["flips"], "verdict flips"),
+                  ("tripped" if counts["gates_tripped"] else "survives", counts["gates_tripped"], "gates tripped")])
+    body = "".join([head, verdicts_section(document), survival_section(document), gates_section(document),
+                    drift_section(document, figures),
+                    fidelity_section(document), inputs_section(document)])
+    reference, variant = views.side_label(document.get("reference")), views.side_label(document.get("variant"))
+    footer = (f"Rendered by edgeaudit {__version__} from an {document['schema']} v{document['schema_version']} "
+              f"document alone. Self-contained: opens offline.")
+    return page(f"edgeaudit compare — {reference} → {variant}",
+                "Do the reference's explanations survive compression?", body, figures.notice(), footer)

@@ -1,0 +1,138 @@
+"""A Markdown summary of a result: headline counts, the claims table, key curves as small tables.
+
+Meant for a pull request, an issue or a README: plain GitHub-flavoured Markdown, no images.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgeaudit.report import views
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(header: list[str], rows: list[list[Any]], numeric: tuple[int, ...] = ()) -> str:
+    align = ["---:" if i in numeric else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _audit_claims(document: dict[str, Any]) -> str:
+    rows = []
+    for claim in document.get("claims") or []:
+        top = claim.get("strongest_control")
+        control = "—" if top is None else f"{top} ({views.fmt(views.control_score(claim, top))})"
+        margin = f"{views.fmt(claim.get('margin'), signed=True)} {views.fmt_ci(claim.get('margin_ci'), signed=True)}"
+        rows.append([f"**{claim['verdict']}**", claim["text"], f"{views.fmt(claim.get('score'))} ({claim.get('metric')})",
+                     control, margin.strip(), claim.get("reason", "")])
+    if not rows:
+        return "_No claims._"
+    return md_table(["verdict", "claim", "score", "strongest control", "margin [95% CI]", "reason"], rows, (2, 4))
+
+
+def _audit_heads(document: dict[str, Any]) -> str:
+    rows = []
+    for head_map in views.head_maps(document):
+        best = head_map.best_head or {}
+        accuracy = best.get("accuracy")
+        margin = None if accuracy is None or head_map.baseline is None else accuracy - head_map.baseline
+        rows.append([head_map.relation, views.DIRECTIONS.get(head_map.direction, head_map.direction), head_map.count,
+                     f"{best.get('layer', '?')}.{best.get('head', '?')}" if best else "—", views.fmt(accuracy),
+                     views.fmt(head_map.baseline), views.fmt(margin, signed=True)])
+    if not rows:
+        return ""
+    return ("## Best head per relation vs the positional baseline\n\n"
+            + md_table(["relation", "direction", "n", "best head", "accuracy", "offset baseline", "margin"], rows,
+                       (2, 4, 5, 6)))
+
+
+def _audit_layers(document: dict[str, Any]) -> str:
+    curves = views.layer_curves(document)
+    if curves.empty:
+        return ""
+    text = ("## Across layers\n\n"
+            + md_table(views.HIDDEN_STATE_HEADER, views.hidden_state_rows(curves), (1, 2, 3, 4)))
+    if curves.tree_uuas:
+        twin = curves.tree_uuas_twin or []
+        rows = [[layer, views.fmt(v), views.fmt(twin[layer]) if layer < len(twin) else "—"]
+                for layer, v in enumerate(curves.tree_uuas)]
+        text += "\n\nAttention-tree UUAS (heads averaged):\n\n" + md_table(["layer", "model", "random twin"], rows, (1, 2))
+    return text
+
+
+def _audit_property(document: dict[str, Any]) -> str:
+    rows = []
+    for layer in views.property_layers(document):
+        for metric in layer.metrics:
+            real = next((b for b in metric.bars if b.real), None)
+            controls = [b for b in metric.bars if not b.real and b.estimate is not None]
+            top = max(controls, key=lambda b: b.estimate) if controls else None
+            rows.append([layer.layer, metric.metric, views.fmt(real.estimate if real else None),
+                         "—" if top is None else f"{top.name} ({views.fmt(top.estimate)})", views.fmt(metric.chance)])
+    if not rows:
+        return ""
+    return ("## Property inference: model vs its strongest control\n\n"
+            + md_table(["layer", "metric", "model", "strongest control", "chance"], rows, (2, 4)))
+
+
+def audit_markdown(document: dict[str, Any]) -> str:
+    counts = views.verdict_counts(document)
+    data = document.get("data") or {}
+    total = len(document.get("claims") or [])
+    parts = [f"# edgeaudit audit — {views.model_title(document)}",
+             f"Data: `{data.get('spec', '?')}` ({data.get('sentences', '?')} sentences). "
+             f"**{total} claims**: " + ", ".join(f"{counts[v]} {v}" for v in views.VERDICTS) + "."]
+    findings = views.striking_findings(document)
+    if findings:
+        parts.append("\n".join(f"- **{verdict}**: {text}" for verdict, text in findings.items()))
+    parts += ["## Claims", _audit_claims(document), _audit_heads(document), _audit_layers(document),
+              _audit_property(document)]
+    timings = (document.get("provenance") or {}).get("timings") or {}
+    if timings:
+        parts.append("Stage timings: " + ", ".join(f"{k} {views.fmt_seconds(v)}" for k, v in timings.items()) + ".")
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def compare_markdown(document: dict[str, Any]) -> str:
+    counts = views.survival_counts(document)
+    reference, variant = views.side_label(document.get("reference")), views.side_label(document.get("variant"))
+    claims = document.get("claims") or []
+    parts = [f"# edgeaudit compare — {reference} → {variant}",
+             f"**{len(claims)} claims**: {counts['survives']} survive, {counts['drifts']} drift, "
+             f"{counts['breaks']} break; **{counts['flips']} verdict flips**; "
+             f"{counts['gates_tripped']} gate(s) tripped."]
+    cosine = ((document.get("numeric_drift") or {}).get("output_cosine")) or {}
+    ratio = (document.get("explanation_drift") or {}).get("explanation_to_output_ratio")
+    if cosine or ratio is not None:
+        parts.append(f"Final-output cosine: mean {views.fmt(cosine.get('mean'), 5)}, min {views.fmt(cosine.get('min'), 5)}; "
+                     f"explanation drift ÷ output drift: {views.fmt(ratio, 2)}.")
+    gates = document.get("gates") or []
+    if gates:
+        parts += ["## Gates", md_table(["gate", "value", "tripped"],
+                                       [[f"`{g['expression']}`", views.fmt(g.get("value"), 4),
+                                         "**TRIPPED**" if g.get("tripped") else "no"] for g in gates], (1,))]
+    rows = [[f"**{c['survival']}**", c["text"],
+             f"{(c.get('reference') or {}).get('verdict') or '—'} → {(c.get('variant') or {}).get('verdict') or '—'}"
+             + (" ⚠ flip" if c.get("flip") else ""),
+             views.fmt((c.get("reference") or {}).get("score")), views.fmt((c.get("variant") or {}).get("score")),
+             f"{views.fmt(c.get('delta'), signed=True)} {views.fmt_ci(c.get('delta_ci'), signed=True)}".strip()]
+            for c in claims]
+    parts += ["## Claims after compression",
+              md_table(["survival", "claim", "verdict", "reference", "variant", "Δ [95% CI]"], rows, (3, 4, 5))
+              if rows else "_No claims._"]
+    sqnr = views.sqnr_layers(document)
+    if sqnr:
+        parts += ["## SQNR per layer", md_table(["hidden state", "SQNR (dB)"],
+                                                [[layer, views.fmt(v, 1)] for layer, v in sqnr], (1,))]
+    return "\n\n".join(parts) + "\n"
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    """The Markdown summary for an audit or compare result (dispatch on its ``schema``)."""
+    if document.get("schema") == "edgeaudit.compare":
+        return compare_markdown(document)
+    return audit_markdown(document)

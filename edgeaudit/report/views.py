@@ -1,0 +1,366 @@
+"""What a report shows, read out of a result document: the same views feed the HTML, the Markdown and the plots.
+
+Every function takes the parsed JSON alone (no bundle, no activations) and is tolerant of optional parts that
+are missing or null: a probe group that was not run gives an empty view, not an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+VERDICTS = ("supported", "artifact", "inconclusive", "unwarranted-assumption")
+SURVIVAL = ("survives", "drifts", "breaks")
+KIND_TITLES = {
+    "attention-head": "Attention heads",
+    "attention-tree": "Attention trees",
+    "structural-probe": "Structural probes",
+    "property-inference": "Property inference",
+}
+VERDICT_MEANING = {
+    "supported": "beats every control by at least the minimum effect, with a confidence interval above zero",
+    "artifact": "a control (a baseline that has no access to the claimed knowledge) reaches the score",
+    "inconclusive": "too few instances, or a confidence interval too wide to decide",
+    "unwarranted-assumption": "the claim reads positions as their tokens at a layer where they no longer are",
+}
+DIRECTIONS = {"dependent_to_head": "dependent → head", "head_to_dependent": "head → dependent"}
+
+
+# ---------------------------------------------------------------------------------------------- formatting
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def fmt(value: Any, digits: int = 3, signed: bool = False) -> str:
+    """A number for a table cell; an em dash for missing values."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    return f"{number:+.{digits}f}" if signed else f"{number:.{digits}f}"
+
+
+def fmt_ci(ci: Any, digits: int = 3, signed: bool = False) -> str:
+    """``[low, high]`` or an empty string when there is no interval."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or any(_number(v) is None for v in ci):
+        return ""
+    return f"[{fmt(ci[0], digits, signed)}, {fmt(ci[1], digits, signed)}]"
+
+
+def fmt_seconds(seconds: Any) -> str:
+    number = _number(seconds)
+    if number is None:
+        return "—"
+    return f"{number:.1f} s" if number < 120 else f"{int(number // 60)} min {number % 60:.0f} s"
+
+
+# ---------------------------------------------------------------------------------------------- audit: claims
+
+def control_score(claim: dict[str, Any], name: str | None) -> float | None:
+    for control in claim.get("controls") or []:
+        if control.get("name") == name:
+            return _number(control.get("score"))
+    return None
+
+
+def claims_by_kind(document: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Claims grouped by kind, in the document's order of first appearance."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for claim in document.get("claims") or []:
+        groups.setdefault(claim["kind"], []).append(claim)
+    return list(groups.items())
+
+
+def verdict_counts(document: dict[str, Any]) -> dict[str, int]:
+    counts = (document.get("summary") or {}).get("verdicts")
+    if counts:
+        return {verdict: int(counts.get(verdict, 0)) for verdict in VERDICTS}
+    claims = document.get("claims") or []
+    return {verdict: sum(c["verdict"] == verdict for c in claims) for verdict in VERDICTS}
+
+
+def model_title(document: dict[str, Any]) -> str:
+    """``bert (BertModel, 6 layers x 12 heads), fp32`` from the audited bundle's manifest facts."""
+    bundle = document.get("bundle") or {}
+    model = bundle.get("model") or {}
+    name = model.get("model_type") or "model"
+    shape = f"{model.get('num_layers', '?')} layers × {model.get('num_heads', '?')} heads"
+    architecture = f"{model['architecture']}, " if model.get("architecture") else ""
+    return f"{name} ({architecture}{shape}), {bundle.get('variant', '?')}"
+
+
+# ---------------------------------------------------------------------------------------------- audit: heads
+
+@dataclass
+class HeadMap:
+    """One relation and direction: every head's accuracy minus the best fixed-offset baseline."""
+
+    relation: str
+    direction: str
+    count: int
+    margins: list[list[float | None]]  # [layer, head]
+    baseline: float | None
+    best_offset: int | None
+    best_head: dict[str, Any] | None
+
+    @property
+    def title(self) -> str:
+        return f"{self.relation}  {DIRECTIONS.get(self.direction, self.direction)}"
+
+
+def main_relations(document: dict[str, Any], limit: int = 6) -> list[str]:
+    """The most frequent relations that were claimed about (at least ``min_count`` instances)."""
+    heads = (document.get("probes") or {}).get("attention_heads") or {}
+    relations = heads.get("relations") or {}
+    ranked = sorted(relations, key=lambda name: (-int(relations[name].get("count") or 0), name))
+    return ranked[:limit]
+
+
+def head_maps(document: dict[str, Any], limit: int = 6) -> list[HeadMap]:
+    heads = (document.get("probes") or {}).get("attention_heads") or {}
+    relations = heads.get("relations") or {}
+    maps = []
+    for relation in main_relations(document, limit):
+        entry = relations[relation]
+        for direction in DIRECTIONS:
+            side = entry.get(direction)
+            if not side or not side.get("accuracy"):
+                continue
+            offset = side.get("offset_baseline") or {}
+            baseline = _number(offset.get("accuracy"))
+            margins = [[None if _number(a) is None else _number(a) - (baseline or 0.0) for a in row]
+                       for row in side["accuracy"]]
+            maps.append(HeadMap(relation, direction, int(entry.get("count") or 0), margins, baseline,
+                                offset.get("best_offset"), side.get("best_head")))
+    return maps
+
+
+# ---------------------------------------------------------------------------------------------- audit: layers
+
+@dataclass
+class LayerCurves:
+    """Per-layer curves. ``hidden`` curves are indexed by hidden state 0..L (0 = embeddings), ``layer`` curves by
+    attention layer 0..L-1. A twin curve is None when no random-init twin was audited."""
+
+    hidden_states: list[int] = field(default_factory=list)
+    identifiability: list[float | None] | None = None
+    identifiability_linear: list[float | None] | None = None
+    rollout_self_share: list[float | None] | None = None
+    structural_uuas: list[float | None] | None = None
+    structural_uuas_twin: list[float | None] | None = None
+    structural_depth: list[float | None] | None = None
+    linear_chain_uuas: float | None = None
+    layers: list[int] = field(default_factory=list)
+    tree_uuas: list[float | None] | None = None
+    tree_uuas_twin: list[float | None] | None = None
+    tree_baselines: dict[str, float | None] = field(default_factory=dict)
+    min_rollout_self_share: float | None = None
+    min_identifiability: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.identifiability, self.rollout_self_share, self.structural_uuas, self.tree_uuas))
+
+
+def _numbers(values: Any) -> list[float | None] | None:
+    return None if not isinstance(values, list) else [_number(v) for v in values]
+
+
+def _structural(run: dict[str, Any] | None, key: str, metric: str) -> list[float | None] | None:
+    layers = ((run or {}).get("structural") or {}).get("layers")
+    if not layers:
+        return None
+    return [_number((layer.get(key) or {}).get(metric)) for layer in sorted(layers, key=lambda x: x["layer"])]
+
+
+def layer_curves(document: dict[str, Any]) -> LayerCurves:
+    runs = document.get("runs") or {}
+    model, twin = runs.get("model") or {}, runs.get("random_init_twin")
+    correspondence = (document.get("probes") or {}).get("correspondence") or {}
+    by_hidden = correspondence.get("identifiability_by_hidden_state") or {}
+    num_layers = int(((document.get("bundle") or {}).get("model") or {}).get("num_layers") or 0)
+    curves = LayerCurves(hidden_states=list(range(num_layers + 1)), layers=list(range(num_layers)))
+    curves.identifiability = _numbers(by_hidden.get("direct"))
+    curves.identifiability_linear = _numbers(by_hidden.get("linear"))
+    shares = _numbers((model.get("rollout") or {}).get("self_share"))
+    if shares:  # self_share[l] is after layer l, i.e. of hidden_state_{l+1}; the embeddings are all self
+        curves.rollout_self_share = [1.0, *shares]
+    curves.structural_uuas = _structural(model, "distance", "uuas")
+    curves.structural_uuas_twin = _structural(twin, "distance", "uuas")
+    curves.structural_depth = _structural(model, "depth", "spearman")
+    curves.linear_chain_uuas = _number((model.get("structural") or {}).get("linear_chain_uuas"))
+    trees = model.get("attention_trees") or {}
+    curves.tree_uuas = _numbers(trees.get("layer_mean"))
+    curves.tree_uuas_twin = _numbers(((twin or {}).get("attention_trees") or {}).get("layer_mean"))
+    baselines = trees.get("baselines") or {}
+    curves.tree_baselines = {name: _number(baselines.get(name)) for name in ("chain", "random_tree")
+                             if _number(baselines.get(name)) is not None}
+    thresholds = document.get("thresholds") or {}
+    curves.min_rollout_self_share = _number(thresholds.get("min_rollout_self_share"))
+    curves.min_identifiability = _number(thresholds.get("min_identifiability"))
+    return curves
+
+
+def hidden_state_rows(curves: LayerCurves) -> list[list[str]]:
+    """Rows of the per-hidden-state table (identifiability, rollout self-share, structural UUAS model / twin)."""
+    def at(values, i):
+        return fmt(values[i]) if values and i < len(values) else "—"
+
+    return [[str(i), at(curves.identifiability, i), at(curves.rollout_self_share, i), at(curves.structural_uuas, i),
+             at(curves.structural_uuas_twin, i)] for i in curves.hidden_states]
+
+
+HIDDEN_STATE_HEADER = ["hidden state", "identifiability", "rollout self-share", "structural UUAS",
+                       "structural UUAS (random twin)"]
+
+
+# ---------------------------------------------------------------------------------------------- audit: property
+
+@dataclass
+class Bar:
+    name: str
+    estimate: float | None
+    low: float | None
+    high: float | None
+    real: bool = False
+    description: str = ""
+
+
+@dataclass
+class PropertyMetric:
+    metric: str
+    chance: float | None
+    bars: list[Bar]
+
+
+@dataclass
+class PropertyLayer:
+    layer: str
+    norms: str
+    metrics: list[PropertyMetric]
+
+
+def _bar(name: str, scores: dict[str, Any], metric: str, *, real: bool = False) -> Bar:
+    interval = (scores.get("intervals") or {}).get(metric) or {}
+    estimate = _number(interval.get("estimate"))
+    if estimate is None:
+        estimate = _number((scores.get("means") or {}).get(metric))
+    return Bar(name, estimate, _number(interval.get("low")), _number(interval.get("high")), real,
+               scores.get("description", ""))
+
+
+def property_layers(document: dict[str, Any]) -> list[PropertyLayer]:
+    """Each probed layer: per metric, the real score and every control with its bootstrap CI."""
+    section = (document.get("probes") or {}).get("property") or {}
+    norms = (section.get("norms") or {}).get("name") or "norms"
+    out = []
+    for layer, entry in sorted((section.get("layers") or {}).items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0):
+        probe = (entry or {}).get("probe") or {}
+        real = probe.get("real") or {}
+        metrics = list((real.get("means") or {}).keys())
+        controls = probe.get("controls") or {}
+        chance = probe.get("chance") or {}
+        panels = []
+        for metric in metrics:
+            bars = [_bar("model", real, metric, real=True)]
+            bars += [_bar(name, scores, metric) for name, scores in controls.items()
+                     if metric in (scores.get("means") or {})]
+            panels.append(PropertyMetric(metric, _number(chance.get(metric)), bars))
+        out.append(PropertyLayer(str(layer), norms, panels))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- audit: findings
+
+def striking_findings(document: dict[str, Any]) -> dict[str, str]:
+    """One plain sentence per verdict that occurs: the claim a reader should look at first."""
+    claims = document.get("claims") or []
+    findings: dict[str, str] = {}
+
+    def pick(verdict: str, key) -> dict[str, Any] | None:
+        candidates = [c for c in claims if c["verdict"] == verdict and key(c) is not None]
+        return max(candidates, key=key) if candidates else None
+
+    best = pick("supported", lambda c: _number(c.get("margin")))
+    if best:
+        findings["supported"] = (f"“{best['text']}” holds: {best['metric']} {fmt(best['score'], 2)}, "
+                                 f"{fmt(best['margin'], 2)} above the strongest control ({best['strongest_control']}).")
+    fooled = pick("artifact", lambda c: _number(c.get("score")) if control_score(c, c.get("strongest_control"))
+                  is not None else None)
+    if fooled:
+        top = fooled["strongest_control"]
+        findings["artifact"] = (f"“{fooled['text']}” scores {fmt(fooled['score'], 2)}, but the {top} control "
+                                f"scores {fmt(control_score(fooled, top), 2)} without the claimed knowledge.")
+    flagged = pick("unwarranted-assumption", lambda c: _number(c.get("score")))
+    if flagged:
+        evidence = (flagged.get("evidence") or {}).get("correspondence") or {}
+        share = _number(evidence.get("rollout_self_share"))
+        where = (f"at layer {evidence.get('layer')} only {share:.0%} of a position's vector comes from its own token"
+                 if share is not None else "its layer's positions no longer stand for their tokens")
+        findings["unwarranted-assumption"] = (f"“{flagged['text']}” scores {fmt(flagged['score'], 2)} "
+                                              f"(by scores alone: {flagged.get('score_verdict') or '?'}), but {where}.")
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------- compare
+
+def survival_counts(document: dict[str, Any]) -> dict[str, int]:
+    summary = document.get("summary") or {}
+    claims = document.get("claims") or []
+    counts = {name: int(summary.get(name, sum(c.get("survival") == name for c in claims))) for name in SURVIVAL}
+    counts["flips"] = int(summary.get("flips", sum(bool(c.get("flip")) for c in claims)))
+    counts["gates_tripped"] = int(summary.get("gates_tripped", sum(bool(g.get("tripped"))
+                                                                     for g in document.get("gates") or [])))
+    return counts
+
+
+def side_label(side: Any) -> str:
+    """A compare document's reference/variant entry as a short label (bundle directory name or variant)."""
+    if not isinstance(side, dict):
+        return "?"
+    bundle = side.get("bundle")
+    if isinstance(bundle, dict):
+        name = str(bundle.get("directory") or bundle.get("variant") or "?").rstrip("/").rsplit("/", 1)[-1]
+        variant = bundle.get("variant")
+        return name if not variant or variant == name else f"{name} ({variant})"
+    return str(bundle).rstrip("/").rsplit("/", 1)[-1] if bundle else "?"
+
+
+def sqnr_layers(document: dict[str, Any]) -> list[tuple[int, float | None]]:
+    layers = ((document.get("numeric_drift") or {}).get("layers")) or []
+    return [(int(entry["layer"]), _number(entry.get("sqnr_db"))) for entry in layers if "layer" in entry]
+
+
+def attention_jsd(document: dict[str, Any]) -> list[list[float | None]] | None:
+    matrix = (document.get("numeric_drift") or {}).get("attention_jsd")
+    if not matrix or not all(isinstance(row, list) for row in matrix):
+        return None
+    return [[_number(v) for v in row] for row in matrix]
+
+
+def flat_items(section: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A nested dict as ``(dotted.key, value)`` rows for an open-layout section (fidelity, provenance)."""
+    if not isinstance(section, dict):
+        return [(prefix or "value", _scalar(section))]
+    rows = []
+    for key, value in section.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            rows += flat_items(value, name)
+        else:
+            rows.append((name, _scalar(value)))
+    return rows
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, float):
+        return fmt(value, 4)
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        text = ", ".join(_scalar(v) for v in value[:12])
+        return f"[{text}{', …' if len(value) > 12 else ''}]"
+    return str(value)

