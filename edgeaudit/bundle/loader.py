@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeaudit.bundle.manifest import MANIFEST_NAME, Manifest, load_manifest, sha256_of
+from edgeaudit.bundle.manifest import MANIFEST_NAME, Manifest, _check_relative, load_manifest, sha256_of
 from edgeaudit.errors import BundleError
 
 
@@ -62,6 +63,53 @@ def _check_graph_outputs(bundle: Bundle) -> None:
     absent = [name for name in bundle.manifest.inputs if name not in inputs]
     if absent:
         raise BundleError(f"{bundle.onnx_path}: graph lacks input(s) {', '.join(absent)} named in onnx.inputs")
+    _check_tap_shapes(bundle, {out.name: out for out in model.graph.output})
+    _check_external_locations(bundle, model)
+
+
+def _check_tap_shapes(bundle: Bundle, outputs: dict) -> None:
+    """Tap ranks, and the hidden size where the graph states it, must be what the manifest promises."""
+    manifest = bundle.manifest
+    wanted = [(name, 4, None) for name in manifest.attention_taps]
+    wanted += [(name, 3, manifest.hidden_size) for name in manifest.hidden_state_taps]
+    for name, rank, last in wanted:
+        tensor_type = outputs[name].type.tensor_type
+        if not tensor_type.HasField("shape"):
+            continue  # shape not recorded: nothing to compare
+        dims = tensor_type.shape.dim
+        if len(dims) != rank:
+            raise BundleError(
+                f"{bundle.onnx_path}: output {name} has rank {len(dims)}, expected {rank} "
+                f"({'[batch, head, query, key]' if rank == 4 else '[batch, seq, hidden]'})",
+                hint="this model's outputs are not transformer taps; re-export or re-tap the bundle",
+            )
+        if last is not None and dims[-1].HasField("dim_value") and dims[-1].dim_value != last:
+            raise BundleError(
+                f"{bundle.onnx_path}: output {name} has hidden size {dims[-1].dim_value}, but the manifest's "
+                f"model.hidden_size is {last}", hint="the manifest and the model disagree; re-export the bundle",
+            )
+
+
+def _check_external_locations(bundle: Bundle, model) -> None:
+    """Tensors stored outside model.onnx must name files inside the bundle (onnxruntime would read any path)."""
+    from onnx import TensorProto
+
+    for tensor in _tensors(model.graph):
+        if tensor.data_location != TensorProto.EXTERNAL:
+            continue
+        location = next((entry.value for entry in tensor.external_data if entry.key == "location"), "")
+        try:
+            _check_relative(location, f"external data of tensor {tensor.name!r}", str(bundle.onnx_path))
+        except BundleError:
+            raise BundleError(
+                f"{bundle.onnx_path}: tensor {tensor.name!r} keeps its data in {location!r}, outside the bundle",
+                hint="weights may only come from files inside the bundle directory; re-export the bundle",
+            ) from None
+        if not (bundle.directory / location).is_file():
+            raise BundleError(
+                f"{bundle.onnx_path}: tensor {tensor.name!r} keeps its data in {location!r}, which is not in the bundle",
+                hint="copy the external data file next to the model, or re-export the bundle",
+            )
 
 
 def load_bundle(directory: str | Path, *, verify_hash: bool = True, check_graph: bool = True) -> Bundle:
@@ -96,6 +144,36 @@ def load_bundle(directory: str | Path, *, verify_hash: bool = True, check_graph:
             f"(model.vocab_size) has {model_vocab}",
             hint="the tokenizer belongs to another model; copy the checkpoint's own tokenizer.json",
         )
+    _check_tokenizer_settings(bundle)
     if check_graph:
         _check_graph_outputs(bundle)
     return bundle
+
+
+def _check_tokenizer_settings(bundle: Bundle) -> None:
+    """The tokenizer file must be the one the manifest describes (same kind, same special-token ids)."""
+    from edgeaudit.bundle.build import tokenizer_settings
+
+    settings = bundle.manifest.tokenizer
+    actual = tokenizer_settings(settings["file"], json.loads(bundle.tokenizer_path.read_text(encoding="utf-8")),
+                                max_length=2, padding_side="right", pad_token_id=0)
+    for field in ("kind", "special_token_ids"):
+        if actual[field] != settings[field]:
+            raise BundleError(
+                f"{bundle.tokenizer_path}: {field} is {actual[field]} but the manifest's tokenizer.{field} is "
+                f"{settings[field]}", hint="the tokenizer belongs to another model; copy the checkpoint's own tokenizer.json",
+            )
+
+
+def _tensors(graph):
+    """Every tensor of a graph that can hold data: initializers and node attributes, subgraphs included."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _tensors(subgraph)

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import jsonschema
@@ -127,7 +127,8 @@ class Manifest:
 
 def _check_relative(path_text: str, field: str, source: str) -> None:
     path = PurePosixPath(path_text.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or path_text.startswith("~"):
+    windows = PureWindowsPath(path_text)
+    if path.is_absolute() or ".." in path.parts or path_text.startswith("~") or windows.drive or windows.root:
         raise BundleError(
             f"{source}: field '{field}' = {path_text!r} points outside the bundle",
             hint="bundle paths must be plain file names inside the bundle directory",
@@ -155,10 +156,29 @@ def check_consistency(data: dict[str, Any], source: str) -> None:
             f"{source}: field 'model.hidden_size' ({data['model']['hidden_size']}) is not a multiple of "
             f"'model.num_heads' ({data['model']['num_heads']})"
         )
+    _check_token_ids(data, source)
     _check_relative(data["onnx"]["file"], "onnx.file", source)
     _check_relative(data["tokenizer"]["file"], "tokenizer.file", source)
     for i, name in enumerate(data["onnx"]["external_data"]):
         _check_relative(name, f"onnx.external_data.{i}", source)
+
+
+def _check_token_ids(data: dict[str, Any], source: str) -> None:
+    """Token ids and lengths the runtime feeds the model must fit its embedding and position tables."""
+    model, tokenizer = data["model"], data["tokenizer"]
+    vocab = model["vocab_size"]
+    for field, ids in (("tokenizer.pad_token_id", [tokenizer["pad_token_id"]]),
+                       ("tokenizer.special_token_ids", tokenizer["special_token_ids"])):
+        outside = [i for i in ids if i >= vocab]
+        if outside:
+            raise BundleError(f"{source}: field '{field}' has id {outside[0]}, outside the model's vocabulary "
+                              f"(model.vocab_size={vocab})", hint="the tokenizer settings belong to another model")
+    if tokenizer["max_length"] > model["max_positions"]:
+        raise BundleError(
+            f"{source}: field 'tokenizer.max_length' ({tokenizer['max_length']}) exceeds "
+            f"'model.max_positions' ({model['max_positions']})",
+            hint="longer inputs would index past the position table; lower tokenizer.max_length",
+        )
 
 
 def validate_manifest(data: Any, source: str = MANIFEST_NAME) -> Manifest:

@@ -40,7 +40,13 @@ def staged_bundle(out_dir: Path, force: bool, *, error: type[EdgeAuditError] = B
     """Yield a temp directory to write into; on success it replaces ``out_dir`` atomically-enough."""
     out_dir = Path(out_dir)
     check_output_dir(out_dir, force, error=error)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file, or no permission: bad input, not a crash
+        blocker = next((str(p) for p in out_dir.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file" if blocker else exc.strerror
+        raise error(f"{out_dir}: cannot create its parent directory ({reason})",
+                    hint="choose another output directory") from None
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         yield staging

@@ -23,6 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datasets": ("edgeaudit.cli.datasets_cmd:datasets_command", "List the built-in datasets and their sizes."),
     "audit": ("edgeaudit.cli.audit_cmd:audit_command", "Probe a bundle, run the controls, and give every claim a verdict."),
     "extract": ("edgeaudit.cli.extract_cmd:extract_command", "Store word-level activations of a treebank run through a bundle."),
+    "compare": ("edgeaudit.cli.compare_cmd:compare_command", "Compare a reference and a compressed variant claim by claim, with CI gates."),
+    "report": ("edgeaudit.cli.report_cmd:report_command", "Render an audit.json or compare.json as self-contained HTML and Markdown."),
+    "demo": ("edgeaudit.cli.demo_cmd:demo_command", "Export, compress, audit and compare all-MiniLM-L6-v2, then render the reports."),
 }
 
 
@@ -68,6 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("edgeaudit: aborted", err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as error:
+        error.show()  # bare `edgeaudit` / `edgeaudit GROUP`: the help text is the answer
+        return error.exit_code
+    except click.UsageError as error:
+        # A bad option value is bad input like any other: one line, exit 2 (not click's four-line usage block).
+        where = f" — see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
+        click.echo(f"edgeaudit: error: {' '.join(error.format_message().split())}{where}", err=True)
+        return EXIT_BAD_INPUT
     except click.ClickException as error:
         error.show()
         return EXIT_BAD_INPUT if error.exit_code == 2 else error.exit_code

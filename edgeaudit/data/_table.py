@@ -62,6 +62,9 @@ def detect_delimiter(header_line: str, source: str) -> str:
 
 def read_table(path: str | os.PathLike[str], *, delimiter: str | None = None, source: str | None = None) -> Table:
     """Read a delimited file whose first row is a header; ragged rows are an error naming their line."""
+    if delimiter is not None and (len(delimiter) > 1 or delimiter in ('"', "\r", "\n")):
+        raise DataError(f"delimiter {delimiter!r} cannot separate columns",
+                        hint="use one character such as a tab, comma or semicolon (or leave it out to detect it)")
     file = existing_file(path)
     label = source or str(path)
     text = read_text(file, label)
@@ -80,6 +83,7 @@ def read_table(path: str | os.PathLike[str], *, delimiter: str | None = None, so
                 continue
             if header is None:
                 header = [cell.strip() for cell in row]
+                _check_unique(header, label)
             elif len(row) != len(header):
                 raise DataError(
                     f"{label}:{start}: row has {len(row)} fields, the header has {len(header)} "
@@ -95,3 +99,16 @@ def read_table(path: str | os.PathLike[str], *, delimiter: str | None = None, so
     if header is None:
         raise DataError(f"{label}:1: no header row (every line is empty)", hint="add a header naming the columns")
     return Table(source=label, header=header, rows=rows, lines=lines, delimiter=delimiter)
+
+
+def _check_unique(header: list[str], label: str) -> None:
+    """Columns are looked up by name (case-insensitive), so a repeated name would make one of them unreachable."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        key = name.lower()
+        if key and key in seen:
+            raise DataError(
+                f"{label}:1: column {name!r} appears twice in the header (columns {seen[key]} and {position})",
+                hint="rename one of them",
+            )
+        seen.setdefault(key, position)

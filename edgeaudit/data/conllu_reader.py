@@ -4,8 +4,10 @@ What is fatal for the file (raises DataError): a missing file, bytes that are no
 line endings, a file with no sentence at all, or a file in which every sentence was rejected.
 What skips one sentence (recorded as a :class:`Skip` with ``file:line``): a line with the wrong number
 of columns, an unparsable ID or HEAD, word ids out of sequence, a missing HEAD or DEPREL, a head
-outside the sentence, no root, several roots, a cycle, or no syntactic words. Multiword-token ranges
-(``3-4``) and empty nodes (``8.1``) are not errors: they are left out and the syntactic words kept.
+outside the sentence, no root, several roots, a cycle, no syntactic words, a multiword-token range that
+overlaps another or reaches past the last word, or a ``sent_id`` already used by an earlier sentence.
+Well-formed multiword-token ranges (``3-4``) and empty nodes (``8.1``) are not errors: they are left out
+and the syntactic words kept.
 
 Field parsing is delegated to the ``conllu`` library; sentence splitting is done here so that every
 message can name the line it is about (``conllu`` does not track line numbers).
@@ -132,9 +134,12 @@ def _syntactic_words(block: _Block, tokens: conllu.TokenList) -> tuple[list[dict
     token_lines = [number for number, line in block.lines if not _is_comment(line)]
     words: list[dict] = []
     lines: list[int] = []
+    ranges: list[tuple[int, int, int]] = []  # (first word, last word, line) of multiword tokens
     for number, token in zip(token_lines, tokens, strict=True):
         token_id = token["id"]
         if isinstance(token_id, tuple):  # (3, '-', 4) multiword range or (8, '.', 1) empty node
+            if token_id[1] == "-":
+                ranges.append((token_id[0], token_id[2], number))
             continue
         if not isinstance(token_id, int):
             raise _Rejected(number, "bad-id", f"has a line with ID {token_id!r}, which is not a word id")
@@ -150,7 +155,24 @@ def _syntactic_words(block: _Block, tokens: conllu.TokenList) -> tuple[list[dict
         lines.append(number)
     if not words:
         raise _Rejected(block.start, "empty-sentence", "has no syntactic words")
+    _check_ranges(ranges, len(words))
     return words, lines
+
+
+def _check_ranges(ranges: list[tuple[int, int, int]], n_words: int) -> None:
+    """Multiword tokens must span two or more existing words and must not overlap (UD's own rules)."""
+    previous: tuple[int, int, int] | None = None
+    for first, last, number in sorted(ranges):
+        if last <= first:
+            raise _Rejected(number, "bad-range", f"has multiword token {first}-{last}, which spans fewer than two words")
+        if last > n_words:
+            raise _Rejected(number, "bad-range", f"has multiword token {first}-{last} past its last word {n_words}")
+        if previous is not None and first <= previous[1]:
+            raise _Rejected(
+                number, "bad-range",
+                f"has overlapping multiword tokens {previous[0]}-{previous[1]} (line {previous[2]}) and {first}-{last}",
+            )
+        previous = (first, last, number)
 
 
 def _build_sentence(block: _Block, fields: tuple[str, ...], source: str, sent_id: str) -> Sentence:
@@ -207,6 +229,7 @@ class ConlluStream:
     def __iter__(self) -> Iterator[Sentence]:
         self.skipped, self.n_sentences = [], 0
         fields, n_blocks = DEFAULT_FIELDS, 0
+        first_line: dict[str, int] = {}  # sent_id -> line of the kept sentence with that id
         for block in _blocks(iter_lines(self.path, self.source), self.source):
             n_blocks += 1
             fields = _global_columns(block, self.source) or fields
@@ -217,6 +240,11 @@ class ConlluStream:
                 reason = f"sentence '{sent_id}' {rejected.problem}"
                 self.skipped.append(Skip(self.source, rejected.line, reason, rejected.kind, sent_id))
                 continue
+            if sent_id in first_line:  # ids key stores and results: a second sentence cannot share one
+                reason = f"sentence '{sent_id}' has the same sent_id as the sentence on line {first_line[sent_id]}"
+                self.skipped.append(Skip(self.source, block.start, reason, "duplicate-id", sent_id))
+                continue
+            first_line[sent_id] = block.start
             self.n_sentences += 1
             yield sentence
         self._check_not_empty(n_blocks)

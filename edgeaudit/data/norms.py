@@ -135,6 +135,10 @@ def finish_norms(raw: RawNorms, source: str, duplicates: DuplicatePolicy) -> Nor
         else:
             keep.append(i)
     split = [split_sense(name) for name in raw.names]
+    for (word, _), name, line in zip(split, raw.names, raw.lines, strict=True):
+        if not word:  # e.g. "_" or "(sense)": nothing left to look an embedding up by
+            raise DataError(f"{source}:{line}: concept {name!r} names no word once underscores and senses are removed",
+                            hint="fix the concept name or delete the row")
     keep = _apply_duplicate_policy(raw, split, keep, duplicates, source, skipped)
     norms = Norms(
         concepts=[split[i][0] for i in keep],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeaudit.bundle import Bundle
+from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime.batching import BatchOptions
 from edgeaudit.runtime.collectors import SpecialTokenMass
 from edgeaudit.runtime.extract import extract, store_key
@@ -77,7 +78,15 @@ def extract_to_directory(bundle: Bundle, sentences: Sequence[object], out_dir: s
     """
     options = options or ExtractOptions()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise EdgeAuditError(f"{out_dir}: exists and is a file", hint="--out names a directory; choose another path")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file, or no permission: bad input, not a crash
+        blocker = next((str(p) for p in out_dir.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file" if blocker else exc.strerror
+        raise EdgeAuditError(f"{out_dir}: cannot create the output directory ({reason})",
+                             hint="choose another --out directory") from None
     key = store_key(bundle, sentences, pooling=options.pooling, shard_sentences=options.shard_sentences).to_dict()
     previous = None if options.overwrite else _reusable(out_dir, key)
     mass = SpecialTokenMass()
@@ -97,7 +106,7 @@ def extract_to_directory(bundle: Bundle, sentences: Sequence[object], out_dir: s
         "summary": summary.to_dict(),
         "attention_mass": attention,
         "store_key": key,
-        "reused": previous is not None,
+        "reused": previous is not None and not (summary.store or {}).get("shards_written"),  # nothing recomputed
     }
     _write_json(out_dir / EXTRACTION_FILE, report)
     return DirectoryExtraction(report, summary, out_dir / EXTRACTION_FILE)

@@ -75,9 +75,14 @@ class ModelSession:
                 f"runtime cannot fill (supported: {', '.join(SUPPORTED_INPUTS)})"
             )
         self.threads = self.options.threads or available_cores()
-        self._session = ort.InferenceSession(
-            str(bundle.onnx_path), _ort_options(self.options), providers=["CPUExecutionProvider"]
-        )
+        try:
+            self._session = ort.InferenceSession(
+                str(bundle.onnx_path), _ort_options(self.options), providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's load errors (Fail, InvalidGraph, ...) all derive from Exception
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BundleError(f"{bundle.onnx_path}: onnxruntime cannot load the model ({first})",
+                              hint="re-export the bundle; the graph may use operators this onnxruntime lacks") from None
         self.output_names = {out.name for out in self._session.get_outputs()}
 
     def feeds(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:

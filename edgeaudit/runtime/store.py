@@ -87,6 +87,28 @@ def _write_npy(path: Path, array: np.ndarray) -> int:
     return path.stat().st_size
 
 
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    """A store's JSON object, or None when the file is unreadable or not a JSON object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _load_layer(path: Path, words: int, hidden_size: int) -> np.ndarray:
+    """One shard's float32 [word, hidden] file, memory-mapped; never unpickles, never trusts the shape."""
+    try:
+        values = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:  # missing, truncated, or an object (pickle) array
+        raise StoreError(f"{path}: unreadable activation file ({str(exc).splitlines()[0]})",
+                         hint="rerun extract with --overwrite to redo the store") from None
+    if values.dtype != np.float32 or values.shape != (words, hidden_size):
+        raise StoreError(f"{path}: holds {values.dtype} {values.shape}, expected float32 ({words}, {hidden_size})",
+                         hint="rerun extract with --overwrite to redo the store")
+    return values
+
+
 def _shard_dir(directory: Path, shard: int) -> Path:
     return directory / f"shard_{shard:05d}"
 
@@ -133,8 +155,12 @@ class ActivationStore:
             raise StoreError(f"{directory}: exists and is not an activation store (no {STORE_FILE})",
                              hint="choose an empty or new directory")
         if meta_path.is_file():
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            differs = key.differences(meta.get("key", {}))
+            meta = _read_meta(meta_path)
+            if meta is None and not overwrite:
+                raise StoreError(f"{meta_path}: is damaged (not a JSON object)",
+                                 hint="pass --overwrite to redo the extraction, or choose another output directory")
+            meta = meta or {}
+            differs = key.differences(meta.get("key", {}) if isinstance(meta.get("key"), dict) else {})
             if differs and not overwrite:
                 raise StoreError(
                     f"{meta_path}: holds activations for a different {', '.join(differs)} than this run",
@@ -212,11 +238,18 @@ class StoredActivations:
         meta_path = self.directory / STORE_FILE
         if not meta_path.is_file():
             raise StoreError(f"{self.directory}: not an activation store (no {STORE_FILE})")
-        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = _read_meta(meta_path)
+        if meta is None:
+            raise StoreError(f"{meta_path}: is damaged (not a JSON object)", hint="rerun extract with --overwrite")
+        self.meta = meta
         if self.meta.get("status") != "complete":
             raise StoreError(f"{meta_path}: the extraction did not finish", hint="rerun extract to resume it")
-        index = json.loads((self.directory / INDEX_FILE).read_text(encoding="utf-8"))
-        self.shards = [ShardRecord(**record) for record in index["shards"]]
+        index = _read_meta(self.directory / INDEX_FILE)
+        try:
+            self.shards = [ShardRecord(**record) for record in index["shards"]]  # type: ignore[index]
+        except (TypeError, KeyError):
+            raise StoreError(f"{self.directory / INDEX_FILE}: missing or damaged",
+                             hint="rerun extract with --overwrite") from None
         self.num_layers = int(self.meta["num_layers"])
         self.hidden_size = int(self.meta["hidden_size"])
         self.sentence_ids = [sid for record in self.shards for sid in record.sentence_ids]
@@ -235,7 +268,7 @@ class StoredActivations:
     def iter_layer(self, layer: int) -> Iterator[tuple[ShardRecord, np.ndarray]]:
         """(record, memory-mapped float32 [word, hidden]) shard by shard: constant memory."""
         for record in self.shards:
-            yield record, np.load(_layer_file(self.directory, record.shard, layer), mmap_mode="r", allow_pickle=False)
+            yield record, _load_layer(_layer_file(self.directory, record.shard, layer), record.n_words, self.hidden_size)
 
     def layer(self, layer: int) -> np.ndarray:
         """Hidden states of ``layer`` for every word, [total_words, hidden] (memory-mapped if one shard)."""
@@ -253,5 +286,5 @@ class StoredActivations:
         starts = np.cumsum([0] + [len(record.sentence_ids) for record in self.shards])
         shard = int(np.searchsorted(starts, position, side="right")) - 1
         record, local = self.shards[shard], position - int(starts[shard])
-        values = np.load(_layer_file(self.directory, record.shard, layer), mmap_mode="r", allow_pickle=False)
+        values = _load_layer(_layer_file(self.directory, record.shard, layer), record.n_words, self.hidden_size)
         return np.array(values[record.word_offsets[local]:record.word_offsets[local + 1]])
