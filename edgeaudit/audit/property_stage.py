@@ -56,8 +56,9 @@ def load_property_data(options: AuditOptions) -> tuple[Any, list[str] | None, li
 
 
 def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOptions, out_dir: Path,
-                       *, log: Callable[[str], None]) -> tuple[dict, list[Claim]]:
-    norms, categories, left_out = load_property_data(options)
+                       *, log: Callable[[str], None], data=None) -> tuple[dict, list[Claim]]:
+    """``data`` is ``load_property_data(options)`` when the caller already loaded (and so validated) it."""
+    norms, categories, left_out = data if data is not None else load_property_data(options)
     name = _norms_name(options.norms or DEFAULT_NORMS)
     last = bundle.manifest.num_layers
     layers = sorted(set(options.property_layers if options.property_layers is not None else (0, last)))

@@ -135,7 +135,6 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     """Audit ``bundle_dir`` on ``options.data``; writes ``out_dir/audit.json`` and returns its content."""
     options = options or AuditOptions()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stages = Stages(log)
     with stages.stage("load"):
         real = AuditRun(load_bundle(bundle_dir))
@@ -145,7 +144,15 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
         if not sentences:
             raise EdgeAuditError(f"{options.data}: no usable sentences", hint="check the file's skipped-sentence report")
         nonce = _load_nonce(options, sentences)
-    want = set(options.probes)
+        want = set(options.probes)
+        property_data = None
+        if "property" in want:  # bad norms or categories fail here, before any model work
+            from edgeaudit.audit.property_stage import load_property_data
+
+            property_data = load_property_data(options)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise EdgeAuditError(f"option --out: {out_dir} is a file", hint="choose a directory")
+        out_dir.mkdir(parents=True, exist_ok=True)
     need_store = bool(want & {"structural", "correspondence"})
     with stages.stage("extract"):
         _extract(real, sentences, options, out_dir / "activations" if need_store else None,
@@ -196,7 +203,8 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
         from edgeaudit.audit.property_stage import run_property_stage
 
         with stages.stage("property"):
-            property_section, property_claims = run_property_stage(real.bundle, twin_bundle, options, out_dir, log=log)
+            property_section, property_claims = run_property_stage(real.bundle, twin_bundle, options, out_dir, log=log,
+                                                                   data=property_data)
             claims += property_claims
     from edgeaudit.audit.document import audit_document
 
