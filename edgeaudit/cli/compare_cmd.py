@@ -1,0 +1,154 @@
+"""``edgeaudit compare``: reference vs compressed variant, claim by claim, written to DIR/compare.json; CI gates."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
+from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
+from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
+from edgeaudit.gates import METRICS
+
+AUDIT_PARAMETERS = ("data", "probes", "twin", "norms", "categories", "categories_pos", "max_sentences", "min_count",
+                    "shuffles", "bootstrap", "seed")
+
+
+def _explicit(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The options the user typed (a finished audit's options override them, and the user should hear it)."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return tuple(name for name in names if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT))
+
+
+def _fmt(value, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def claims_table(document: dict, limit: int = 30) -> str:
+    rows = [f"{'survival':<9} {'reference':>10} {'variant':>10} {'delta':>8} {'applied':>8}  {'flip':<28} claim"]
+    order = {"breaks": 0, "drifts": 1, "survives": 2}
+    claims = sorted(document["claims"], key=lambda c: order[c["survival"]])
+    for claim in claims[:limit]:
+        ref, var, applied = claim["reference"] or {}, claim["variant"] or {}, claim["applied"] or {}
+        delta = "-" if claim["delta"] is None else f"{claim['delta']:+.3f}"
+        rows.append(f"{claim['survival']:<9} {_fmt(ref.get('score'), '.3f'):>10} {_fmt(var.get('score'), '.3f'):>10} "
+                    f"{delta:>8} {_fmt(applied.get('score'), '.3f'):>8}  {claim['flip'] or '':<28} {claim['text']}")
+    if len(claims) > limit:
+        rows.append(f"... and {len(claims) - limit} more claims in compare.json")
+    return "\n".join(rows)
+
+
+def drift_lines(document: dict) -> list[str]:
+    drift = document["numeric_drift"]
+    if not drift.get("computed"):
+        return [f"numeric drift: not computed ({drift.get('note')})"]
+    cosine = drift["output_cosine"]
+    worst = drift.get("worst_sqnr_layer")
+    sqnr = "all layers identical" if worst is None else f"worst SQNR {drift['min_sqnr_db']:.1f} dB at hidden_state_{worst}"
+    head = drift.get("worst_attention_head") or {}
+    jsd = "" if not head else f"; max attention JSD {head['jsd']:.4f} (head {head['layer']}.{head['head']})"
+    lines = [f"numeric drift: output cosine mean {_fmt(cosine['mean'])} min {_fmt(cosine['min'])}, max |diff| "
+             f"{_fmt(drift['output_max_abs_diff'], '.3g')}; {sqnr}{jsd}"]
+    ratio = document["explanation_drift"]["explanation_to_output_ratio"]
+    if ratio is not None:
+        lines.append(f"explanation drift / output drift = {ratio:.2f}")
+    return lines
+
+
+def fidelity_lines(document: dict) -> list[str]:
+    lines = []
+    for label, result in document["fidelity"].items():
+        if not result or not result.get("computed"):
+            continue
+        fused = ", ".join(f"{op} {row['audited']}→{row['deployed']}" for op, row in result["prevented_fusions"].items())
+        lines.append(f"fidelity ({label}): audited vs deployed graph cosine min {_fmt(result['output_cosine']['min'], '.6f')}, "
+                     f"max |diff| {_fmt(result['output_max_abs_diff'], '.3g')} — "
+                     f"{'faithful' if result['faithful'] else 'NOT faithful'}"
+                     f"{'; op counts differ: ' + fused if fused else ''}")
+    return lines
+
+
+@click.command("compare")
+@click.argument("reference", type=click.Path(path_type=str))
+@click.argument("variant", type=click.Path(path_type=str))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=str), help="Output directory.")
+@click.option("--data", default="builtin:treebank", show_default=True,
+              help="Treebank for audits of bundles: a CoNLL-U file or builtin:treebank.")
+@click.option("--probes", default=",".join(PROBE_GROUPS), show_default=True, help="Comma-separated probe groups.")
+@click.option("--twin", type=click.Path(path_type=str), help="Random-init twin bundle of the reference.")
+@click.option("--norms", help="Feature norms for property probes (a CSV/TSV file or builtin:concepts).")
+@click.option("--categories", type=click.Path(path_type=str), help="word -> category table for category controls.")
+@click.option("--categories-pos", help="Keep only category rows of this part of speech.")
+@click.option("--max-sentences", type=int, help="Use only the first N sentences.")
+@click.option("--min-count", type=int, default=100, show_default=True,
+              help="Relations with fewer instances are not claimed about.")
+@click.option("--shuffles", type=int, default=100, show_default=True, help="Permutations for the shuffled control.")
+@click.option("--bootstrap", type=int, default=1000, show_default=True, help="Bootstrap resamples for every CI.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--drift-tolerance", type=float, default=DEFAULT_DRIFT_TOLERANCE, show_default=True,
+              help="A claim whose score moves more than this (and whose delta CI excludes 0) drifts.")
+@click.option("--drift-sentences", type=int, help="Cap on sentences of the paired numeric-drift run (default: all).")
+@click.option("--fidelity/--no-fidelity", default=True, show_default=True,
+              help="Check each bundle's audited (tapped) graph against its deployed graph.")
+@click.option("--fidelity-sentences", type=int, default=DEFAULT_SENTENCES, show_default=True)
+@click.option("--fidelity-tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
+              help="Max |diff| of the final output for the audited graph to count as faithful.")
+@click.option("--refit/--no-refit", default=True, show_default=True,
+              help="Apply the reference's (refitted) structural and property probes to the variant.")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="EXPR",
+              help="Gate 'METRIC OP NUMBER' (repeatable); exit 1 when it is true. Metrics: " + ", ".join(METRICS) + ".")
+@click.option("--gates", "gates_file", type=click.Path(path_type=str), help='TOML file with fail_on = ["flips>0", ...].')
+@click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
+@click.option("--batch-tokens", type=int, help="Token budget per model batch.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def compare_command(reference, variant, out_dir, data, probes, twin, norms, categories, categories_pos, max_sentences,
+                    min_count, shuffles, bootstrap, seed, drift_tolerance, drift_sentences, fidelity,
+                    fidelity_sentences, fidelity_tolerance, refit, fail_on, gates_file, threads, batch_tokens,
+                    quiet) -> None:
+    """Compare REFERENCE with its compressed VARIANT claim by claim: survives / drifts / breaks, verdict flips,
+    numeric drift (per-layer SQNR, per-head attention JSD, output cosine) and whether each audited graph is the
+    deployed one. Each of REFERENCE and VARIANT is a bundle (audited here into DIR/reference and DIR/variant
+    with the same options) or a finished audit directory (its options are then used).
+
+    \b
+    Exit codes: 0 no gate tripped, 1 a --fail-on gate tripped, 2 bad usage or input.
+    \b
+    Examples:
+      edgeaudit compare ./minilm ./minilm-int8 --data ewt-test.conllu --out ./cmp --fail-on "flips>0"
+      edgeaudit compare ./audit-fp32 ./audit-int8 --out ./cmp --fail-on "output_cosine<0.99" --fail-on "breaks>0"
+      edgeaudit compare ./minilm ./minilm-fp16 --out ./cmp --gates ci-gates.toml
+    """
+    from edgeaudit.compare import CompareOptions, run_compare
+    from edgeaudit.gates import collect_gates, enforce, evaluate_gates
+
+    gates = collect_gates(fail_on, gates_file)  # malformed gates fail before any slow work
+    progress = not quiet and sys.stderr.isatty()
+    audit = AuditOptions(data=data, probes=parse_probe_list(probes), twin=twin, norms=norms, categories=categories,
+                         categories_pos=categories_pos, min_count=min_count, max_sentences=max_sentences,
+                         shuffles=shuffles, bootstrap=bootstrap, seed=seed, threads=threads,
+                         batch_tokens=batch_tokens, progress=progress)
+    options = CompareOptions(audit=audit, drift_tolerance=drift_tolerance, drift_sentences=drift_sentences,
+                             fidelity=fidelity, fidelity_sentences=fidelity_sentences,
+                             fidelity_tolerance=fidelity_tolerance, refit=refit, gates=tuple(gates), progress=progress,
+                             explicit_audit_options=_explicit(AUDIT_PARAMETERS))
+
+    def log(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    document = run_compare(reference, variant, out_dir, options, log=log)
+    click.echo(claims_table(document))
+    summary = document["summary"]
+    click.echo(f"{summary['claims']} claims: {summary['survives']} survive, {summary['drifts']} drift, "
+               f"{summary['breaks']} break; {summary['flips']} verdict flip(s)")
+    for line in drift_lines(document) + fidelity_lines(document):
+        click.echo(line)
+    results = evaluate_gates(gates, document)  # the same evaluation that compare.json records
+    for result in results:
+        state = {True: "tripped", False: "passed", None: "not evaluated"}[result.tripped]
+        click.echo(f"gate {state}: {result.describe()}")
+    click.echo(f"wrote {out_dir}/compare.json")
+    enforce(results)  # exit 2 for a gate that cannot be evaluated, exit 1 for a tripped gate

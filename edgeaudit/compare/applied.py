@@ -1,0 +1,149 @@
+"""The reference's fitted probes applied unchanged to the variant's activations.
+
+The variant's own audit *retrains* every probe on the variant, which answers "can the variant's
+activations still be read as a tree / as norms?". A deployed explanation is the reference's probe, so we
+also ask "does the reference's probe still read the variant?" — the applied score. Audits do not keep fitted
+probes, so the reference's probes are refitted here exactly as the audit fitted them (same split, settings
+and seed, on the reference's stored activations; deterministic) and then scored on the variant's stored
+activations of the same test sentences / concepts:
+
+- structural claims: the distance probe of each layer (Hewitt & Manning 2019), UUAS of the MST;
+- property claims: the mapper refitted per cross-validation fold on the reference's concept vectors,
+  predicting each held-out fold from the *variant's* vectors, scored with the claim's metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from edgeaudit.audit.layers import layer_sentences
+from edgeaudit.audit.options import AuditOptions
+from edgeaudit.errors import EdgeAuditError
+from edgeaudit.runtime import StoredActivations
+
+
+def _open_store(directory: Path) -> StoredActivations | None:
+    try:
+        return StoredActivations(directory)
+    except EdgeAuditError:
+        return None
+
+
+def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
+                       log: Callable[[str], None], notes: list[str]) -> dict[int, float]:
+    """hidden-state layer -> UUAS of the reference-fitted distance probe on the variant's test sentences."""
+    from edgeaudit.audit.structural import StructuralSettings, make_split, per_sentence_edges
+    from edgeaudit.data import load_treebank
+    from probes import DistanceProbe
+
+    ref_store = _open_store(reference_dir / "activations")
+    var_store = _open_store(variant_dir / "activations")
+    if ref_store is None or var_store is None:
+        notes.append("structural claims: applied is null — an audit's activation store is missing")
+        return {}
+    if ref_store.sentence_ids != var_store.sentence_ids:
+        notes.append("structural claims: applied is null — the audits stored different sentences")
+        return {}
+    try:
+        treebank = load_treebank(options.data)
+    except EdgeAuditError as error:
+        notes.append(f"structural claims: applied is null — the treebank cannot be read ({error.one_line()})")
+        return {}
+    sentences = treebank.sentences[: options.max_sentences] if options.max_sentences else treebank.sentences
+    trees = [sentences[i] for i in ref_store.sentence_index]
+    heads = [np.asarray(t.heads) for t in trees]
+    punct = [np.asarray([u == "PUNCT" for u in t.upos], dtype=bool) for t in trees]
+    settings = StructuralSettings(rank=options.structural_rank, max_iter=options.structural_max_iter,
+                                  max_train_sentences=options.structural_max_train, seed=options.seed)
+    split = make_split(len(ref_store.sentence_ids), settings)
+    out: dict[int, float] = {}
+    with threadpool_limits(limits=1, user_api="blas"):
+        for layer in layers:
+            probe = DistanceProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
+            probe.fit(layer_sentences(ref_store, layer, split.train), [heads[i] for i in split.train])
+            pred = probe.predict(layer_sentences(var_store, layer, split.test))
+            correct, gold = per_sentence_edges(pred, [heads[i] for i in split.test], [punct[i] for i in split.test])
+            if gold.sum():
+                out[layer] = float(correct.sum() / gold.sum())
+            log(f"applied structural probe: layer {layer} done")
+    return out
+
+
+def _concept_vectors(store: StoredActivations, layers: list[int]) -> tuple[list[int], dict[int, np.ndarray]]:
+    """(kept concept indices, layer -> [concept, hidden]) from an audit's concept store (mean over words)."""
+    kept = [int(sid.split("-", 1)[1]) for sid in store.sentence_ids]
+    vectors = {}
+    for layer in layers:
+        vectors[layer] = np.stack([v.mean(axis=0) for v in layer_sentences(store, layer)])
+    return kept, vectors
+
+
+def applied_property(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
+                     notes: list[str]) -> dict[tuple[int, str], float]:
+    """(layer, metric) -> score of the reference-fitted mapper fed the variant's concept vectors."""
+    from sklearn.base import clone
+
+    from edgeaudit.audit.property_stage import load_property_data
+    from probes.property import PROBE_METRICS, concept_kfold, make_mapper
+    from probes.property.crossval import score_predictions
+    from probes.property.metrics import EvalContext
+
+    ref_store = _open_store(reference_dir / "concept-activations")
+    var_store = _open_store(variant_dir / "concept-activations")
+    if ref_store is None or var_store is None:
+        notes.append("property claims: applied is null — an audit's concept store is missing")
+        return {}
+    if ref_store.sentence_ids != var_store.sentence_ids:
+        notes.append("property claims: applied is null — the audits kept different concepts")
+        return {}
+    try:
+        norms, _categories, _left_out = load_property_data(options)
+    except EdgeAuditError as error:
+        notes.append(f"property claims: applied is null — the norms cannot be read ({error.one_line()})")
+        return {}
+    kept, X_ref = _concept_vectors(ref_store, layers)
+    _, X_var = _concept_vectors(var_store, layers)
+    Y = np.asarray(norms.matrix[kept], dtype=float)
+    splits = concept_kfold(len(kept), options.folds, seed=options.seed)
+    mapper = make_mapper(options.mapper, seed=options.seed)
+    out: dict[tuple[int, str], float] = {}
+    with threadpool_limits(limits=1, user_api="blas"):
+        for layer in layers:
+            xr, xv = np.asarray(X_ref[layer], dtype=float), np.asarray(X_var[layer], dtype=float)
+            P = np.empty_like(Y)
+            for train, test in splits.folds:
+                fitted = clone(mapper).fit(xr[train], Y[train])
+                P[test] = np.asarray(fitted.predict(xv[test])).reshape(len(test), Y.shape[1])
+            scores = score_predictions(P, Y, PROBE_METRICS, EvalContext(splits.fold_of, "fold", None))
+            for metric, value in scores.means.items():
+                if np.isfinite(value):
+                    out[(layer, metric)] = float(value)
+    return out
+
+
+def applied_scores(reference_doc: dict[str, Any], reference_dir: Path, variant_dir: Path, options: AuditOptions,
+                   *, log: Callable[[str], None], notes: list[str]) -> dict[str, dict[str, Any]]:
+    """Reference claim id -> {"score", "source"} for structural and property claims that could be refitted."""
+    claims = reference_doc.get("claims", [])
+    structural = sorted({c["subject"]["layer"] for c in claims if c["kind"] == "structural-probe"})
+    prop = sorted({c["subject"]["layer"] for c in claims if c["kind"] == "property-inference"})
+    out: dict[str, dict[str, Any]] = {}
+    if structural:
+        scores = applied_structural(reference_dir, variant_dir, options, structural, log, notes)
+        for claim in claims:
+            if claim["kind"] == "structural-probe" and claim["subject"]["layer"] in scores:
+                out[claim["id"]] = {"score": scores[claim["subject"]["layer"]],
+                                    "source": "the reference's distance probe (refitted) on the variant's layer"}
+    if prop:
+        scores = applied_property(reference_dir, variant_dir, options, prop, notes)
+        for claim in claims:
+            key = (claim["subject"]["layer"], claim.get("metric"))
+            if claim["kind"] == "property-inference" and key in scores:
+                out[claim["id"]] = {"score": scores[key],
+                                    "source": "the reference's mapper (refitted per fold) fed the variant's vectors"}
+    return out

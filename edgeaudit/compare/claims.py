@@ -1,0 +1,201 @@
+"""Claim by claim: does each explanation of the reference survive in the variant?
+
+Matching. Relation, structural and property claim ids are stable across models. A head claim's id names
+the best head (``head:3.7:nsubj:dependent_to_head``), which may move after compression, so head claims are
+matched by (relation, direction) and attention-tree claims by what they are about (the best head / the best
+layer). The *variant* side is the variant's own audit (its best head, probes retrained on it); the
+*applied* side is the reference's explanation checked unchanged on the variant — the reference's head,
+tree head or layer read off the variant's matrices here, reference-fitted probes in
+:mod:`edgeaudit.compare.applied`.
+
+Survival (``drift_tolerance`` d, default 0.02):
+
+- ``breaks``  — the verdict crossed supported / not supported (supported→artifact, inconclusive→supported…);
+- ``drifts``  — the verdict holds but ``|delta| > d`` and ``delta_ci`` excludes 0; also a verdict change
+  that does not cross the supported line (artifact→inconclusive), which is a flip but not a break;
+- ``survives`` — otherwise.
+
+``delta = variant score − reference score``. ``delta_ci`` is conservative: from the two claims' own score
+CIs, ``[var_lo − ref_hi, var_hi − ref_lo]`` (it excludes 0 only when the CIs do not overlap); the audits
+do not keep per-sentence hits, so a paired bootstrap is not available here. A claim present on one side
+only is a flip to/from ``absent`` and breaks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+SURVIVAL = ("survives", "drifts", "breaks")
+ABSENT = "absent"
+DEFAULT_DRIFT_TOLERANCE = 0.02
+
+
+def match_key(claim: dict[str, Any]) -> tuple:
+    """What a claim is about, independent of which head the model's audit happened to pick."""
+    kind, subject = claim.get("kind"), claim.get("subject") or {}
+    if kind == "attention-head":
+        return (kind, subject.get("relation"), subject.get("direction"))
+    if kind == "attention-tree":
+        return (kind, "head" if str(claim["id"]).startswith("tree:head:") else "layer")
+    return (kind, claim["id"])
+
+
+def _matrix_value(matrix: Any, layer: int, head: int | None = None) -> float | None:
+    try:
+        value = matrix[layer] if head is None else matrix[layer][head]
+    except (IndexError, KeyError, TypeError):
+        return None
+    return None if value is None or not math.isfinite(float(value)) else float(value)
+
+
+def applied_from_matrices(claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The reference's head / tree head / tree layer, scored in the variant's audit (None for other kinds)."""
+    subject = claim.get("subject") or {}
+    if claim.get("kind") == "attention-head":
+        relations = ((variant_doc.get("probes") or {}).get("attention_heads") or {}).get("relations") or {}
+        entry = (relations.get(subject.get("relation")) or {}).get(subject.get("direction")) or {}
+        score = _matrix_value(entry.get("accuracy"), subject["layer"], subject["head"])
+        source = f"head {subject['layer']}.{subject['head']}'s accuracy in the variant's audit"
+    elif claim.get("kind") == "attention-tree":
+        trees = ((variant_doc.get("runs") or {}).get("model") or {}).get("attention_trees") or {}
+        if "head" in subject:
+            score = _matrix_value(trees.get("per_head"), subject["layer"], subject["head"])
+            source = f"head {subject['layer']}.{subject['head']}'s tree UUAS in the variant's audit"
+        else:
+            score = _matrix_value(trees.get("layer_mean"), subject["layer"])
+            source = f"layer {subject['layer']}'s tree UUAS in the variant's audit"
+    else:
+        return None
+    return None if score is None else {"score": score, "source": source}
+
+
+def _side(claim: dict[str, Any] | None) -> dict[str, Any] | None:
+    if claim is None:
+        return None
+    return {"id": claim["id"], "score": claim.get("score"), "verdict": claim.get("verdict"),
+            "ci": claim.get("score_ci"), "text": claim.get("text"), "subject": claim.get("subject"),
+            "margin": claim.get("margin"), "strongest_control": claim.get("strongest_control")}
+
+
+def _delta(reference: dict[str, Any] | None, variant: dict[str, Any] | None) -> tuple[float | None, list | None]:
+    if reference is None or variant is None or reference.get("score") is None or variant.get("score") is None:
+        return None, None
+    delta = float(variant["score"]) - float(reference["score"])
+    ref_ci, var_ci = reference.get("score_ci"), variant.get("score_ci")
+    if not ref_ci or not var_ci or None in ref_ci or None in var_ci:
+        return delta, None
+    return delta, [float(var_ci[0]) - float(ref_ci[1]), float(var_ci[1]) - float(ref_ci[0])]
+
+
+def survival(reference_verdict: str, variant_verdict: str, delta: float | None, delta_ci: list | None,
+             tolerance: float) -> str:
+    if (reference_verdict == "supported") != (variant_verdict == "supported") or ABSENT in (reference_verdict,
+                                                                                            variant_verdict):
+        return "breaks"
+    if reference_verdict != variant_verdict:
+        return "drifts"
+    if delta is not None and abs(delta) > tolerance and delta_ci is not None \
+            and (delta_ci[0] > 0 or delta_ci[1] < 0):
+        return "drifts"
+    return "survives"
+
+
+@dataclass
+class ClaimComparison:
+    entries: list[dict[str, Any]]
+
+    def counts(self) -> dict[str, int]:
+        out = {name: sum(e["survival"] == name for e in self.entries) for name in SURVIVAL}
+        out["flips"] = sum(e["flip"] is not None for e in self.entries)
+        return out
+
+
+def compare_claims(reference_doc: dict[str, Any], variant_doc: dict[str, Any], *,
+                   tolerance: float = DEFAULT_DRIFT_TOLERANCE,
+                   applied: dict[str, dict[str, Any] | None] | None = None) -> ClaimComparison:
+    """One entry per reference claim (in the reference's order), then variant-only claims.
+
+    ``applied`` maps reference claim ids to precomputed applied scores (structural, property); head and
+    tree claims are read off the variant's audit.
+    """
+    applied = applied or {}
+    variant_by_key: dict[tuple, dict[str, Any]] = {}
+    for claim in variant_doc.get("claims", []):
+        variant_by_key.setdefault(match_key(claim), claim)
+    seen: set[tuple] = set()
+    entries = []
+    for ref in reference_doc.get("claims", []):
+        key = match_key(ref)
+        if key in seen:
+            continue
+        seen.add(key)
+        var = variant_by_key.get(key)
+        entries.append(_entry(ref, var, variant_doc, applied.get(ref["id"]), tolerance))
+    for key, var in variant_by_key.items():
+        if key not in seen:
+            entries.append(_entry(None, var, variant_doc, None, tolerance))
+    return ClaimComparison(entries)
+
+
+def _entry(ref: dict[str, Any] | None, var: dict[str, Any] | None, variant_doc: dict[str, Any],
+           applied: dict[str, Any] | None, tolerance: float) -> dict[str, Any]:
+    base = ref or var
+    assert base is not None
+    delta, delta_ci = _delta(ref, var)
+    ref_verdict = ref["verdict"] if ref else ABSENT
+    var_verdict = var["verdict"] if var else ABSENT
+    if ref is not None and applied is None:
+        applied = applied_from_matrices(ref, variant_doc)
+    if applied is not None and ref is not None and ref.get("score") is not None:
+        applied = {**applied, "delta": applied["score"] - float(ref["score"])}
+    entry = {
+        "id": base["id"], "kind": base["kind"], "text": base.get("text"), "metric": base.get("metric"),
+        "reference": _side(ref), "variant": _side(var), "applied": applied,
+        "delta": delta, "delta_ci": delta_ci,
+        "survival": survival(ref_verdict, var_verdict, delta, delta_ci, tolerance),
+        "flip": None if ref_verdict == var_verdict else f"{ref_verdict}→{var_verdict}",
+    }
+    if ref is not None and var is not None and var["id"] != ref["id"]:
+        entry["note"] = f"the variant's audit picked another subject: {var.get('text') or var['id']}"
+    return entry
+
+
+def explanation_drift(entries: list[dict[str, Any]], output_cosine_mean: float | None,
+                      notes: list[str]) -> dict[str, Any]:
+    """Mean |score delta| over claims, against the output's drift (1 − mean output cosine).
+
+    The ratio says how much more (or less) the explanations moved than the outputs did: ``> 1`` means an
+    output-level check ("the int8 model still agrees with fp32") understates what happened to the
+    explanations. It is null when the outputs are identical or the output drift was not computed.
+    """
+    deltas = [abs(e["delta"]) for e in entries if e["delta"] is not None]
+    applied = [abs(e["applied"]["delta"]) for e in entries if e["applied"] and e["applied"].get("delta") is not None]
+    by_kind: dict[str, list[float]] = {}
+    for e in entries:
+        if e["delta"] is not None:
+            by_kind.setdefault(e["kind"], []).append(abs(e["delta"]))
+    mean_abs = float(sum(deltas) / len(deltas)) if deltas else None
+    output_drift = None if output_cosine_mean is None else max(0.0, 1.0 - float(output_cosine_mean))
+    ratio, ratio_note = None, None
+    if mean_abs is None:
+        ratio_note = "no claim has a score on both sides"
+    elif output_drift is None:
+        ratio_note = "the output drift was not computed"
+    elif output_drift <= 1e-12:
+        ratio_note = "the outputs are identical (output drift 0): the ratio is undefined"
+    else:
+        ratio = mean_abs / output_drift
+    return {
+        "mean_abs_score_delta": mean_abs,
+        "max_abs_score_delta": max(deltas) if deltas else None,
+        "mean_abs_applied_delta": float(sum(applied) / len(applied)) if applied else None,
+        "mean_abs_score_delta_by_kind": {k: float(sum(v) / len(v)) for k, v in sorted(by_kind.items())},
+        "output_drift": output_drift,
+        "explanation_to_output_ratio": ratio,
+        "ratio_note": ratio_note,
+        "definition": "mean |variant score − reference score| over compared claims, divided by "
+                      "1 − mean per-word output cosine",
+        "notes": notes,
+    }

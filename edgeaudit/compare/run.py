@@ -1,0 +1,248 @@
+"""``run_compare``: reference + variant (bundles or finished audits) -> ``compare.json``.
+
+Steps: resolve both sides and check they can be compared (same model shape and tokenizer, same audit
+options and corpus); audit the sides given as bundles (into DIR/reference, DIR/variant) with one set of
+options; audited-vs-deployed fidelity of each bundle; the paired numeric-drift run; the reference's probes
+applied to the variant; claim-by-claim survival; gates. Gates are evaluated into the document here and
+enforced (exit codes) by the caller, so compare.json is always written first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from edgeaudit.audit.options import AuditOptions
+from edgeaudit.compare.applied import applied_scores
+from edgeaudit.compare.claims import compare_claims, explanation_drift
+from edgeaudit.compare.drift import not_computed, numeric_drift
+from edgeaudit.compare.options import CompareOptions
+from edgeaudit.compare.sources import (
+    RUNTIME_ONLY,
+    Side,
+    check_same_model_shape,
+    check_same_tokenizer,
+    option_differences,
+    options_from_dict,
+    resolve_side,
+)
+from edgeaudit.errors import EdgeAuditError
+from edgeaudit.gates import evaluate_gates
+from edgeaudit.verdict import VERDICTS
+
+SCHEMA = "edgeaudit.compare"
+SCHEMA_VERSION = 1
+
+Log = Callable[[str], None]
+
+
+def _audit_options(reference: Side, variant: Side, options: CompareOptions, log: Log,
+                   notes: list[str]) -> AuditOptions:
+    """The one set of audit options both sides share (a finished audit's options win over the CLI's)."""
+    audits = [side for side in (reference, variant) if side.document is not None]
+    if not audits:
+        return options.audit
+    chosen = options_from_dict(audits[0].document["options"])
+    ignored = [name for name in options.explicit_audit_options
+               if name not in RUNTIME_ONLY and getattr(options.audit, name) != getattr(chosen, name)]
+    if ignored:
+        note = (f"options {', '.join('--' + n.replace('_', '-') for n in ignored)} ignored: the audit in "
+                f"{audits[0].given} ran with {', '.join(f'{n}={getattr(chosen, n)!r}' for n in ignored)}")
+        log(f"note: {note}")
+        notes.append(note)
+    if len(audits) == 2:
+        other = options_from_dict(audits[1].document["options"])
+        differences = option_differences(chosen, other)
+        if differences:
+            raise EdgeAuditError(
+                f"the audits in {reference.given} and {variant.given} ran with different options "
+                f"({'; '.join(differences[:3])})", hint="claims are only comparable under the same options; re-run one")
+    else:
+        bundle_side = variant if audits[0] is reference else reference
+        log(f"auditing the {bundle_side.label} with the options of the audit in {audits[0].given}")
+    return dataclasses.replace(chosen, progress=options.progress, threads=options.audit.threads,
+                               batch_tokens=options.audit.batch_tokens)
+
+
+def _check_bundles(reference: Side, variant: Side) -> list[str]:
+    notes = []
+    if reference.bundle is not None and variant.bundle is not None:
+        check_same_model_shape(reference.bundle, variant.bundle)
+        check_same_tokenizer(reference.bundle, variant.bundle)
+        parent = variant.bundle.manifest.data["variant"].get("parent_sha256")
+        if reference.bundle.sha256 == variant.bundle.sha256:
+            notes.append("the variant is the reference itself (same model sha256)")
+        elif parent != reference.bundle.sha256:
+            notes.append(f"the variant's recorded parent ({(parent or 'none')[:12]}) is not the reference "
+                         f"({reference.bundle.sha256[:12]}): comparing unrelated bundles")
+    return notes
+
+
+def _audit_side(side: Side, out_dir: Path, options: AuditOptions, log: Log) -> None:
+    if side.document is not None:
+        return
+    from edgeaudit.audit.run import run_audit
+
+    target = out_dir / side.label
+    log(f"[audit {side.label}] {side.given} -> {target}")
+    side.document = run_audit(side.given, target, options, log=lambda message: log(f"  {message}"))
+    side.audit_dir = target
+
+
+def _corpus(options: AuditOptions, notes: list[str]) -> list | None:
+    from edgeaudit.data import load_treebank
+
+    try:
+        treebank = load_treebank(options.data)
+    except EdgeAuditError as error:
+        notes.append(f"the treebank cannot be read ({error.one_line()})")
+        return None
+    return treebank.sentences[: options.max_sentences] if options.max_sentences else treebank.sentences
+
+
+def _bundle_section(side: Side) -> dict[str, Any]:
+    info = dict(side.document["bundle"])
+    info["available"] = side.bundle is not None
+    if side.bundle_note:
+        info["note"] = side.bundle_note
+    return {"bundle": info, "audit": str(side.audit_dir / "audit.json"), "given": str(side.given),
+            "given_as": side.kind, "verdicts": side.document["summary"]["verdicts"]}
+
+
+def _fidelity(side: Side, sentences: list | None, options: CompareOptions, log: Log) -> dict[str, Any] | None:
+    if not options.fidelity:
+        return {"computed": False, "note": "skipped (--no-fidelity)"}
+    if side.bundle is None or sentences is None:
+        return {"computed": False, "note": side.bundle_note or "the corpus is unavailable"}
+    from edgeaudit.fidelity import audited_vs_deployed
+
+    log(f"[fidelity {side.label}] audited vs deployed graph on {min(len(sentences), options.fidelity_sentences)} "
+        "sentences")
+    result = audited_vs_deployed(side.bundle, sentences, max_sentences=options.fidelity_sentences,
+                                 tolerance=options.fidelity_tolerance, min_cosine=options.fidelity_min_cosine,
+                                 threads=options.audit.threads)
+    return {"computed": True, **result}
+
+
+def _numeric_drift(reference: Side, variant: Side, sentences: list | None, audit: AuditOptions,
+                   options: CompareOptions, log: Log) -> dict[str, Any]:
+    if reference.bundle is None or variant.bundle is None:
+        reason = reference.bundle_note or variant.bundle_note or "a bundle is unavailable"
+        return not_computed(f"numeric drift needs both bundles: {reason}")
+    if sentences is None:
+        return not_computed("numeric drift needs the audit corpus, which cannot be read")
+    from edgeaudit.runtime import BatchOptions, SessionOptions
+
+    chosen = sentences[: options.drift_sentences] if options.drift_sentences else sentences
+    log(f"[numeric drift] paired run over {len(chosen)} sentences")
+    batch = BatchOptions() if audit.batch_tokens is None else BatchOptions(batch_tokens=audit.batch_tokens)
+    return numeric_drift(reference.bundle, variant.bundle, list(chosen), batch=batch,
+                         session=SessionOptions(threads=audit.threads), progress=options.progress)
+
+
+def _check_corpora(reference: Side, variant: Side) -> None:
+    a, b = reference.document["data"], variant.document["data"]
+    if a.get("sha256") != b.get("sha256"):
+        raise EdgeAuditError(
+            f"the audits ran on different corpora ({a.get('spec')}, {a.get('sentences')} sentences vs "
+            f"{b.get('spec')}, {b.get('sentences')} sentences)", hint="audit both on the same --data and --max-sentences")
+
+
+def _provenance(timings: dict[str, float], notes: list[str]) -> dict[str, Any]:
+    from edgeaudit.bundle.build import tool_versions
+
+    return {"tool_versions": tool_versions("scikit-learn", "scipy"), "platform": platform.platform(),
+            "machine": platform.machine(), "cpu_count": os.cpu_count(), "timings": timings, "notes": notes}
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.began = time.perf_counter()
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+def _write(document: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    text = json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    path = out_dir / "compare.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return json.loads(text)  # exactly what was written (tuples as lists)
+
+
+def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
+                options: CompareOptions | None = None, *, log: Log = lambda message: None) -> dict[str, Any]:
+    """Compare ``reference`` and ``variant`` (each a bundle or an audit directory); write ``out_dir/compare.json``."""
+    options = options or CompareOptions()
+    out_dir = Path(out_dir)
+    timer = _Timer()
+    ref, var = resolve_side(reference, "reference"), resolve_side(variant, "variant")
+    for side in (ref, var):
+        if side.kind == "bundle" and out_dir.resolve() == side.given.resolve():
+            raise EdgeAuditError(f"{out_dir}: is the {side.label} bundle itself", hint="choose another --out directory")
+    notes = _check_bundles(ref, var)
+    audit = _audit_options(ref, var, options, log, notes)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for side in (ref, var):
+        with timer.stage(f"audit-{side.label}"):
+            _audit_side(side, out_dir, audit, log)
+    _check_corpora(ref, var)
+    sentences = _corpus(audit, notes)
+    fidelity: dict[str, Any] = {}
+    with timer.stage("fidelity"):
+        fidelity["reference"] = _fidelity(ref, sentences, options, log)
+        same = ref.bundle is not None and var.bundle is not None and ref.bundle.sha256 == var.bundle.sha256
+        fidelity["variant"] = fidelity["reference"] if same else _fidelity(var, sentences, options, log)
+    with timer.stage("numeric-drift"):
+        drift = _numeric_drift(ref, var, sentences, audit, options, log)
+    explanation_notes: list[str] = []
+    applied = {}
+    with timer.stage("applied-probes"):
+        if options.refit:
+            applied = applied_scores(ref.document, ref.audit_dir, var.audit_dir, audit, log=log,
+                                     notes=explanation_notes)
+        else:
+            explanation_notes.append("structural and property claims: applied is null (--no-refit)")
+    comparison = compare_claims(ref.document, var.document, tolerance=options.drift_tolerance, applied=applied)
+    counts = comparison.counts()
+    output_cosine = drift["output_cosine"]["mean"] if drift.get("computed") else None
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "summary": {"claims": len(comparison.entries), "survives": counts["survives"], "drifts": counts["drifts"],
+                    "breaks": counts["breaks"], "flips": counts["flips"], "gates_tripped": 0,
+                    "verdicts": {"reference": _verdicts(ref.document), "variant": _verdicts(var.document)}},
+        "gates": [],
+        "claims": comparison.entries,
+        "numeric_drift": drift,
+        "explanation_drift": explanation_drift(comparison.entries, output_cosine, explanation_notes),
+        "fidelity": fidelity,
+        "reference": _bundle_section(ref),
+        "variant": _bundle_section(var),
+        "options": {**options.to_dict(), "audit": audit.to_dict()},
+        "provenance": None,
+    }
+    results = evaluate_gates(options.gates, document)
+    document["gates"] = [result.to_dict() for result in results]
+    document["summary"]["gates_tripped"] = sum(bool(result.tripped) for result in results)
+    timer.timings["total"] = round(time.perf_counter() - timer.began, 3)
+    document["provenance"] = _provenance(timer.timings, notes)
+    return _write(document, out_dir)
+
+
+def _verdicts(document: dict[str, Any]) -> dict[str, int]:
+    counts = document.get("summary", {}).get("verdicts") or {}
+    return {name: int(counts.get(name, 0)) for name in VERDICTS}

@@ -1,0 +1,144 @@
+"""What ``edgeaudit compare`` was given: a bundle to audit, or a finished audit (and, if still there, its bundle).
+
+Claims are only comparable when both audits ran on the same corpus with the same options, so a finished
+audit's options are the options of the comparison, and two finished audits must agree on them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from edgeaudit.audit.options import AuditOptions
+from edgeaudit.bundle import MANIFEST_NAME, Bundle, load_bundle
+from edgeaudit.errors import EdgeAuditError
+from edgeaudit.verdict import VerdictThresholds
+
+AUDIT_FILE = "audit.json"
+# Options that change how fast an audit runs, not what it finds.
+RUNTIME_ONLY = ("threads", "batch_tokens", "progress")
+
+
+@dataclass
+class Side:
+    """One side of a comparison (``label`` is "reference" or "variant")."""
+
+    label: str
+    given: Path
+    kind: str  # "bundle" | "audit"
+    bundle: Bundle | None = None
+    audit_dir: Path | None = None
+    document: dict[str, Any] | None = None
+    bundle_note: str | None = None  # why the bundle is unavailable
+
+    @property
+    def bundle_sha256(self) -> str | None:
+        if self.document is not None:
+            return self.document["bundle"]["sha256"]
+        return self.bundle.sha256 if self.bundle is not None else None
+
+
+def read_audit(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise EdgeAuditError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise EdgeAuditError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(document, dict) or document.get("schema") != "edgeaudit.audit":
+        raise EdgeAuditError(f"{path}: not an edgeaudit audit (field 'schema' is not 'edgeaudit.audit')",
+                             hint="pass a bundle directory or a directory written by 'edgeaudit audit'")
+    missing = [key for key in ("claims", "bundle", "data", "options", "probes") if key not in document]
+    if missing:
+        raise EdgeAuditError(f"{path}: field {missing[0]!r} is missing", hint="re-run 'edgeaudit audit'")
+    return document
+
+
+def _bundle_of_audit(document: dict[str, Any]) -> tuple[Bundle | None, str | None]:
+    """The audited bundle if its directory still holds the very model that was audited."""
+    directory = document["bundle"].get("directory")
+    if not directory or not Path(directory).is_dir():
+        return None, f"the audited bundle {directory or '(unrecorded)'} no longer exists"
+    try:
+        bundle = load_bundle(directory)
+    except EdgeAuditError as error:
+        return None, f"the audited bundle cannot be loaded ({error.one_line()})"
+    if bundle.sha256 != document["bundle"]["sha256"]:
+        return None, f"{directory} now holds another model (sha256 {bundle.sha256[:12]}…, audited " \
+                     f"{document['bundle']['sha256'][:12]}…)"
+    return bundle, None
+
+
+def resolve_side(path: str | Path, label: str) -> Side:
+    """A bundle directory (has edgeaudit.json), an audit directory (has audit.json) or an audit.json file."""
+    path = Path(path)
+    if path.is_file() and path.name == AUDIT_FILE:
+        path = path.parent
+    if not path.exists():
+        raise EdgeAuditError(f"{path}: no such {label} (expected a bundle or audit directory)")
+    if not path.is_dir():
+        raise EdgeAuditError(f"{path}: is a file; the {label} must be a bundle directory or an audit directory")
+    if (path / MANIFEST_NAME).is_file():
+        return Side(label, path, "bundle", bundle=load_bundle(path))
+    if (path / AUDIT_FILE).is_file():
+        document = read_audit(path / AUDIT_FILE)
+        bundle, note = _bundle_of_audit(document)
+        return Side(label, path, "audit", bundle=bundle, audit_dir=path, document=document, bundle_note=note)
+    raise EdgeAuditError(f"{path}: neither a bundle (no {MANIFEST_NAME}) nor an audit directory (no {AUDIT_FILE})",
+                         hint="pass a bundle from 'edgeaudit export'/'compress' or a directory from 'edgeaudit audit'")
+
+
+def options_from_dict(data: dict[str, Any]) -> AuditOptions:
+    """Rebuild the ``AuditOptions`` echoed into an audit.json (unknown keys from newer versions are ignored)."""
+    known = {f.name for f in fields(AuditOptions)}
+    values = {key: value for key, value in data.items() if key in known}
+    if "probes" in values:
+        values["probes"] = tuple(values["probes"])
+    if values.get("property_layers") is not None:
+        values["property_layers"] = tuple(values["property_layers"])
+    if isinstance(values.get("thresholds"), dict):
+        values["thresholds"] = VerdictThresholds(**values["thresholds"])
+    return AuditOptions(**values)
+
+
+def comparable_options(options: AuditOptions) -> dict[str, Any]:
+    data = options.to_dict()
+    for key in RUNTIME_ONLY:
+        data.pop(key, None)
+    data.pop("twin", None)  # the twin's path may differ; its effect shows in the controls
+    return data
+
+
+def option_differences(a: AuditOptions, b: AuditOptions) -> list[str]:
+    left, right = comparable_options(a), comparable_options(b)
+    return [f"{key}: {left.get(key)!r} vs {right.get(key)!r}" for key in sorted(set(left) | set(right))
+            if left.get(key) != right.get(key)]
+
+
+def check_same_model_shape(reference: Bundle, variant: Bundle) -> None:
+    a, b = reference.manifest, variant.manifest
+    if (a.num_layers, a.num_heads, a.hidden_size) != (b.num_layers, b.num_heads, b.hidden_size):
+        raise EdgeAuditError(
+            f"{variant.directory}: {b.num_layers} layers x {b.num_heads} heads, hidden {b.hidden_size}; the reference "
+            f"has {a.num_layers} x {a.num_heads}, hidden {a.hidden_size}",
+            hint="compare a model with its own compressed variant")
+
+
+def check_same_tokenizer(reference: Bundle, variant: Bundle) -> None:
+    """Paired runs feed both models the same ids: the tokenizer files must be byte-identical."""
+    from edgeaudit.bundle import sha256_of
+
+    ref_hash, var_hash = sha256_of(reference.tokenizer_path), sha256_of(variant.tokenizer_path)
+    if ref_hash != var_hash:
+        raise EdgeAuditError(
+            f"{variant.tokenizer_path}: differs from the reference's tokenizer ({reference.tokenizer_path}; sha256 "
+            f"{var_hash[:12]}… vs {ref_hash[:12]}…)",
+            hint="both bundles must share one tokenizer; 'edgeaudit compress' copies the parent's")
+    keys = ("max_length", "pad_token_id", "special_token_ids")
+    a, b = reference.manifest.tokenizer, variant.manifest.tokenizer
+    different = [key for key in keys if a.get(key) != b.get(key)]
+    if different:
+        raise EdgeAuditError(f"{variant.directory / MANIFEST_NAME}: tokenizer.{different[0]} is {b[different[0]]!r}, "
+                             f"the reference's is {a[different[0]]!r}", hint="both bundles must share one tokenizer")

@@ -1,0 +1,145 @@
+"""run_compare end to end on tiny bundles: the model against itself, a broken variant, an int8 variant."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgeaudit.compare import CompareOptions, run_compare
+from edgeaudit.compare.claims import SURVIVAL
+from edgeaudit.errors import EdgeAuditError
+from edgeaudit.gates import collect_gates
+from edgeaudit.report.schema import validate_result
+from tests.edgeaudit.compare.conftest import FAST
+
+TOP_LEVEL = ["schema", "schema_version", "summary", "gates", "claims", "numeric_drift", "explanation_drift",
+             "fidelity", "reference", "variant", "options", "provenance"]
+CLAIM_KEYS = {"id", "kind", "text", "reference", "variant", "applied", "delta", "delta_ci", "survival", "flip"}
+
+
+def _check_layout(document: dict) -> None:
+    assert list(document) == TOP_LEVEL
+    assert document["schema"] == "edgeaudit.compare" and document["schema_version"] == 1
+    assert set(document["summary"]) >= {"claims", "survives", "drifts", "breaks", "flips", "gates_tripped"}
+    assert document["summary"]["claims"] == len(document["claims"]) > 0
+    assert sum(document["summary"][name] for name in SURVIVAL) == len(document["claims"])
+    for claim in document["claims"]:
+        assert CLAIM_KEYS <= set(claim), claim["id"]
+        assert claim["survival"] in SURVIVAL
+        for side in ("reference", "variant"):
+            assert {"score", "verdict", "ci"} <= set(claim[side])
+    drift = document["numeric_drift"]
+    assert {"layers", "attention_jsd", "output_cosine", "output_max_abs_diff"} <= set(drift)
+    assert {"mean_abs_score_delta", "output_drift", "explanation_to_output_ratio"} <= set(document["explanation_drift"])
+    assert set(document["fidelity"]) == {"reference", "variant"}
+    json.dumps(document, allow_nan=False)
+    validate_result(document)  # the shipped compare.schema.json the report renderer reads
+
+
+@pytest.fixture(scope="module")
+def full_audit(tiny_bundle, tmp_path_factory):
+    """An audit with every probe group, property included (for the applied-probe check)."""
+    from edgeaudit.audit.options import AuditOptions
+    from edgeaudit.audit.run import run_audit
+
+    out = tmp_path_factory.mktemp("full-audit")
+    run_audit(tiny_bundle("bert"), out, AuditOptions(property_layers=(2,), **FAST))
+    return out
+
+
+def test_the_reference_against_itself_survives_everything(full_audit, tmp_path):
+    gates = tuple(collect_gates(["flips>0", "output_cosine<0.99"]))
+    document = run_compare(full_audit, full_audit, tmp_path, CompareOptions(gates=gates, progress=False))
+    _check_layout(document)
+    assert json.loads((tmp_path / "compare.json").read_text()) == document
+    assert {claim["survival"] for claim in document["claims"]} == {"survives"}
+    assert document["summary"]["flips"] == 0 and document["summary"]["gates_tripped"] == 0
+    assert [gate["tripped"] for gate in document["gates"]] == [False, False]
+    drift = document["numeric_drift"]
+    assert all(layer["sqnr_db"] is None for layer in drift["layers"])  # identical: +inf, written as null
+    assert all(value == 0 for row in drift["attention_jsd"] for value in row)
+    assert drift["output_cosine"]["mean"] == pytest.approx(1.0) and drift["output_max_abs_diff"] == 0
+    assert document["explanation_drift"]["explanation_to_output_ratio"] is None
+    kinds = {claim["kind"] for claim in document["claims"]}
+    assert kinds == {"attention-head", "attention-tree", "structural-probe", "property-inference"}
+    for claim in document["claims"]:  # the reference's own probes, applied to identical activations
+        assert claim["delta"] == 0 and claim["flip"] is None
+        assert claim["applied"] is not None, claim["id"]
+        assert claim["applied"]["score"] == pytest.approx(claim["reference"]["score"], abs=1e-9), claim["id"]
+    assert document["fidelity"]["reference"]["faithful"] is True
+
+
+def test_a_broken_variant_flips_and_drifts(broken_comparison):
+    document, out = broken_comparison
+    _check_layout(document)
+    summary = document["summary"]
+    assert summary["flips"] >= 1 and summary["drifts"] >= 1
+    flipped = {claim["id"]: claim["flip"] for claim in document["claims"] if claim["flip"]}
+    # every head of layer 1 now is the offset -1 baseline, so the nsubj claims lose to that control
+    assert "inconclusive→artifact" in flipped.values()
+    gates = {gate["expression"]: gate for gate in document["gates"]}
+    assert gates["flips>0"]["tripped"] is True and gates["flips>0"]["value"] == summary["flips"]
+    assert gates["output_cosine<0.99"]["tripped"] is False
+    assert summary["gates_tripped"] == 1
+    drift = document["numeric_drift"]
+    sqnr = [layer["sqnr_db"] for layer in drift["layers"]]
+    assert sqnr[0] is None and sqnr[1] is None  # before the broken layer: bit-identical
+    assert sqnr[2] is not None and sqnr[2] < 80  # after it
+    assert drift["worst_sqnr_layer"] == 2
+    assert all(value == 0 for value in drift["attention_jsd"][0])
+    assert all(value > 0.3 for value in drift["attention_jsd"][1])
+    assert drift["output_cosine"]["min"] < 1.0
+    assert document["explanation_drift"]["explanation_to_output_ratio"] > 1  # explanations moved more than outputs
+    assert (out / "variant" / "audit.json").is_file()  # the bundle side was audited into DIR/variant
+
+
+def test_head_claims_carry_the_reference_head_applied_to_the_variant(broken_comparison):
+    document, _ = broken_comparison
+    heads = [claim for claim in document["claims"] if claim["kind"] == "attention-head"]
+    assert heads and all(claim["applied"] is not None for claim in heads)
+    for claim in heads:
+        subject = claim["reference"]["subject"]
+        assert claim["applied"]["delta"] == pytest.approx(claim["applied"]["score"] - claim["reference"]["score"])
+        assert f"{subject['layer']}.{subject['head']}" in claim["applied"]["source"]
+        if claim["variant"]["id"] != claim["id"]:
+            assert "note" in claim  # the variant's audit picked another head
+
+
+def test_int8_dynamic_variant_gets_a_label_for_every_claim(tiny_bundle, light_options, tmp_path):
+    from edgeaudit.compress import compress
+
+    variant = compress(tiny_bundle("bert"), tmp_path / "int8", "int8-dynamic", progress=False).bundle
+    document = run_compare(tiny_bundle("bert"), variant.directory, tmp_path / "cmp",
+                           CompareOptions(audit=light_options, progress=False))
+    _check_layout(document)
+    assert (tmp_path / "cmp" / "reference" / "audit.json").is_file()
+    assert all(claim["survival"] in SURVIVAL for claim in document["claims"])
+    drift = document["numeric_drift"]
+    assert 0.9 < drift["output_cosine"]["mean"] < 1.0
+    assert all(layer["sqnr_db"] is not None and layer["sqnr_db"] > 0 for layer in drift["layers"][1:])
+    assert document["variant"]["bundle"]["variant"] == "int8-dynamic"
+    assert document["fidelity"]["variant"]["computed"] is True
+
+
+def test_audits_with_different_options_are_refused(reference_audit, tiny_bundle, tmp_path):
+    from edgeaudit.audit.options import AuditOptions
+    from edgeaudit.audit.run import run_audit
+
+    other = tmp_path / "other"
+    run_audit(tiny_bundle("bert"), other, AuditOptions(**{**FAST, "min_count": 20}, probes=("attention",)))
+    with pytest.raises(EdgeAuditError, match="different options"):
+        run_compare(reference_audit, other, tmp_path / "cmp", CompareOptions(progress=False))
+
+
+def test_bundles_with_different_tokenizers_are_refused(tiny_bundle, tmp_path):
+    import shutil
+
+    from edgeaudit.bundle import load_bundle
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bundle("bert"), copy)
+    path = load_bundle(copy).tokenizer_path
+    path.write_text(path.read_text() + "\n")
+    with pytest.raises(EdgeAuditError, match="tokenizer"):
+        run_compare(tiny_bundle("bert"), copy, tmp_path / "cmp", CompareOptions(progress=False))
