@@ -24,7 +24,9 @@ def test_full_audit_on_ewt_test_reports_all_72_heads(minilm_bundle, shared_data,
     ewt = shared_data / "ud_english_ewt" / "en_ewt-ud-test.conllu"
     if not ewt.is_file():
         pytest.skip(f"{ewt} not found")
-    options = AuditOptions(data=str(ewt), shuffles=10, bootstrap=300, progress=False)
+    # Full default probe set; smaller search budgets than the CLI defaults keep the test a few minutes long.
+    options = AuditOptions(data=str(ewt), shuffles=5, bootstrap=300, structural_max_iter=50,
+                           structural_max_train=300, progress=False)
     document = run_audit(minilm_bundle, tmp_path, options)
     assert json.loads((tmp_path / "audit.json").read_text())["summary"] == document["summary"]
     heads = document["probes"]["attention_heads"]
