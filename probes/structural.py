@@ -211,6 +211,24 @@ class _StructuralProbe(BaseEstimator):
         self.n_features_in_ = hidden
         return self
 
+    def evaluate(
+        self,
+        X: Sequence[np.ndarray],
+        heads: Sequence[np.ndarray],
+        is_punct: Sequence[np.ndarray] | None = None,
+    ) -> DistanceMetrics | DepthMetrics:
+        """The probe's metrics on the given sentences (see ``probes.structural_metrics``)."""
+        return self._metrics(self.predict(X), heads, is_punct)
+
+    def score(
+        self,
+        X: Sequence[np.ndarray],
+        heads: Sequence[np.ndarray],
+        is_punct: Sequence[np.ndarray] | None = None,
+    ) -> float:
+        """UUAS for the distance probe, depth Spearman for the depth probe."""
+        return getattr(self.evaluate(X, heads, is_punct), self._score_field)
+
     def transform(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Project each sentence into the probe space: ``[word, hidden]`` -> ``[word, rank]``."""
         if not hasattr(self, "B_"):
@@ -238,22 +256,8 @@ class DistanceProbe(_StructuralProbe):
             out.append(np.maximum(sq[:, None] + sq[None, :] - 2.0 * P @ P.T, 0.0))
         return out
 
-    def evaluate(
-        self,
-        X: Sequence[np.ndarray],
-        heads: Sequence[np.ndarray],
-        is_punct: Sequence[np.ndarray] | None = None,
-    ) -> DistanceMetrics:
-        """UUAS and distance Spearman on the given sentences (see ``probes.structural_metrics``)."""
-        return distance_metrics(self.predict(X), heads, is_punct)
-
-    def score(
-        self,
-        X: Sequence[np.ndarray],
-        heads: Sequence[np.ndarray],
-        is_punct: Sequence[np.ndarray] | None = None,
-    ) -> float:
-        return self.evaluate(X, heads, is_punct).uuas
+    _metrics = staticmethod(distance_metrics)  # UUAS and distance Spearman
+    _score_field = "uuas"
 
 
 class DepthProbe(_StructuralProbe):
@@ -266,19 +270,5 @@ class DepthProbe(_StructuralProbe):
         """Predicted depths per sentence: each ``[word]``."""
         return [np.einsum("wk,wk->w", P, P) for P in self.transform(X)]
 
-    def evaluate(
-        self,
-        X: Sequence[np.ndarray],
-        heads: Sequence[np.ndarray],
-        is_punct: Sequence[np.ndarray] | None = None,
-    ) -> DepthMetrics:
-        """Depth Spearman and root accuracy on the given sentences (see ``probes.structural_metrics``)."""
-        return depth_metrics(self.predict(X), heads, is_punct)
-
-    def score(
-        self,
-        X: Sequence[np.ndarray],
-        heads: Sequence[np.ndarray],
-        is_punct: Sequence[np.ndarray] | None = None,
-    ) -> float:
-        return self.evaluate(X, heads, is_punct).spearman
+    _metrics = staticmethod(depth_metrics)  # depth Spearman and root accuracy
+    _score_field = "spearman"

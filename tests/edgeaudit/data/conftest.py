@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The shared real datasets folder (``EDGEAUDIT_DATA``); skips with the reason when unavailable."""
-    value = os.environ.get("EDGEAUDIT_DATA")
-    if not value:
-        pytest.skip("EDGEAUDIT_DATA is not set (point it at ../shared/data to run the integration tests)")
-    path = Path(value)
-    if not path.is_dir():
-        pytest.skip(f"EDGEAUDIT_DATA={value} is not a directory")
-    return path
 
 
 @pytest.fixture
