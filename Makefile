@@ -48,6 +48,18 @@ test-optimum: install-optimum
 lint: install
 	$(PY) -m ruff check edgeaudit exporters probes benchmarks tests
 
+# Benchmarks: ratios measured side by side, results to benchmarks/results/*.json and the table in
+# benchmarks/README.md (~10 minutes on 2 cores). BENCH_ARGS="--only B1,B3" or "--quick" to narrow it.
+.PHONY: bench
+bench: install
+	EDGEAUDIT_DATA=$${EDGEAUDIT_DATA:-$(abspath ../shared/data)} $(PY) -m benchmarks $(BENCH_ARGS)
+
+# The whole story on the real all-MiniLM-L6-v2: export, int8 variant, audits, comparison, reports in
+# ./edgeaudit-demo/ (about 10 minutes on 2 cores; a rerun reuses finished stages). DEMO_ARGS="--fresh" to redo.
+.PHONY: demo
+demo: install
+	$(VENV)/bin/edgeaudit demo $(DEMO_ARGS)
+
 # Prove the device install resolves to binary wheels for Raspberry Pi / Jetson (aarch64, CPython 3.11).
 edge-check: install
 	$(PY) -m edgeaudit._edge_check --platform $(EDGE_PLATFORM) --python-version $(EDGE_PYTHON)
