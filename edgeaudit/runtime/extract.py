@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from edgeaudit.bundle import Bundle, sha256_of
 from edgeaudit.errors import EdgeAuditError
@@ -184,7 +185,10 @@ def extract(
     with _progress_bar(len(corpus), progress) as bar:
         runner = _Runner(bundle, words, session or SessionOptions(), batch or BatchOptions(), pooling, bar)
         settings["threads"] = runner.session_options.threads or available_cores()
-        tally = _run_chunks(corpus, chunk_size, runner, collectors, store, max_shards)
+        # onnxruntime owns the cores; numpy's small per-sentence pooling matmuls only contend with it
+        # (benchmarks/experiments.py: extraction 1.17x faster with BLAS held to one thread).
+        with threadpool_limits(limits=1, user_api="blas"):
+            tally = _run_chunks(corpus, chunk_size, runner, collectors, store, max_shards)
     if store is not None and not tally.stopped and not store.complete:
         store.finish()
     return tally.summary(corpus, time.perf_counter() - began, settings, store)
