@@ -79,7 +79,7 @@ def check_unfused(model: onnx.ModelProto, source: str) -> None:
 
 
 def check_inference_mode(model: onnx.ModelProto, source: str) -> None:
-    """A Dropout in training mode makes every run random — a model exported without ``model.eval()``."""
+    """A Dropout in training mode makes every run random — a model exported while still in training mode."""
     constants = {init.name: init for init in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type != "Dropout" or len(node.input) < 3 or node.input[2] not in constants:
@@ -89,8 +89,9 @@ def check_inference_mode(model: onnx.ModelProto, source: str) -> None:
         if training and ratio > 0:
             raise ExportError(
                 f"{source}: Dropout node {node.name or '?'} runs in training mode (ratio {float(ratio):g}); "
-                "the model was exported without model.eval()",
-                hint="call model.eval() before torch.onnx.export and export again",
+                "the model was exported in training mode",
+                hint="switch the torch module to inference mode (its eval method) before torch.onnx.export "
+                     "and export again",
             )
 
 
