@@ -77,7 +77,7 @@ def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: Expor
         return export_with_optimum(model_dir, out_dir, options, log=log)
     from exporters.torch_onnx import INPUT_NAMES, export_tapped
     from exporters.verify import verify_export
-    from exporters.wrapper import TappedModel, final_output_of
+    from exporters.wrapper import TappedModel
 
     checkpoint = load_checkpoint(model_dir, random_init=options.random_init, seed=options.seed,
                                  trust_remote_code=options.trust_remote_code)
@@ -101,15 +101,27 @@ def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: Expor
             export_check = report.to_manifest()
             log(f"verified: max |onnx - torch| = {report.worst:.2e} (tolerance {options.tolerance:g})")
         else:
-            export_check = {"verified": False, "reason": "skipped with --no-verify"}
-        final_name, final_kind = final_output_of(checkpoint.decoder, checkpoint.num_layers)
-        variant = "random-init" if options.random_init else "fp32"
-        settings = {"seed": options.seed} if options.random_init else {}
-        manifest = new_manifest(
-            staging, model=model, onnx_file=ONNX_NAME, opset=options.opset, inputs=INPUT_NAMES,
-            exporter=f"torch.onnx-{options.exporter}", final_output=final_name, final_output_kind=final_kind,
-            tokenizer=tokenizer, variant=variant, variant_settings=settings, export_check=export_check,
-            extra_versions=("torch", "transformers", "onnxscript"),
-        )
-        save_manifest(staging, manifest)
+            export_check = SKIPPED_CHECK
+        write_checkpoint_manifest(staging, checkpoint, options, model=model, tokenizer=tokenizer,
+                                  export_check=export_check, opset=options.opset, inputs=INPUT_NAMES,
+                                  exporter=f"torch.onnx-{options.exporter}",
+                                  extra_versions=("torch", "transformers", "onnxscript"))
     return load_bundle(out_dir)
+
+
+SKIPPED_CHECK = {"verified": False, "reason": "skipped with --no-verify"}
+
+
+def write_checkpoint_manifest(staging: Path, checkpoint: LoadedCheckpoint, options: ExportOptions, *,
+                              model: dict, tokenizer: dict, export_check: dict, **onnx_fields) -> None:
+    """The manifest of a bundle exported from a checkpoint, by either backend (fp32 or the random-init twin)."""
+    from exporters.wrapper import final_output_of
+
+    final_name, final_kind = final_output_of(checkpoint.decoder, checkpoint.num_layers)
+    manifest = new_manifest(
+        staging, model=model, onnx_file=ONNX_NAME, final_output=final_name, final_output_kind=final_kind,
+        tokenizer=tokenizer, variant="random-init" if options.random_init else "fp32",
+        variant_settings={"seed": options.seed} if options.random_init else {}, export_check=export_check,
+        **onnx_fields,
+    )
+    save_manifest(staging, manifest)

@@ -25,11 +25,20 @@ from typing import Any
 
 import numpy as np
 
-from edgeaudit.bundle import Bundle, attention_tap, hidden_state_tap, load_bundle, save_manifest
-from edgeaudit.bundle.build import new_manifest, tokenizer_settings
+from edgeaudit.bundle import Bundle, attention_tap, hidden_state_tap, load_bundle
+from edgeaudit.bundle.build import tokenizer_settings
 from edgeaudit.errors import ExportError, MissingExtraError
 from exporters.checkpoint import LoadedCheckpoint, load_checkpoint
-from exporters.export import ONNX_NAME, TOKENIZER_NAME, _max_length, _pad_id, model_section, write_tokenizer
+from exporters.export import (
+    ONNX_NAME,
+    SKIPPED_CHECK,
+    TOKENIZER_NAME,
+    _max_length,
+    _pad_id,
+    model_section,
+    write_checkpoint_manifest,
+    write_tokenizer,
+)
 from exporters.options import ExportOptions
 from exporters.output_dir import staged_bundle
 
@@ -290,7 +299,6 @@ def export_with_optimum(model_dir: str | Path, out_dir: str | Path, options: Exp
     """Export with optimum-onnx, rename the taps, verify against PyTorch and write a bundle."""
     main_export, tasks_manager, optimum_version = _require_optimum()
     from exporters.verify import verify_export
-    from exporters.wrapper import final_output_of
 
     out_dir = Path(out_dir)
     checkpoint = load_checkpoint(model_dir, random_init=options.random_init, seed=options.seed,
@@ -354,16 +362,10 @@ def export_with_optimum(model_dir: str | Path, out_dir: str | Path, options: Exp
             export_check = report.to_manifest()
             log(f"verified: max |onnx - torch| = {report.worst:.2e} (tolerance {options.tolerance:g})")
         else:
-            export_check = {"verified": False, "reason": "skipped with --no-verify"}
-        final_name, final_kind = final_output_of(checkpoint.decoder, checkpoint.num_layers)
-        variant = "random-init" if options.random_init else "fp32"
-        settings = {"seed": options.seed} if options.random_init else {}
-        manifest = new_manifest(
-            staging, model=model, onnx_file=ONNX_NAME, opset=_graph_opset(staging / ONNX_NAME) or options.opset,
-            inputs=inputs, exporter=f"optimum-onnx {optimum_version}", final_output=final_name,
-            final_output_kind=final_kind, tokenizer=tokenizer, variant=variant, variant_settings=settings,
-            export_check=export_check, external_data=external,
-            extra_versions=("torch", "transformers", "optimum", "optimum-onnx"),
-        )
-        save_manifest(staging, manifest)
+            export_check = SKIPPED_CHECK
+        write_checkpoint_manifest(staging, checkpoint, options, model=model, tokenizer=tokenizer,
+                                  export_check=export_check,
+                                  opset=_graph_opset(staging / ONNX_NAME) or options.opset, inputs=inputs,
+                                  exporter=f"optimum-onnx {optimum_version}", external_data=external,
+                                  extra_versions=("torch", "transformers", "optimum", "optimum-onnx"))
     return load_bundle(out_dir)
