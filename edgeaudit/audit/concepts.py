@@ -32,11 +32,16 @@ def concept_vectors(bundle: Bundle, concepts: list[str], layers: list[int], stor
                     progress: bool, batch=None, session=None) -> ConceptVectors:
     inputs = [(f"concept-{i}", concept_words(c) or [c]) for i, c in enumerate(concepts)]
     summary = extract(bundle, inputs, store_dir=store_dir, progress=progress, batch=batch, session=session)
-    store = StoredActivations(store_dir)
-    kept = [int(sid.split("-", 1)[1]) for sid in store.sentence_ids]
+    kept, vectors = vectors_from_store(StoredActivations(store_dir), layers)
     skipped = [{"concept": concepts[int(s.sent_id.split("-", 1)[1])], "reason": s.reason} for s in summary.skipped]
+    return ConceptVectors(kept=kept, skipped=skipped, vectors=vectors)
+
+
+def vectors_from_store(store: StoredActivations, layers: list[int]) -> tuple[list[int], dict[int, np.ndarray]]:
+    """(kept concept indices, layer -> [concept, hidden]) from a concept store: the mean over a concept's words."""
+    kept = [int(sid.split("-", 1)[1]) for sid in store.sentence_ids]
     vectors = {}
     for layer in layers:
         per_concept = layer_sentences(store, layer)
         vectors[layer] = np.stack([v.mean(axis=0) for v in per_concept]) if per_concept else np.zeros((0, 0))
-    return ConceptVectors(kept=kept, skipped=skipped, vectors=vectors)
+    return kept, vectors

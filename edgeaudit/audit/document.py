@@ -57,7 +57,6 @@ def _run_section(run) -> dict[str, Any] | None:
 def audit_document(*, real, twin, nonce, treebank, sentences, options, claims, correspondence, identifiability,
                    property_section, timings) -> dict[str, Any]:
     head_result = real.relational.heads.result(min_count=options.min_count) if real.relational else None
-    model = real.bundle.manifest
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,

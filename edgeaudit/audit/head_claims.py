@@ -124,7 +124,7 @@ def tree_claims(real: RelationalStatistics, sentences, ctx: ClaimContext, *,
     chain = np.zeros(ctx.n_sentences)
     for index in real.tree_hits:
         gold = sentences[index]
-        punct = np.asarray([u == "PUNCT" for u in gold.upos])
+        punct = gold.is_punct
         chain[index] = chain_uuas([gold.heads], [punct]) * edges[index]
     random_expected = np.where(edges > 0, edges * 2.0 / (edges + 1.0), 0.0)  # uniform spanning tree: 2/k per edge
     twin_arrays = _tree_arrays(twin, ctx.n_sentences, layers, heads) if twin is not None and twin.tree_hits else None

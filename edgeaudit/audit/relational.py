@@ -70,7 +70,7 @@ class RelationalCollector:
     def _update_one(self, index: int, attention: np.ndarray,  # [layer, head, word, word]
                     special_mass: np.ndarray | None) -> None:  # [layer, head, word]
         gold = self.sentences[index]
-        punct = np.asarray([tag == "PUNCT" for tag in gold.upos], dtype=bool)
+        punct = gold.is_punct
         hits = self.head_accuracy.update(attention, gold.heads, gold.base_relations, punct)
         self.sentence_order.append(index)
         if hits.relations:

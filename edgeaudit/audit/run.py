@@ -168,8 +168,7 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
         with stages.stage("extract-nonce"):
             nonce_run = AuditRun(real.bundle)
             _extract(nonce_run, nonce, options, None, trees=False, rollout=False)
-    settings = StructuralSettings(rank=options.structural_rank, max_iter=options.structural_max_iter,
-                                  max_train_sentences=options.structural_max_train, seed=options.seed)
+    settings = StructuralSettings.from_options(options)
     identifiability = None
     split = make_split(len(real.store.sentence_ids), settings) if real.store is not None else None
     if "correspondence" in want:

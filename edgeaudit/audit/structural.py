@@ -27,6 +27,12 @@ class StructuralSettings:
     seed: int = 0
     identifiability_alpha: float = 1.0
 
+    @classmethod
+    def from_options(cls, options) -> StructuralSettings:
+        """The structural settings of an ``AuditOptions`` (shared by the audit and by compare's refit)."""
+        return cls(rank=options.structural_rank, max_iter=options.structural_max_iter,
+                   max_train_sentences=options.structural_max_train, seed=options.seed)
+
 
 @dataclass
 class SentenceSplit:
@@ -84,7 +90,7 @@ def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSpl
                    *, progress=None) -> StructuralResult:
     """Distance and depth probes per layer; ``trees`` are the gold sentences in store order."""
     heads = [np.asarray(t.heads) for t in trees]
-    punct = [np.asarray([u == "PUNCT" for u in t.upos], dtype=bool) for t in trees]
+    punct = [t.is_punct for t in trees]
     pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
     result = StructuralResult(split=split)
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: extra BLAS threads only contend

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from edgeaudit.audit.concepts import vectors_from_store
 from edgeaudit.audit.layers import layer_sentences
 from edgeaudit.audit.options import AuditOptions
 from edgeaudit.errors import EdgeAuditError
@@ -34,6 +35,20 @@ def _open_store(directory: Path) -> StoredActivations | None:
         return None
 
 
+def _paired_stores(reference_dir: Path, variant_dir: Path, subdir: str, kind: str,
+                   notes: list[str]) -> tuple[StoredActivations, StoredActivations] | None:
+    """Both audits' stores of one kind, holding the same items — or None with the reason in ``notes``."""
+    ref_store = _open_store(reference_dir / subdir)
+    var_store = _open_store(variant_dir / subdir)
+    if ref_store is None or var_store is None:
+        notes.append(f"{kind} claims: applied is null — an audit's {subdir} store is missing")
+        return None
+    if ref_store.sentence_ids != var_store.sentence_ids:
+        notes.append(f"{kind} claims: applied is null — the audits stored different items")
+        return None
+    return ref_store, var_store
+
+
 def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
                        log: Callable[[str], None], notes: list[str]) -> dict[int, float]:
     """hidden-state layer -> UUAS of the reference-fitted distance probe on the variant's test sentences."""
@@ -41,14 +56,10 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
     from edgeaudit.data import load_treebank
     from probes import DistanceProbe
 
-    ref_store = _open_store(reference_dir / "activations")
-    var_store = _open_store(variant_dir / "activations")
-    if ref_store is None or var_store is None:
-        notes.append("structural claims: applied is null — an audit's activation store is missing")
+    stores = _paired_stores(reference_dir, variant_dir, "activations", "structural", notes)
+    if stores is None:
         return {}
-    if ref_store.sentence_ids != var_store.sentence_ids:
-        notes.append("structural claims: applied is null — the audits stored different sentences")
-        return {}
+    ref_store, var_store = stores
     try:
         treebank = load_treebank(options.data)
     except EdgeAuditError as error:
@@ -57,9 +68,8 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
     sentences = treebank.sentences[: options.max_sentences] if options.max_sentences else treebank.sentences
     trees = [sentences[i] for i in ref_store.sentence_index]
     heads = [np.asarray(t.heads) for t in trees]
-    punct = [np.asarray([u == "PUNCT" for u in t.upos], dtype=bool) for t in trees]
-    settings = StructuralSettings(rank=options.structural_rank, max_iter=options.structural_max_iter,
-                                  max_train_sentences=options.structural_max_train, seed=options.seed)
+    punct = [t.is_punct for t in trees]
+    settings = StructuralSettings.from_options(options)
     split = make_split(len(ref_store.sentence_ids), settings)
     out: dict[int, float] = {}
     with threadpool_limits(limits=1, user_api="blas"):
@@ -74,15 +84,6 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
     return out
 
 
-def _concept_vectors(store: StoredActivations, layers: list[int]) -> tuple[list[int], dict[int, np.ndarray]]:
-    """(kept concept indices, layer -> [concept, hidden]) from an audit's concept store (mean over words)."""
-    kept = [int(sid.split("-", 1)[1]) for sid in store.sentence_ids]
-    vectors = {}
-    for layer in layers:
-        vectors[layer] = np.stack([v.mean(axis=0) for v in layer_sentences(store, layer)])
-    return kept, vectors
-
-
 def applied_property(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
                      notes: list[str]) -> dict[tuple[int, str], float]:
     """(layer, metric) -> score of the reference-fitted mapper fed the variant's concept vectors."""
@@ -93,21 +94,17 @@ def applied_property(reference_dir: Path, variant_dir: Path, options: AuditOptio
     from probes.property.crossval import score_predictions
     from probes.property.metrics import EvalContext
 
-    ref_store = _open_store(reference_dir / "concept-activations")
-    var_store = _open_store(variant_dir / "concept-activations")
-    if ref_store is None or var_store is None:
-        notes.append("property claims: applied is null — an audit's concept store is missing")
+    stores = _paired_stores(reference_dir, variant_dir, "concept-activations", "property", notes)
+    if stores is None:
         return {}
-    if ref_store.sentence_ids != var_store.sentence_ids:
-        notes.append("property claims: applied is null — the audits kept different concepts")
-        return {}
+    ref_store, var_store = stores
     try:
         norms, _categories, _left_out = load_property_data(options)
     except EdgeAuditError as error:
         notes.append(f"property claims: applied is null — the norms cannot be read ({error.one_line()})")
         return {}
-    kept, X_ref = _concept_vectors(ref_store, layers)
-    _, X_var = _concept_vectors(var_store, layers)
+    kept, X_ref = vectors_from_store(ref_store, layers)
+    _, X_var = vectors_from_store(var_store, layers)
     Y = np.asarray(norms.matrix[kept], dtype=float)
     splits = concept_kfold(len(kept), options.folds, seed=options.seed)
     mapper = make_mapper(options.mapper, seed=options.seed)

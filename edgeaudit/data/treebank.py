@@ -47,6 +47,11 @@ class Sentence:
         return len(self.words)
 
     @property
+    def is_punct(self) -> np.ndarray:  # [word] bool
+        """Punctuation words (UPOS ``PUNCT``): probes exclude them as dependents and from UUAS."""
+        return np.asarray([tag == "PUNCT" for tag in self.upos], dtype=bool)
+
+    @property
     def base_relations(self) -> list[str]:
         """Relations without subtypes (``obl:agent`` -> ``obl``), for probes that pool subtypes."""
         return [base_relation(relation) for relation in self.relations]
