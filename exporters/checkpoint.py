@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeaudit.errors import ExportError
+from edgeaudit.errors import ExportError, MissingExtraError
+from exporters.gguf_source import describe_gguf, drop_gguf_quantizer, find_gguf
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin", "*.safetensors.index.json")
 # Model types whose checkpoints are causal language models even though transformers can also build
@@ -21,6 +22,7 @@ class LoadedCheckpoint:
     tokenizer: Any  # transformers fast tokenizer
     directory: Path
     decoder: bool
+    gguf: dict | None = None  # the manifest's model.gguf section when the source was a GGUF file
 
     @property
     def num_layers(self) -> int:
@@ -87,11 +89,11 @@ def _check_directory(model_dir: Path, need_weights: bool) -> None:
         )
 
 
-def _load_config(model_dir: Path, trust_remote_code: bool):
+def _load_config(model_dir: Path, trust_remote_code: bool, **source):
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code, **source)
     except ValueError as exc:
         first = str(exc).splitlines()[0]
         raise ExportError(
@@ -108,11 +110,12 @@ def _load_config(model_dir: Path, trust_remote_code: bool):
     return config
 
 
-def _load_tokenizer(model_dir: Path, trust_remote_code: bool):
+def _load_tokenizer(model_dir: Path, trust_remote_code: bool, **source):
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True, trust_remote_code=trust_remote_code,
+                                                  **source)
     except Exception as exc:  # transformers raises many types here; all mean "no usable tokenizer"
         raise ExportError(
             f"{model_dir}: no usable tokenizer ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
@@ -130,6 +133,8 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
                     trust_remote_code: bool = False) -> LoadedCheckpoint:
     """Load ``model_dir`` with eager attention (SDPA returns no attention weights) in eval mode.
 
+    ``model_dir`` may also be a GGUF file (or a folder holding one): its tensors are dequantized to fp32.
+
     With ``random_init`` the same architecture is built from the config with fresh weights drawn under
     ``seed``: the random-model control (a probe that scores as well on it is reading the architecture or
     the data, not anything learned).
@@ -140,9 +145,16 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
     tf.utils.logging.set_verbosity_error()
     tf.utils.logging.disable_progress_bar()
     model_dir = Path(model_dir)
-    _check_directory(model_dir, need_weights=not random_init)
-    config = _load_config(model_dir, trust_remote_code)
-    tokenizer = _load_tokenizer(model_dir, trust_remote_code)
+    gguf_source = find_gguf(model_dir)
+    gguf_facts = None
+    if gguf_source is not None:  # dequantized by transformers + gguf; the manifest says so
+        gguf_facts = describe_gguf(gguf_source)
+        model_dir, source = gguf_source.folder, {"gguf_file": gguf_source.file_name}
+    else:
+        _check_directory(model_dir, need_weights=not random_init)
+        source = {}
+    config = _load_config(model_dir, trust_remote_code, **source)
+    tokenizer = _load_tokenizer(model_dir, trust_remote_code, **source)
     decoder = is_decoder(config)
     auto = tf.AutoModelForCausalLM if decoder else tf.AutoModel
     try:
@@ -150,8 +162,12 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
             torch.manual_seed(seed)
             model = auto.from_config(config, attn_implementation="eager", trust_remote_code=trust_remote_code)
         else:
-            model = auto.from_pretrained(model_dir, attn_implementation="eager", trust_remote_code=trust_remote_code)
+            model = auto.from_pretrained(model_dir, attn_implementation="eager", trust_remote_code=trust_remote_code,
+                                         **source)
     except ValueError as exc:
+        if "accelerate" in str(exc):
+            raise MissingExtraError("loading a GGUF file needs the accelerate package",
+                                    hint="pip install 'edgeaudit[export]' (it includes gguf and accelerate)") from None
         raise ExportError(
             f"{model_dir}: model_type {config.model_type!r} cannot be built as "
             f"{'a causal LM' if decoder else 'an encoder'} ({str(exc).splitlines()[0][:200]})",
@@ -159,5 +175,8 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
         ) from None
     except OSError as exc:
         raise ExportError(f"{model_dir}: weights cannot be loaded ({str(exc).splitlines()[0][:200]})") from None
+    if gguf_source is not None:
+        drop_gguf_quantizer(model)
     model.eval()
-    return LoadedCheckpoint(model=model, config=config, tokenizer=tokenizer, directory=model_dir, decoder=decoder)
+    return LoadedCheckpoint(model=model, config=config, tokenizer=tokenizer, directory=model_dir, decoder=decoder,
+                            gguf=gguf_facts)

@@ -19,7 +19,8 @@ from exporters.options import BACKENDS, EXPORTERS, ExportOptions
               help="Longest input in tokens the bundle accepts (default: the model's position limit).")
 @click.option("--no-verify", is_flag=True, help="Skip the ONNX-vs-PyTorch check (not recommended).")
 @click.option("--tolerance", type=float, default=1e-4, show_default=True,
-              help="Largest max-abs difference between ONNX and PyTorch taps that passes verification.")
+              help="Largest difference between ONNX and PyTorch taps that passes verification, relative to each "
+                   "tap's magnitude: max|diff| / max(1, max|torch|).")
 @click.option("--random-init", is_flag=True,
               help="Export the same architecture with fresh random weights (the random-model control twin).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")
@@ -29,7 +30,10 @@ from exporters.options import BACKENDS, EXPORTERS, ExportOptions
 def export_command(model_dir: str, out_dir: str, exporter: str, backend: str, opset: int, max_length: int | None,
                    no_verify: bool, tolerance: float, random_init: bool, seed: int, force: bool,
                    trust_remote_code: bool, quiet: bool) -> None:
-    """Export the local Hugging Face checkpoint MODEL_DIR to a tapped ONNX bundle in OUT_DIR.
+    """Export the local Hugging Face checkpoint MODEL_DIR (or a GGUF file) to a tapped ONNX bundle in OUT_DIR.
+
+    A GGUF file (llama.cpp's format), or a folder holding one, is dequantized to fp32 through transformers
+    and gguf; the manifest records the source file and its tensor quantization types.
 
     The bundle's graph exposes every layer's attention (attention_0..L-1) and hidden state
     (hidden_state_0..L), is checked against PyTorch, and carries a manifest (edgeaudit.json).
@@ -39,6 +43,7 @@ def export_command(model_dir: str, out_dir: str, exporter: str, backend: str, op
       edgeaudit export ./all-MiniLM-L6-v2 ./bundles/minilm
       edgeaudit export ./gpt2 ./bundles/gpt2 --exporter torchscript --max-length 256
       edgeaudit export ./all-MiniLM-L6-v2 ./bundles/minilm-random --random-init --seed 1
+      edgeaudit export ./SmolLM2-135M-Instruct.Q4_1.gguf ./bundles/smollm2 --exporter torchscript
     """
     from exporters import export_checkpoint
 

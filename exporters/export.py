@@ -61,7 +61,9 @@ def model_section(checkpoint: LoadedCheckpoint) -> dict:
         "causal": checkpoint.decoder,
         "vocab_size": int(checkpoint.model.get_input_embeddings().num_embeddings),
         "max_positions": checkpoint.max_positions,
-        "source": str(checkpoint.directory.resolve()),
+        "source": str((checkpoint.directory / checkpoint.gguf["file"] if checkpoint.gguf else checkpoint.directory).resolve()),
+        "source_format": "gguf" if checkpoint.gguf else "huggingface",
+        **({"gguf": checkpoint.gguf} if checkpoint.gguf else {}),
     }
 
 
@@ -99,7 +101,7 @@ def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: Expor
                                    padding_side=tokenizer["padding_side"], special_ids=tokenizer["special_token_ids"],
                                    max_length=max_length, tolerance=options.tolerance)
             export_check = report.to_manifest()
-            log(f"verified: max |onnx - torch| = {report.worst:.2e} (tolerance {options.tolerance:g})")
+            log(f"verified: {report.summary()}")
         else:
             export_check = SKIPPED_CHECK
         write_checkpoint_manifest(staging, checkpoint, options, model=model, tokenizer=tokenizer,

@@ -360,7 +360,7 @@ def export_with_optimum(model_dir: str | Path, out_dir: str | Path, options: Exp
                 raise ExportError(exc.message, hint="try --backend torch, or raise --tolerance if the "
                                                     "difference is expected") from None
             export_check = report.to_manifest()
-            log(f"verified: max |onnx - torch| = {report.worst:.2e} (tolerance {options.tolerance:g})")
+            log(f"verified: {report.summary()}")
         else:
             export_check = SKIPPED_CHECK
         write_checkpoint_manifest(staging, checkpoint, options, model=model, tokenizer=tokenizer,

@@ -20,6 +20,8 @@ def describe_bundle(bundle: Bundle) -> str:
             f"verified against PyTorch (tolerance {check['tolerance']:g}): max |diff| hidden "
             f"{diffs['hidden_states']:.2e}, attention {diffs['attentions']:.2e}, output {diffs['final_output']:.2e}"
         )
+        if "max_rel_diff" in check:  # bundles since the relative criterion; older ones carry absolute figures only
+            check_line += f"; relative to the tap's magnitude {max(check['max_rel_diff'].values()):.2e}"
     else:
         check_line = f"not verified ({check.get('reason', 'no reason recorded')})"
     parent = data["variant"]["parent_sha256"]

@@ -101,14 +101,39 @@ def test_max_length_is_recorded_and_capped(tiny_checkpoint, tmp_path):
                           ExportOptions(exporter="torchscript", max_length=500), **QUIET)
 
 
-def test_verification_failure_names_the_tap(tiny_checkpoint, tmp_path, monkeypatch):
-    import exporters.verify as verify
+def _break_weights(export_tapped):
+    """Wrap the exporter so the written graph has one weight matrix scaled by 1.5: a genuinely wrong export."""
+    import onnx
+    from onnx import numpy_helper
 
-    original = verify._max_diff
-    monkeypatch.setattr(verify, "_max_diff", lambda a, b, mask, attention: original(a, b + 1e-2, mask, attention))
-    with pytest.raises(ExportError, match=r"verification failed: .* at (hidden_state|attention)_\d"):
-        export_checkpoint(tiny_checkpoint("bert"), tmp_path / "b", ExportOptions(exporter="torchscript"), **QUIET)
+    def broken(wrapper, onnx_file, **kwargs):
+        export_tapped(wrapper, onnx_file, **kwargs)
+        model = onnx.load(str(onnx_file))
+        weight = next(t for t in reversed(model.graph.initializer) if len(t.dims) == 2 and t.data_type == 1)
+        weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * 1.5, weight.name))
+        onnx.save(model, str(onnx_file))
+
+    return broken
+
+
+@pytest.mark.parametrize("family", ["bert", "llama"])
+def test_a_wrong_graph_fails_verification_and_names_the_tap(tiny_checkpoint, tmp_path, monkeypatch, family):
+    import exporters.torch_onnx as torch_onnx
+
+    monkeypatch.setattr(torch_onnx, "export_tapped", _break_weights(torch_onnx.export_tapped))
+    with pytest.raises(ExportError, match=r"verification failed: .* at (hidden_state_\d|attention_\d|logits).*of the tap's magnitude"):
+        export_checkpoint(tiny_checkpoint(family), tmp_path / "b", ExportOptions(exporter="torchscript"), **QUIET)
     assert not (tmp_path / "b").exists(), "a failed export must leave nothing behind"
+
+
+def test_verification_records_absolute_and_relative_figures(tiny_checkpoint, tmp_path):
+    bundle = export_checkpoint(tiny_checkpoint("llama"), tmp_path / "b", ExportOptions(exporter="torchscript"),
+                               **QUIET)
+    check = bundle.manifest.data["export_check"]
+    assert set(check["max_rel_diff"]) == set(check["max_abs_diff"]) == {"hidden_states", "attentions", "final_output"}
+    # the relative figure divides by max(1, |reference|), so it never exceeds the absolute one
+    assert all(check["max_rel_diff"][g] <= check["max_abs_diff"][g] + 1e-12 for g in check["max_abs_diff"])
+    assert check["worst_tap"]["final_output"] == "logits" and check["criterion"].startswith("max |onnx - torch|")
 
 
 def test_no_verify_is_recorded(tiny_checkpoint, tmp_path):
