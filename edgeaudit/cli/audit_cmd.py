@@ -34,7 +34,7 @@ def claims_table(document: dict, limit: int = 25) -> str:
 @click.command("audit")
 @click.argument("bundle_dir", type=click.Path(path_type=str))
 @click.option("--data", default="builtin:treebank", show_default=True,
-              help="Treebank: a CoNLL-U file or builtin:treebank / builtin:treebank-nonce.")
+              help="Treebank: a CoNLL-U file (.conllu or .conllu.gz) or builtin:treebank / builtin:treebank-nonce / builtin:ewt.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=str), help="Output directory.")
 @click.option("--probes", default=",".join(PROBE_GROUPS), show_default=True,
               help="Comma-separated probe groups to run.")

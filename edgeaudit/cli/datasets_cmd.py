@@ -13,11 +13,12 @@ _COUNT_KEYS = ("sentences", "words", "relations", "relation_labels", "concepts",
 
 
 def describe_datasets(rows: list[dict[str, Any]]) -> str:
-    """One block per dataset: name and kind, counts, description."""
+    """One block per dataset: name and kind, counts, description, licence."""
     blocks = []
     for row in rows:
         counts = ", ".join(f"{row[key]:,} {key.replace('_', ' ')}" for key in _COUNT_KEYS if key in row)
-        blocks.append(f"{row['name']}  ({row['kind']}: {counts})\n    {row['description']}")
+        blocks.append(f"{row['name']}  ({row['kind']}: {counts})\n    {row['description']}\n"
+                      f"    licence: {row['licence']}")
     return "\n".join(blocks)
 
 

@@ -30,7 +30,7 @@ __all__ = [
 
 
 def load_treebank(spec: str | os.PathLike[str]) -> Treebank:
-    """A CoNLL-U file, or ``builtin:treebank`` / ``builtin:treebank-nonce``."""
+    """A CoNLL-U file (``.gz`` too), or ``builtin:treebank`` / ``builtin:treebank-nonce`` / ``builtin:ewt``."""
     if is_builtin(spec):
         return resolve_builtin(str(spec), "treebank").load()  # type: ignore[return-value]
     return read_conllu(spec)
@@ -68,5 +68,5 @@ def builtin_datasets() -> list[dict[str, Any]]:
         elif isinstance(data, Norms):
             n_categories = len(set(data.categories)) if data.categories is not None else 0
             row |= {"concepts": len(data), "categories": n_categories, "properties": len(data.features)}
-        rows.append(row | {"description": entry.description})
+        rows.append(row | {"description": entry.description, "licence": entry.licence})
     return rows

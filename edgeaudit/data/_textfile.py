@@ -6,9 +6,11 @@ instead of surfacing as a ``UnicodeDecodeError`` traceback from deep inside a pa
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from edgeaudit.errors import DataError
 
@@ -37,15 +39,37 @@ def _decode_line(raw: bytes, source: str, line_number: int, line_offset: int) ->
         ) from None
 
 
+def open_binary(path: Path, source: str | None = None) -> BinaryIO:
+    """``path`` opened for reading bytes; a ``.gz`` file is decompressed on the fly (treebanks ship compressed)."""
+    if path.suffix != ".gz":
+        return path.open("rb")
+    handle = gzip.open(path, "rb")
+    try:
+        handle.peek(1)  # a damaged or mislabelled file fails here, as one line, not mid-parse
+    except (OSError, EOFError) as error:
+        handle.close()
+        raise DataError(f"{source or path}: not a readable gzip file ({error})",
+                        hint="decompress it yourself to check it, or pass the uncompressed file") from None
+    return handle  # type: ignore[return-value]
+
+
 def iter_lines(path: Path, source: str | None = None) -> Iterator[tuple[int, str]]:
     """``(line_number, text)`` for each line, 1-based, without the line ending or a leading BOM.
 
     Streams: memory does not grow with the file. Non-UTF-8 bytes raise DataError at that line.
     """
     label = source or str(path)
-    offset = 0
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+    offset, number = 0, 0
+    with open_binary(path, label) as handle:
+        lines = enumerate(handle, start=1)
+        while True:
+            try:
+                number, raw = next(lines)
+            except StopIteration:
+                return
+            except (OSError, EOFError) as error:  # e.g. a truncated .gz file, found mid-stream
+                raise DataError(f"{label}:{number + 1}: reading stopped: {error}",
+                                hint="the file is damaged or truncated: copy it again") from None
             text = _decode_line(raw, label, number, offset)
             offset += len(raw)
             if number == 1 and text.startswith(_BOM):

@@ -6,9 +6,14 @@ import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
 from edgeaudit.data.builtin_concepts import builtin_concepts
 from edgeaudit.data.builtin_treebank import builtin_treebank
+from edgeaudit.data.conllu_reader import read_conllu
+from edgeaudit.data.treebank import Treebank
 from edgeaudit.errors import DataError
 
 PREFIX = "builtin:"
@@ -21,6 +26,21 @@ class BuiltinDataset:
     kind: str  # "treebank" or "norms"
     description: str
     load: Callable[[], object]
+    licence: str = "Apache-2.0 (written for edgeaudit)"
+
+
+EWT_FILE = "en_ewt-ud-test.conllu.gz"
+
+
+def packaged_file(name: str) -> Path:
+    """A file shipped in ``edgeaudit/data/builtin/``; the package is installed as plain files, not zipped."""
+    return Path(str(resources.files("edgeaudit").joinpath("data/builtin", name)))
+
+
+@lru_cache(maxsize=1)
+def builtin_ewt() -> Treebank:
+    """UD English EWT test (v2.16), read from the unmodified compressed file by the ordinary CoNLL-U reader."""
+    return read_conllu(packaged_file(EWT_FILE), source="builtin:ewt")
 
 
 BUILTINS: dict[str, BuiltinDataset] = {
@@ -37,6 +57,14 @@ BUILTINS: dict[str, BuiltinDataset] = {
             "treebank",
             "The same trees with content words replaced by pronounceable non-words (jabberwocky control).",
             lambda: builtin_treebank(nonce=True),
+        ),
+        BuiltinDataset(
+            "builtin:ewt",
+            "treebank",
+            "UD English EWT v2.16, test split: real web English (reviews, e-mail, blogs, answers) with gold "
+            "UD trees, shipped unmodified; see EWT-ATTRIBUTION.txt.",
+            builtin_ewt,
+            licence="CC BY-SA 4.0 (Universal Dependencies; attribution in edgeaudit/data/builtin/EWT-ATTRIBUTION.txt)",
         ),
         BuiltinDataset(
             "builtin:concepts",

@@ -21,8 +21,10 @@ def test_text_listing(capsys):
 def test_json_listing(capsys):
     assert main(["datasets", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [row["name"] for row in rows] == ["builtin:treebank", "builtin:treebank-nonce", "builtin:concepts"]
-    assert rows[2]["concepts"] >= 150 and rows[2]["categories"] >= 8 and rows[2]["properties"] >= 25
+    assert [row["name"] for row in rows] == ["builtin:treebank", "builtin:treebank-nonce", "builtin:ewt",
+                                                "builtin:concepts"]
+    assert rows[3]["concepts"] >= 150 and rows[3]["categories"] >= 8 and rows[3]["properties"] >= 25
+    assert rows[2]["sentences"] == 2077 and "CC BY-SA" in rows[2]["licence"]
 
 
 def test_help_has_examples(capsys):

@@ -45,12 +45,12 @@ def test_options_are_rejected_for_builtins():
 
 def test_builtin_datasets_match_what_loads():
     rows = {row["name"]: row for row in data.builtin_datasets()}
-    assert set(rows) == {"builtin:treebank", "builtin:treebank-nonce", "builtin:concepts"}
+    assert set(rows) == {"builtin:treebank", "builtin:treebank-nonce", "builtin:ewt", "builtin:concepts"}
     treebank = data.load_treebank("builtin:treebank")
-    assert rows["builtin:treebank"] | {"description": ""} == {
+    assert rows["builtin:treebank"] | {"description": "", "licence": ""} == {
         "name": "builtin:treebank", "kind": "treebank", "sentences": len(treebank), "words": treebank.n_words,
         "relations": len(treebank.relation_counts()), "relation_labels": len(treebank.relation_counts(base=False)),
-        "description": "",
+        "description": "", "licence": "",
     }  # fmt: skip
     concepts = data.load_norms("builtin:concepts")
     assert (rows["builtin:concepts"]["concepts"], rows["builtin:concepts"]["properties"]) == (
