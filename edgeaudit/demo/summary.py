@@ -13,7 +13,7 @@ LABELS = {"supported": "Supported", "artifact": "Artifact", "unwarranted-assumpt
 def verdict_sentence(document: dict[str, Any]) -> str:
     counts = views.verdict_counts(document)
     total = len(document.get("claims") or [])
-    return (f"{total} claims: {counts['supported']} supported, {counts['artifact']} explained by a control "
+    return (f"{total} claim{'' if total == 1 else 's'}: {counts['supported']} supported, {counts['artifact']} explained by a control "
             f"(artifact), {counts['unwarranted-assumption']} resting on an unwarranted token-correspondence "
             f"assumption, {counts['inconclusive']} inconclusive.")
 
@@ -53,15 +53,28 @@ def _compression_lines(variant: dict[str, Any], compare: dict[str, Any] | None, 
     return lines
 
 
+def _findings(document: dict[str, Any]) -> list[str]:
+    return [f"  {LABELS[verdict]}: {text}" for verdict, text in views.striking_findings(document).items()]
+
+
+def _real_language_lines(real: dict[str, Any]) -> list[str]:
+    """The verdicts on real sentences come first: they are what a user's own text would look like."""
+    data = real["data"]
+    return [f"On real English — {data['spec']} (UD English EWT test, CC BY-SA 4.0; {data['sentences']} sentences): "
+            + verdict_sentence(real), *_findings(real), ""]
+
+
 def demo_summary(reference: dict[str, Any], variant: dict[str, Any], compare: dict[str, Any] | None, *,
-                 compress_cosine: float | None = None) -> str:
-    """A short plain-language summary: verdict counts, the most striking finding per verdict, compression effects."""
+                 compress_cosine: float | None = None, real: dict[str, Any] | None = None) -> str:
+    """A short plain-language summary: verdicts on real sentences (when audited), then on the controlled data,
+    the most striking finding per verdict, compression effects."""
     norms = ((reference.get("probes") or {}).get("property") or {}).get("norms") or {}
     on_norms = f" and {norms['source']} ({norms.get('concepts')} concepts)" if norms.get("source") else ""
-    lines = [f"all-MiniLM-L6-v2 — {views.model_title(reference)} — on {reference['data']['spec']} "
-             f"({reference['data']['sentences']} sentences){on_norms}.",
-             "fp32 audit: " + verdict_sentence(reference)]
-    for verdict, text in views.striking_findings(reference).items():
-        lines.append(f"  {LABELS[verdict]}: {text}")
+    lines = [f"all-MiniLM-L6-v2 — {views.model_title(reference)}.", ""]
+    if real is not None:
+        lines += _real_language_lines(real)
+    with_nonce = ", with its nonce twin" if (reference.get("runs") or {}).get("nonce") else ""
+    lines += [f"On the controlled data — {reference['data']['spec']} ({reference['data']['sentences']} sentences"
+              f"{with_nonce}){on_norms}: " + verdict_sentence(reference), *_findings(reference)]
     lines += _compression_lines(variant, compare, compress_cosine, reference)
     return "\n".join(lines)

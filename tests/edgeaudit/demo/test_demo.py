@@ -67,24 +67,45 @@ def test_summary_counts_findings_and_flips(audit_document):
     assert f"{counts['supported']} supported, {counts['artifact']} explained by a control" in text
     assert "final-output cosine 0.9962" in text and "1 verdict flip(s)" in text
     assert "flip: head 5.10 tracks advcl" in text and "supported→artifact" in text
+    assert "On real English" not in text
     without_compare = demo_summary(audit_document, audit_document, None, compress_cosine=0.98972)
     assert "final-output cosine 0.9897 on the compression check" in without_compare
     assert "0 verdict change(s) between the two audits" in without_compare
+
+
+def test_summary_puts_the_real_language_verdicts_first(audit_document):
+    real = json.loads(json.dumps(audit_document))
+    real["data"] |= {"spec": "builtin:ewt", "sentences": 500}
+    real["claims"] = [real["claims"][0] | {"verdict": "supported"}]
+    real["summary"]["verdicts"] = {"supported": 1, "artifact": 0, "unwarranted-assumption": 0, "inconclusive": 0}
+    text = demo_summary(audit_document, audit_document, full_compare(), real=real)
+    first = text.splitlines()[2]
+    assert first.startswith("On real English — builtin:ewt") and "500 sentences" in first
+    assert "1 claim: 1 supported" in first
+    assert text.index("On real English") < text.index("On the controlled data") < text.index("After ")
+
+
+def test_negative_ewt_sentences_fail_before_any_work(tmp_path):
+    with pytest.raises(EdgeAuditError, match="--ewt-sentences"):
+        run_demo(DemoOptions(out=str(tmp_path / "demo"), ewt_sentences=-1), log=lambda m: None)
+    assert not (tmp_path / "demo").exists()
 
 
 @pytest.mark.slow
 @pytest.mark.integration
 def test_demo_end_to_end_on_minilm_and_reuse(minilm_dir, tmp_path):
     pytest.importorskip("torch", reason="the [export] extra (torch) is not installed")
-    options = DemoOptions(out=str(tmp_path / "demo"), max_sentences=40, min_count=10, shuffles=3, bootstrap=50,
-                          folds=3)
+    options = DemoOptions(out=str(tmp_path / "demo"), max_sentences=40, ewt_sentences=40, min_count=10, shuffles=3,
+                          bootstrap=50, folds=3)
     result = run_demo(options, log=lambda m: None)
     assert result.compared and result.main_report.endswith("compare.html")
     for path in result.reports.values():
         assert (tmp_path / "demo").joinpath(path).is_file()
-    assert "fp32 audit:" in result.summary and "After int8-dynamic-full" in result.summary
+    assert result.summary.splitlines()[2].startswith("On real English — builtin:ewt")
+    assert "On the controlled data" in result.summary and "After int8-dynamic-full" in result.summary
+    assert "ewt-audit.html" in result.reports
     again = run_demo(options, log=lambda m: None)
     record = json.loads((tmp_path / "demo" / "demo.json").read_text())
-    assert all(record["reused"][stage] for stage in ("export", "export-twin", "compress", "audit-fp32", "audit-int8",
-                                                     "compare"))
+    assert all(record["reused"][stage] for stage in ("export", "export-twin", "compress", "audit-ewt", "audit-fp32",
+                                                     "audit-int8", "compare"))
     assert again.summary == result.summary
