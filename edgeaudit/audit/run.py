@@ -104,7 +104,7 @@ def _extract(run: AuditRun, sentences: list, options: AuditOptions, store_dir: P
              trees: bool, rollout: bool) -> None:
     manifest = run.bundle.manifest
     collector = RelationalCollector(sentences, manifest.num_layers, manifest.num_heads, seed=options.seed,
-                                    trees=trees, rollout=rollout)
+                                    trees=trees, rollout=rollout, causal=manifest.causal)
     mass = SpecialTokenMass()
     batch, session = _runtime_options(options)
     run.summary = extract(run.bundle, sentences, collectors=[collector, mass], store_dir=store_dir, batch=batch,
