@@ -158,7 +158,7 @@ def numeric_drift(reference: Bundle, variant: Bundle, sentences: Sequence[object
         for start in range(0, len(sentences), CHUNK):
             chunk = sentences[start:start + CHUNK]
             aligned = []
-            for outcome in words.align_many([s.words for s in chunk]):
+            for outcome in words.align_inputs(chunk):
                 if isinstance(outcome, AlignmentSkip):
                     skipped[outcome.kind] = skipped.get(outcome.kind, 0) + 1
                     bar.update(1)

@@ -14,6 +14,10 @@ running text:
 The rule picks the first candidate; :func:`choose_word_prefix` then checks candidates against encoding the
 joined sentence text on probe sentences and keeps the first that reproduces it.
 
+Where the corpus says which words are followed by a space (CoNLL-U ``SpaceAfter=No``), the leading space of
+byte-level BPE goes only where the running text has one: "engine" + "." is "engine.", not "engine .", as the
+model saw it in training. Without that information every word but the first gets a space.
+
 Special tokens inside the text (a literal "<s>" in a forum post) are tokenised as text
 (``encode_special_tokens``), and the bundle's tokenizer JSON may carry truncation/padding settings, which
 are switched off: a sentence longer than the model's limit is skipped with its id, never cut.
@@ -84,9 +88,10 @@ def candidate_prefixes(kind: str, tokenizer_json: dict[str, Any]) -> list[str]:
     return [AS_IS, SPACE_BEFORE_REST]
 
 
-def prefixed(words: Sequence[str], strategy: str) -> list[str]:
+def prefixed(words: Sequence[str], strategy: str, space_after: Sequence[bool] | None = None) -> list[str]:
     if strategy == SPACE_BEFORE_REST:
-        return [word if i == 0 else " " + word for i, word in enumerate(words)]
+        return [word if i == 0 or (space_after is not None and not space_after[i - 1]) else " " + word
+                for i, word in enumerate(words)]
     return list(words)
 
 
@@ -133,14 +138,20 @@ class WordTokenizer:
     def align(self, words: Sequence[str]) -> Alignment | AlignmentSkip:
         return self.align_many([words])[0]
 
-    def align_many(self, sentences: Sequence[Sequence[str]]) -> list[Alignment | AlignmentSkip]:
+    def align_inputs(self, inputs: Sequence) -> list[Alignment | AlignmentSkip]:
+        """Align corpus sentences (``words`` and, when known, ``space_after``)."""
+        return self.align_many([s.words for s in inputs], space_after=[getattr(s, "space_after", None) for s in inputs])
+
+    def align_many(self, sentences: Sequence[Sequence[str]],
+                   space_after: Sequence[Sequence[bool] | None] | None = None) -> list[Alignment | AlignmentSkip]:
         """Align many sentences with one (parallel) ``encode_batch`` call."""
         results: list[Alignment | AlignmentSkip | None] = [None] * len(sentences)
+        spacing = space_after if space_after is not None else [None] * len(sentences)
         todo = [i for i, words in enumerate(sentences) if len(words) > 0]
         for i, words in enumerate(sentences):
             if len(words) == 0:
                 results[i] = AlignmentSkip("empty", "has no words")
-        inputs = [prefixed(sentences[i], self.strategy) for i in todo]
+        inputs = [prefixed(sentences[i], self.strategy, spacing[i]) for i in todo]
         encodings = self.tokenizer.encode_batch(inputs, is_pretokenized=True, add_special_tokens=True) if todo else []
         for i, encoding in zip(todo, encodings, strict=True):
             results[i] = self._check(encoding, sentences[i])

@@ -68,7 +68,7 @@ class _Runner:
                   needs: frozenset[str], keep_hidden: bool) -> _ChunkResult:
         result = _ChunkResult()
         aligned: list[tuple[int, Alignment]] = []
-        for offset, outcome in enumerate(self.words.align_many([s.words for s in chunk])):
+        for offset, outcome in enumerate(self.words.align_inputs(chunk)):
             index = start + offset
             if isinstance(outcome, AlignmentSkip):
                 result.skipped.append(SkippedSentence(index, chunk[offset].sent_id, outcome.kind, outcome.reason))
