@@ -17,6 +17,8 @@ KIND_TITLES = {
     "attention-tree": "Attention trees",
     "structural-probe": "Structural probes",
     "property-inference": "Property inference",
+    "previous-token-head": "Previous-token heads (decoders)",
+    "induction-head": "Induction heads (decoders)",
 }
 VERDICT_MEANING = {
     "supported": "beats every control by at least the minimum effect, with a confidence interval above zero",
