@@ -105,7 +105,7 @@ def _aligned(bundle: Bundle, sentences: Iterable[object], limit: int | None) -> 
     corpus = as_sentences(sentences)
     if limit is not None:
         corpus = corpus[:limit]
-    outcomes = WordTokenizer.from_bundle(bundle).align_many([s.words for s in corpus])
+    outcomes = WordTokenizer.from_bundle(bundle).align_inputs(corpus)
     aligned = [a for a in outcomes if isinstance(a, Alignment)]
     return aligned, len(corpus) - len(aligned)
 

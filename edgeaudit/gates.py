@@ -45,6 +45,10 @@ METRICS: dict[str, str] = {
     "uuas_drop": "largest drop (reference - variant) of a structural or attention-tree claim's UUAS",
     "max_score_drop": "largest drop (reference - variant) of any claim's score",
     "explanation_to_output_ratio": "mean |claim score delta| / (1 - mean output cosine)",
+    "next_token_kl": "decoders: mean KL(reference || variant) of next-token distributions, nats",
+    "next_token_kl_p99": "decoders: 99th percentile of the per-position next-token KL, nats",
+    "top1_agreement": "decoders: share of positions where both predict the same next token",
+    "perplexity_ratio": "decoders: variant perplexity / reference perplexity on the audit's text",
 }
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -215,6 +219,11 @@ def metric_values(document: dict[str, Any]) -> dict[str, tuple[float | None, str
         values["max_jsd"] = (max(jsd), None) if jsd else (None, "the bundles have no attention taps")
     else:
         values["min_sqnr_db"] = values["max_jsd"] = (None, no_drift)
+    next_token = drift.get("next_token") if computed else None
+    why = no_drift if not computed else "the bundles' final output is not next-token logits of a decoder"
+    for metric, key in (("next_token_kl", "kl_mean"), ("next_token_kl_p99", "kl_p99"),
+                        ("top1_agreement", "top1_agreement"), ("perplexity_ratio", "perplexity_ratio")):
+        values[metric] = (next_token[key], None) if next_token else (None, why)
     tree_kinds = ("structural-probe", "attention-tree")
     uuas = _claim_drops(document, tree_kinds)
     values["uuas_drop"] = (uuas, None if uuas is not None else "no structural or attention-tree claims were compared")

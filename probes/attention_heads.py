@@ -15,6 +15,12 @@ Conventions:
 - a word whose attention to all *other* words is zero (e.g. all its mass went to special tokens or itself)
   makes no prediction and counts as wrong;
 - ties in the argmax go to the lowest word index (``numpy.argmax``).
+
+Causal (decoder) models: a word's attention cannot reach a later word, so an arc is *possible* in a direction
+only when its target lies to the left — dependent → head needs the head before the dependent, head → dependent
+the dependent before the head. With ``causal=True`` accuracies are hits over the possible arcs of that
+direction (the impossible ones are counted, not scored as misses), and the offset baseline uses left offsets
+only, over the same possible arcs. Without ``causal`` every arc is possible and nothing changes.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from probes._serialise import jsonable
 from probes._trees import validate_heads, validate_punct
 
 OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
+LEFT_OFFSETS: tuple[int, ...] = (-3, -2, -1)  # the baseline a causal head can implement
 DIRECTIONS: tuple[str, ...] = ("dependent_to_head", "head_to_dependent")
 
 
@@ -53,11 +60,13 @@ class SentenceHits:
     head_to_dependent: np.ndarray  # [layer, head, instance] bool
     offset_dependent_to_head: np.ndarray  # [instance, offset] bool
     offset_head_to_dependent: np.ndarray  # [instance, offset] bool
+    possible: dict[str, np.ndarray]  # direction -> [instance] bool: can attention reach the target at all?
 
     @classmethod
     def empty(cls, num_layers: int, num_heads: int, num_offsets: int) -> SentenceHits:
         none = np.zeros((num_layers, num_heads, 0), dtype=bool)
-        return cls([], none, none, np.zeros((0, num_offsets), bool), np.zeros((0, num_offsets), bool))
+        return cls([], none, none, np.zeros((0, num_offsets), bool), np.zeros((0, num_offsets), bool),
+                   {d: np.zeros(0, dtype=bool) for d in DIRECTIONS})
 
 
 @dataclass
@@ -89,10 +98,17 @@ class HeadRelationResult:
     min_count: int
     relations: list[str]  # relations with at least ``min_count`` instances, sorted
     counts: np.ndarray  # [relation] int
-    dependent_to_head: np.ndarray  # [relation, layer, head]
+    dependent_to_head: np.ndarray  # [relation, layer, head]: hits over possible arcs
     head_to_dependent: np.ndarray  # [relation, layer, head]
     offset_baseline: OffsetBaseline
     rare_relations: dict[str, int] = field(default_factory=dict)  # left out: relation -> count
+    causal: bool = False
+    possible: dict[str, np.ndarray] = field(default_factory=dict)  # direction -> [relation] arcs attention can reach
+
+    def possible_count(self, relation: str, direction: str) -> int:
+        """Instances of ``relation`` whose target attention can reach in ``direction`` (all of them unless causal)."""
+        index = self.relations.index(relation)
+        return int(self.possible[direction][index]) if direction in self.possible else int(self.counts[index])
 
     def accuracy(self, relation: str, direction: str = "dependent_to_head") -> np.ndarray:
         """``[layer, head]`` accuracy of one relation in one direction."""
@@ -121,6 +137,7 @@ class HeadRelationResult:
                 offset, offset_acc = best_offset[d][rel]
                 by_offset = _direction_table(self.offset_baseline, d)[r]
                 entry[d] = {
+                    "possible": self.possible_count(rel, d),
                     "accuracy": _direction_table(self, d)[r].tolist(),
                     "best_head": {"layer": layer, "head": head, "accuracy": acc},
                     "offset_baseline": {
@@ -140,6 +157,7 @@ class HeadRelationResult:
                 "num_heads": self.num_heads,
                 "num_sentences": self.num_sentences,
                 "min_count": self.min_count,
+                "causal": self.causal,
                 "relations": relations,
                 "rare_relations": dict(sorted(self.rare_relations.items())),
             }
@@ -159,11 +177,16 @@ class HeadRelationAccuracy:
     how many sentences pass through. :meth:`result` can be called at any point.
     """
 
-    def __init__(self, num_layers: int, num_heads: int, *, offsets: Sequence[int] = OFFSETS):
+    def __init__(self, num_layers: int, num_heads: int, *, offsets: Sequence[int] | None = None,
+                 causal: bool = False):
         if num_layers < 1 or num_heads < 1:
             raise ValueError("num_layers and num_heads must be >= 1")
+        offsets = (LEFT_OFFSETS if causal else OFFSETS) if offsets is None else tuple(offsets)
         if 0 in offsets:
             raise ValueError("offset 0 is the word itself and is not a baseline")
+        if causal and any(offset > 0 for offset in offsets):
+            raise ValueError("a causal model cannot attend to a later word: use negative offsets only")
+        self.causal = causal
         self.num_layers = num_layers
         self.num_heads = num_heads
         self.offsets = np.asarray(offsets, dtype=np.int64)
@@ -174,6 +197,8 @@ class HeadRelationAccuracy:
         self._head_correct = np.zeros((0, num_layers, num_heads), dtype=np.int64)  # [relation, layer, head]
         self._offset_dep = np.zeros((0, self.offsets.size), dtype=np.int64)  # [relation, offset]
         self._offset_head = np.zeros((0, self.offsets.size), dtype=np.int64)  # [relation, offset]
+        self._possible_dep = np.zeros(0, dtype=np.int64)  # [relation]: head left of the dependent (or not causal)
+        self._possible_head = np.zeros(0, dtype=np.int64)  # [relation]: dependent left of the head (or not causal)
 
     def update(
         self,
@@ -200,11 +225,15 @@ class HeadRelationAccuracy:
         rel = self._relation_ids([relations[d] for d in dep])  # [instance]
 
         pred = most_attended_other_word(attn)  # [layer, head, word]
-        dep_hit = pred[:, :, dep] == gov  # [layer, head, instance]
-        head_hit = pred[:, :, gov] == dep  # [layer, head, instance]
+        possible_dep = gov < dep if self.causal else np.ones(dep.size, dtype=bool)  # [instance]
+        possible_head = dep < gov if self.causal else np.ones(dep.size, dtype=bool)
+        dep_hit = (pred[:, :, dep] == gov) & possible_dep  # [layer, head, instance]
+        head_hit = (pred[:, :, gov] == dep) & possible_head  # [layer, head, instance]
         np.add.at(self._dep_correct, rel, dep_hit.transpose(2, 0, 1))
         np.add.at(self._head_correct, rel, head_hit.transpose(2, 0, 1))
         np.add.at(self._counts, rel, 1)
+        np.add.at(self._possible_dep, rel, possible_dep)
+        np.add.at(self._possible_head, rel, possible_head)
 
         head_offset = (gov - dep)[:, None]  # [instance, 1]: where the head sits relative to the dependent
         np.add.at(self._offset_dep, rel, head_offset == self.offsets[None, :])
@@ -215,6 +244,7 @@ class HeadRelationAccuracy:
             head_to_dependent=head_hit,
             offset_dependent_to_head=head_offset == self.offsets[None, :],
             offset_head_to_dependent=-head_offset == self.offsets[None, :],
+            possible={"dependent_to_head": possible_dep, "head_to_dependent": possible_head},
         )
 
     @property
@@ -228,7 +258,8 @@ class HeadRelationAccuracy:
             for label in new:
                 self._relation_index[label] = len(self._relation_index)
             grow = len(new)
-            self._counts = np.concatenate([self._counts, np.zeros(grow, dtype=np.int64)])
+            for name in ("_counts", "_possible_dep", "_possible_head"):
+                setattr(self, name, np.concatenate([getattr(self, name), np.zeros(grow, dtype=np.int64)]))
             for name in ("_dep_correct", "_head_correct", "_offset_dep", "_offset_head"):
                 table = getattr(self, name)
                 pad = np.zeros((grow, *table.shape[1:]), dtype=table.dtype)
@@ -244,7 +275,8 @@ class HeadRelationAccuracy:
         rare = {r: int(self._counts[self._relation_index[r]]) for r in names if r not in kept}
         idx = np.asarray([self._relation_index[r] for r in kept], dtype=np.int64)
         counts = self._counts[idx]
-        denom = np.maximum(counts, 1).astype(np.float64)
+        dep_denom = np.maximum(self._possible_dep[idx], 1).astype(np.float64)
+        head_denom = np.maximum(self._possible_head[idx], 1).astype(np.float64)
         return HeadRelationResult(
             num_layers=self.num_layers,
             num_heads=self.num_heads,
@@ -252,13 +284,16 @@ class HeadRelationAccuracy:
             min_count=min_count,
             relations=kept,
             counts=counts,
-            dependent_to_head=self._dep_correct[idx] / denom[:, None, None],
-            head_to_dependent=self._head_correct[idx] / denom[:, None, None],
+            dependent_to_head=self._dep_correct[idx] / dep_denom[:, None, None],
+            head_to_dependent=self._head_correct[idx] / head_denom[:, None, None],
             offset_baseline=OffsetBaseline(
                 relations=kept,
                 offsets=self.offsets.tolist(),
-                dependent_to_head=self._offset_dep[idx] / denom[:, None],
-                head_to_dependent=self._offset_head[idx] / denom[:, None],
+                dependent_to_head=self._offset_dep[idx] / dep_denom[:, None],
+                head_to_dependent=self._offset_head[idx] / head_denom[:, None],
             ),
             rare_relations=rare,
+            causal=self.causal,
+            possible={"dependent_to_head": self._possible_dep[idx].copy(),
+                      "head_to_dependent": self._possible_head[idx].copy()},
         )

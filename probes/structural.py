@@ -14,6 +14,12 @@ small ``smoothing`` δ (identical to L1 for ``|r| ≫ δ``); ``smoothing=0`` giv
 
 Gold targets come from ``tree_distances`` / ``tree_depths``; evaluation metrics and the linear-chain baseline
 live in ``probes.structural_metrics``.
+
+Features are standardised (each dimension to zero mean and unit variance on the training words) before ``B``
+is fitted. A per-dimension rescaling is absorbed by ``B``, so the probe can express exactly the same maps; it
+only conditions the optimisation. That matters for decoders, whose hidden states carry a few dimensions (and
+a first position) hundreds of times larger than the rest: unscaled, L-BFGS stops at its iteration cap far from
+the optimum. Whether the fit converged is reported (``fit_report``), never hidden.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
+from sklearn.preprocessing import StandardScaler
 
 from probes._trees import tree_depths, tree_distances
 from probes.structural_metrics import DepthMetrics, DistanceMetrics, depth_metrics, distance_metrics
@@ -164,7 +171,9 @@ class _StructuralProbe(BaseEstimator):
         max_iter: int = 500,
         tol: float = 1e-9,
         random_state: int = 0,
+        standardize: bool = True,
     ):
+        self.standardize = standardize
         self.rank = rank
         self.l2 = l2
         self.smoothing = smoothing
@@ -184,7 +193,8 @@ class _StructuralProbe(BaseEstimator):
                 raise ValueError(f"sentence {s}: {np.shape(x)[0]} vectors for {len(h)} words")
         if self.rank < 1:
             raise ValueError("rank must be >= 1")
-        objective = self._objective(X, heads)
+        self.scaler_ = StandardScaler().fit(_stack_words(X)[0]) if self.standardize else None
+        objective = self._objective(self._scaled(X), heads)
         hidden = objective.H.shape[1]
         rng = np.random.default_rng(self.random_state)
         B0 = rng.standard_normal((self.rank, hidden)) / np.sqrt(hidden)
@@ -210,6 +220,18 @@ class _StructuralProbe(BaseEstimator):
         self.converged_ = bool(opt.success)
         self.n_features_in_ = hidden
         return self
+
+    def fit_report(self) -> dict[str, object]:
+        """How the fit ended, for the record beside every score: iterations, cap, convergence, scaling."""
+        if not hasattr(self, "B_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
+        return {"converged": self.converged_, "iterations": self.n_iter_, "max_iter": self.max_iter,
+                "standardized": self.standardize, "loss": self.loss_}
+
+    def _scaled(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
+        scaler = getattr(self, "scaler_", None)
+        mats = [np.asarray(x, dtype=np.float64) for x in X]
+        return mats if scaler is None else [scaler.transform(x) for x in mats]
 
     def evaluate(
         self,
@@ -238,7 +260,7 @@ class _StructuralProbe(BaseEstimator):
             x = np.asarray(x, dtype=np.float64)
             if x.ndim != 2 or x.shape[1] != self.n_features_in_:
                 raise ValueError(f"expected [word, {self.n_features_in_}] vectors, got shape {x.shape}")
-            out.append(x @ self.B_.T)
+            out.append(self._scaled([x])[0] @ self.B_.T)
         return out
 
 

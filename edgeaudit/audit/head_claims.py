@@ -4,6 +4,10 @@ For every relation with enough instances and each direction, the best head is wh
 slide ("head 3.7 tracks nsubj"); it is tested against the best fixed-offset baseline and the random-init
 twin's best head, bootstrapped over sentences (paired), and checked against the token-correspondence rule
 at its layer. Nonce-sentence scores (same trees, non-words) are attached as evidence of lexical dependence.
+
+In a causal model only arcs whose target lies to the left can be tracked (see :mod:`probes.attention_heads`);
+a relation whose possible arcs in a direction are fewer than ``min_count`` gets an ``inconclusive`` claim
+saying so, never a score of 0 judged against controls.
 """
 
 from __future__ import annotations
@@ -49,12 +53,32 @@ class ClaimContext:
 
 def _per_sentence(stats: RelationalStatistics, relation: str, direction: str, layer: int, head: int,
                   n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(hits, instances) per sentence of one head on one relation in one direction."""
+    """(hits, possible instances) per sentence of one head on one relation in one direction."""
     inst = stats.instances
     mask = inst.relation == relation
     sentences = inst.sentence[mask]
     hits = inst.hits[direction][layer, head, mask].astype(np.float64)
-    return np.bincount(sentences, weights=hits, minlength=n), np.bincount(sentences, minlength=n).astype(float)
+    possible = inst.possible[direction][mask].astype(np.float64)
+    return np.bincount(sentences, weights=hits, minlength=n), np.bincount(sentences, weights=possible, minlength=n)
+
+
+_TARGET = {"dependent_to_head": ("head", "dependent"), "head_to_dependent": ("dependent", "head")}
+
+
+def _unreachable_claim(relation: str, direction: str, best: tuple[int, int, float], possible: int, total: int,
+                       min_count: int) -> Claim:
+    """A causal head cannot attend to a later word: too few arcs of this relation point left to test it."""
+    target, source = _TARGET[direction]
+    layer, head, accuracy = best
+    text = (f"head {layer}.{head} tracks {relation} ({ARROW[direction]})" if possible
+            else f"a head tracks {relation} ({ARROW[direction]})")
+    claim = Claim(claim_id=f"head:{layer}.{head}:{relation}:{direction}", kind="attention-head", text=text,
+                  metric="accuracy", score=accuracy if possible else float("nan"), n=possible, controls=[],
+                  subject={"layer": layer, "head": head, "relation": relation, "direction": direction})
+    claim.reason = (f"only {possible} of {total} {relation} arcs have the {target} before the {source} "
+                    f"(< --min-count {min_count}): a causal model's attention cannot reach a later word")
+    claim.evidence["causal"] = {"possible": possible, "instances": total}
+    return claim
 
 
 def _offset_per_sentence(stats: RelationalStatistics, relation: str, direction: str, column: int,
@@ -78,6 +102,10 @@ def head_claims(real: RelationalStatistics, ctx: ClaimContext, *, min_count: int
         twin_best = twin_result.best_heads(direction) if twin_result is not None else {}
         for relation in result.relations:
             layer, head, accuracy = best[relation]
+            possible, total = result.possible_count(relation, direction), int(result.counts[result.relations.index(relation)])
+            if possible < min_count:
+                claims.append(_unreachable_claim(relation, direction, best[relation], possible, total, min_count))
+                continue
             hits, count = _per_sentence(real, relation, direction, layer, head, ctx.n_sentences)
             offset, offset_accuracy = best_offset[relation]
             offset_hits = _offset_per_sentence(real, relation, direction, offsets.index(offset), ctx.n_sentences)

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.verdict import VerdictThresholds
 
-PROBE_GROUPS = ("attention", "tree", "structural", "correspondence", "property")
+# "decoder" (previous-token and induction heads on random token sequences) runs for causal models only
+PROBE_GROUPS = ("attention", "tree", "structural", "correspondence", "property", "decoder")
 DEFAULT_PROBES = PROBE_GROUPS
 
 

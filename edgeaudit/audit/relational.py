@@ -25,16 +25,18 @@ class InstanceRecords:
     relation: list[str] = field(default_factory=list)  # [instance]
     hits: dict[str, list[np.ndarray]] = field(default_factory=lambda: {d: [] for d in DIRECTIONS})
     offset_hits: dict[str, list[np.ndarray]] = field(default_factory=lambda: {d: [] for d in DIRECTIONS})
+    possible: dict[str, list[np.ndarray]] = field(default_factory=lambda: {d: [] for d in DIRECTIONS})
 
     def frozen(self) -> FrozenInstances:
         if not self.relation:
             empty = np.zeros((0,), dtype=np.int64)
-            return FrozenInstances(empty, np.array([], dtype=object), {}, {})
+            return FrozenInstances(empty, np.array([], dtype=object), {}, {}, {})
         return FrozenInstances(
             sentence=np.concatenate(self.sentence),
             relation=np.asarray(self.relation, dtype=object),
             hits={d: np.concatenate(v, axis=-1) for d, v in self.hits.items()},  # [layer, head, instance]
             offset_hits={d: np.concatenate(v, axis=0) for d, v in self.offset_hits.items()},  # [instance, offset]
+            possible={d: np.concatenate(v) for d, v in self.possible.items()},  # [instance]
         )
 
 
@@ -44,6 +46,7 @@ class FrozenInstances:
     relation: np.ndarray  # [instance] relation label
     hits: dict[str, np.ndarray]  # direction -> [layer, head, instance] bool
     offset_hits: dict[str, np.ndarray]  # direction -> [instance, offset] bool
+    possible: dict[str, np.ndarray]  # direction -> [instance] bool: the target is reachable (causal: to the left)
 
 
 class RelationalCollector:
@@ -52,9 +55,9 @@ class RelationalCollector:
     needs = frozenset({"attention"})
 
     def __init__(self, sentences: Sequence, num_layers: int, num_heads: int, *, tree_samples: int = 10,
-                 seed: int = 0, trees: bool = True, rollout: bool = True):
+                 seed: int = 0, trees: bool = True, rollout: bool = True, causal: bool = False):
         self.sentences = sentences  # gold trees, indexed like the extraction input
-        self.head_accuracy = HeadRelationAccuracy(num_layers, num_heads)
+        self.head_accuracy = HeadRelationAccuracy(num_layers, num_heads, causal=causal)
         self.trees = AttentionTreeUUAS(num_layers, num_heads, random_samples=tree_samples, seed=seed) if trees else None
         self.rollout = WordRollout(num_layers) if rollout else None
         self.records = InstanceRecords()
@@ -80,6 +83,8 @@ class RelationalCollector:
             self.records.hits["head_to_dependent"].append(hits.head_to_dependent)
             self.records.offset_hits["dependent_to_head"].append(hits.offset_dependent_to_head)
             self.records.offset_hits["head_to_dependent"].append(hits.offset_head_to_dependent)
+            for direction in DIRECTIONS:
+                self.records.possible[direction].append(hits.possible[direction])
         if self.trees is not None:
             tree = self.trees.update(attention, gold.heads, punct)
             if tree.gold_edges:

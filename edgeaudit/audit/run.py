@@ -104,7 +104,7 @@ def _extract(run: AuditRun, sentences: list, options: AuditOptions, store_dir: P
              trees: bool, rollout: bool) -> None:
     manifest = run.bundle.manifest
     collector = RelationalCollector(sentences, manifest.num_layers, manifest.num_heads, seed=options.seed,
-                                    trees=trees, rollout=rollout)
+                                    trees=trees, rollout=rollout, causal=manifest.causal)
     mass = SpecialTokenMass()
     batch, session = _runtime_options(options)
     run.summary = extract(run.bundle, sentences, collectors=[collector, mass], store_dir=store_dir, batch=batch,
@@ -197,6 +197,13 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
             claims += tree_claims(real.relational, sentences, ctx, twin=twin.relational if twin else None)
         if real.structural is not None:
             claims += structural_claims(real.structural, ctx, twin=twin.structural if twin else None)
+    decoder_section = None
+    if "decoder" in want and real.bundle.manifest.causal:
+        from edgeaudit.audit.decoder_claims_stage import run_decoder_stage
+
+        with stages.stage("decoder-heads"):
+            decoder_section, decoder_claims = run_decoder_stage(real.bundle, twin_bundle, ctx, options, log=log)
+            claims += decoder_claims
     property_section = None
     if "property" in want:
         from edgeaudit.audit.property_stage import run_property_stage
@@ -212,6 +219,8 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
         claims=claims, correspondence=correspondence, identifiability=identifiability,
         property_section=property_section, timings=stages.timings,
     )
+    if decoder_section is not None:
+        document["probes"]["decoder_heads"] = decoder_section
     path = out_dir / "audit.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")

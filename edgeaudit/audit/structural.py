@@ -105,8 +105,10 @@ def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSpl
             correct, gold = per_sentence_edges(pred, pick(heads, split.test), pick(punct, split.test))
             result.layers.append(LayerStructural(
                 layer=layer,
-                distance=distance_metrics(pred, pick(heads, split.test), pick(punct, split.test)).to_dict(),
-                depth=depth.evaluate(X_test, pick(heads, split.test), pick(punct, split.test)).to_dict(),
+                distance=distance_metrics(pred, pick(heads, split.test), pick(punct, split.test)).to_dict()
+                | {"fit": distance.fit_report()},
+                depth=depth.evaluate(X_test, pick(heads, split.test), pick(punct, split.test)).to_dict()
+                | {"fit": depth.fit_report()},
                 correct_edges=correct, gold_edges=gold,
             ))
             if progress is not None:

@@ -7,6 +7,16 @@ from edgeaudit.audit.structural import StructuralResult
 from edgeaudit.verdict import Claim, ControlScore, attach_margin, decide
 
 
+def _note_unconverged(claim: Claim, fit: dict | None) -> None:
+    """An unconverged fit is still a lower bound on what the layer encodes; say so next to the verdict."""
+    if not fit:
+        return
+    claim.evidence["fit"] = fit
+    if not fit["converged"]:
+        claim.reason += (f"; note: the distance probe stopped at its cap of {fit['max_iter']} iterations without "
+                         "converging, so its score may understate the layer (raise --structural-max-iter)")
+
+
 def structural_claims(real: StructuralResult, ctx: ClaimContext, *, twin: StructuralResult | None = None) -> list[Claim]:
     claims = []
     if real.chain_correct is None:
@@ -34,5 +44,6 @@ def structural_claims(real: StructuralResult, ctx: ClaimContext, *, twin: Struct
                       "root_accuracy": layer_result.depth.get("root_accuracy")},
         )
         decide(attach_margin(claim, margins), ctx.thresholds)
+        _note_unconverged(claim, layer_result.distance.get("fit"))
         claims.append(claim)
     return claims

@@ -52,6 +52,12 @@ def claims_table(document: dict, limit: int = 25) -> str:
 @click.option("--shuffles", type=int, default=100, show_default=True, help="Permutations for the shuffled control.")
 @click.option("--bootstrap", type=int, default=1000, show_default=True, help="Bootstrap resamples for every CI.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--structural-rank", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Rank of the structural (distance/depth) probes.")
+@click.option("--structural-max-iter", type=click.IntRange(min=1), default=100, show_default=True,
+              help="L-BFGS iteration cap of each structural probe fit (an unconverged fit is noted in its claim).")
+@click.option("--structural-max-train", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Training sentences of the structural probes, at most.")
 @click.option("--min-effect", type=float, default=0.05, show_default=True,
               help="Margin over the strongest control needed for 'supported'.")
 @click.option("--max-ci-width", type=float, default=0.30, show_default=True,
@@ -66,7 +72,8 @@ def claims_table(document: dict, limit: int = 25) -> str:
 @click.option("--batch-tokens", type=int, help="Token budget per model batch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categories, categories_pos, min_count, max_sentences,
-                  property_layers, mapper, folds, shuffles, bootstrap, seed, min_effect, max_ci_width, min_instances,
+                  property_layers, mapper, folds, shuffles, bootstrap, seed, structural_rank, structural_max_iter,
+                  structural_max_train, min_effect, max_ci_width, min_instances,
                   correspondence_signal, min_rollout_self_share, min_identifiability, threads, batch_tokens,
                   quiet) -> None:
     """Audit BUNDLE_DIR: attention-head, attention-tree, structural and property claims, each with its controls
@@ -88,6 +95,8 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
         data=data, probes=parse_probe_list(probes), twin=twin, nonce=nonce, norms=norms, categories=categories, categories_pos=categories_pos,
         min_count=min_count, max_sentences=max_sentences, property_layers=_layers(property_layers), mapper=mapper,
         folds=folds, shuffles=shuffles, bootstrap=bootstrap, seed=seed, threads=threads, batch_tokens=batch_tokens,
+        structural_rank=structural_rank, structural_max_iter=structural_max_iter,
+        structural_max_train=structural_max_train,
         thresholds=thresholds, progress=not quiet and sys.stderr.isatty(),
     )
 

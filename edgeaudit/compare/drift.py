@@ -9,7 +9,9 @@ reduced at once to running sums, so the corpus' attention is never held:
   rows, each row extended by one column holding the mass on special tokens so that it is a distribution
   (Clark et al. 2019 pooling, as in the audit), averaged over every word row of the corpus;
 - the final output per word (mean over its subtokens): cosine mean and min, and the max |diff| over real
-  (non-pad) tokens.
+  (non-pad) tokens;
+- for decoders whose final output is logits, next-token KL, top-1 agreement and perplexity on the corpus text
+  (:mod:`edgeaudit.compare.next_token`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from edgeaudit.bundle import Bundle
+from edgeaudit.compare.next_token import NextTokenAgreement
 from edgeaudit.fidelity import OutputAgreement, output_batch_tokens
 from edgeaudit.runtime import (
     BatchOptions,
@@ -76,6 +79,7 @@ class DriftAccumulator:
         self.tokens = 0
         self.output = OutputAgreement()  # per word
         self.output_token_max_abs = 0.0
+        self.next_token = NextTokenAgreement()  # decoders with a logits output only
 
     def add_sentence(self, ref_hidden: np.ndarray | None, var_hidden: np.ndarray | None,  # [layer, word, hidden]
                      ref_rows: np.ndarray | None, var_rows: np.ndarray | None,  # [layer, head, word, word + 1]
@@ -153,12 +157,13 @@ def numeric_drift(reference: Bundle, variant: Bundle, sentences: Sequence[object
     sessions = ModelSession(reference, session), ModelSession(variant, session)
     pad_id = int(manifest.tokenizer["pad_token_id"])
     acc = DriftAccumulator(manifest.num_layers, manifest.num_heads, len(hidden_taps))
+    next_token = manifest.causal and manifest.data["taps"].get("final_output_kind") == "logits"
     skipped: dict[str, int] = {}
     with _progress(len(sentences), progress) as bar:
         for start in range(0, len(sentences), CHUNK):
             chunk = sentences[start:start + CHUNK]
             aligned = []
-            for outcome in words.align_many([s.words for s in chunk]):
+            for outcome in words.align_inputs(chunk):
                 if isinstance(outcome, AlignmentSkip):
                     skipped[outcome.kind] = skipped.get(outcome.kind, 0) + 1
                     bar.update(1)
@@ -174,6 +179,8 @@ def numeric_drift(reference: Bundle, variant: Bundle, sentences: Sequence[object
                     v = _unpack(var_out, row, aligned[m], attention_taps, hidden_taps, final)
                     token_diff = float(np.max(np.abs(r[3].astype(np.float64) - v[3]))) if r[3].size else 0.0
                     acc.add_sentence(r[0], v[0], r[1], v[1], r[2], v[2], token_diff, aligned[m].n_tokens)
+                    if next_token:
+                        acc.next_token.update(r[3], v[3], aligned[m].input_ids, aligned[m].word_of_token)
                 del ref_out, var_out
                 bar.update(len(members))
     return drift_document(acc, skipped, time.perf_counter() - began)
@@ -201,6 +208,7 @@ def drift_document(acc: DriftAccumulator, skipped: dict[str, int], seconds: floa
         "worst_sqnr_layer": None if not finite else min(finite)[1],
         "min_sqnr_db": None if not finite else min(finite)[0],
         "worst_attention_head": worst_head,
+        "next_token": acc.next_token.to_dict(),
         "sentences": acc.sentences, "words": acc.words, "tokens": acc.tokens, "skipped": skipped,
         "seconds": round(seconds, 3),
         "definitions": {
@@ -210,6 +218,9 @@ def drift_document(acc: DriftAccumulator, skipped: dict[str, int], seconds: floa
                              "word-level attention rows extended by their special-token mass",
             "output_cosine": "per word (final output mean-pooled over the word's subtokens)",
             "output_max_abs_diff": "over every real (non-pad) token of the final output",
+            "next_token": "decoders: KL(reference ‖ variant) of next-token distributions in nats (mean, 99th "
+                          "percentile), top-1 agreement, perplexity of each side, mean-centred logit cosine, over "
+                          "positions whose next token belongs to a word",
         },
         "notes": notes,
     }

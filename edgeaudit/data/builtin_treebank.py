@@ -35,6 +35,9 @@ def _realise(words: list[Word], nonce: dict[str, str] | None) -> list[str]:
     return forms
 
 
+_ATTACHED = frozenset({",", "."})  # written without a space before them
+
+
 def _detokenise(forms: list[str]) -> str:
     text = " ".join(forms)
     return text.replace(" ,", ",").replace(" .", ".")
@@ -88,6 +91,7 @@ def builtin_treebank(*, nonce: bool = False, seed: int = DEFAULT_SEED, size: int
                 source=name,
                 line=number,
                 text=_detokenise(forms),
+                space_after=tuple(i + 1 < len(forms) and forms[i + 1] not in _ATTACHED for i in range(len(forms))),
             )
         )
     return Treebank(sentences=result, source=name)

@@ -175,6 +175,31 @@ def _check_ranges(ranges: list[tuple[int, int, int]], n_words: int) -> None:
         previous = (first, last, number)
 
 
+def _no_space_after(token: dict) -> bool:
+    misc = token.get("misc")
+    return isinstance(misc, dict) and misc.get("SpaceAfter") == "No"
+
+
+def _space_after(tokens: conllu.TokenList, n_words: int) -> tuple[bool, ...]:
+    """Per syntactic word, whether a space follows it in the running text.
+
+    ``SpaceAfter=No`` sits on the word, or for a multiword token ("don't" = do + n't) on its range line; the
+    words inside a multiword token are written together.
+    """
+    spaces = [True] * n_words
+    for token in tokens:
+        token_id = token["id"]
+        if isinstance(token_id, int):
+            if _no_space_after(token):
+                spaces[token_id - 1] = False
+        elif isinstance(token_id, tuple) and token_id[1] == "-":
+            first, last = token_id[0], token_id[2]
+            for word in range(first, last):
+                spaces[word - 1] = False
+            spaces[last - 1] = not _no_space_after(token)
+    return tuple(spaces)
+
+
 def _build_sentence(block: _Block, fields: tuple[str, ...], source: str, sent_id: str) -> Sentence:
     for number, line in block.lines:
         if not _is_comment(line):
@@ -199,6 +224,7 @@ def _build_sentence(block: _Block, fields: tuple[str, ...], source: str, sent_id
         source=source,
         line=block.start,
         text=tokens.metadata.get("text"),
+        space_after=_space_after(tokens, len(words)),
     )
 
 

@@ -33,11 +33,16 @@ class Sentence:
     source: str  # file (or built-in name) the sentence came from
     line: int  # line where the sentence starts in ``source`` (1 for generated data)
     text: str | None = None  # the ``# text =`` comment, when present
+    # per word: is it followed by a space in the running text? (CoNLL-U ``SpaceAfter=No``; None = unknown)
+    space_after: tuple[bool, ...] | None = None
 
     def __post_init__(self) -> None:
         self.heads = np.asarray(self.heads, dtype=np.int64)
         n = len(self.words)
-        if self.heads.shape != (n,) or len(self.relations) != n or len(self.upos) != n:
+        if self.space_after is not None:
+            self.space_after = tuple(bool(flag) for flag in self.space_after)
+        if (self.heads.shape != (n,) or len(self.relations) != n or len(self.upos) != n
+                or (self.space_after is not None and len(self.space_after) != n)):
             raise ValueError(
                 f"sentence {self.sent_id!r}: words, heads, relations and upos must have the same length "
                 f"({n}, {self.heads.shape}, {len(self.relations)}, {len(self.upos)})"

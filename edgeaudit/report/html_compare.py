@@ -67,7 +67,8 @@ def drift_section(document: dict[str, Any], figures: Figures) -> str:
     cosine = numeric.get("output_cosine") or {}
     facts = [("final-output cosine (mean)", views.fmt(cosine.get("mean"), 5)),
              ("final-output cosine (min)", views.fmt(cosine.get("min"), 5)),
-             ("final-output max |difference|", views.fmt(numeric.get("output_max_abs_diff"), 5))]
+             ("final-output max |difference|", views.fmt(numeric.get("output_max_abs_diff"), 5)),
+             *views.next_token_facts(document)]
     if numeric.get("min_sqnr_db") is not None:
         facts.append(("worst SQNR", f"{views.fmt(numeric['min_sqnr_db'], 1)} dB at hidden state "
                                     f"{numeric.get('worst_sqnr_layer')}"))

@@ -110,6 +110,9 @@ def compare_markdown(document: dict[str, Any]) -> str:
     if cosine or ratio is not None:
         parts.append(f"Final-output cosine: mean {views.fmt(cosine.get('mean'), 5)}, min {views.fmt(cosine.get('min'), 5)}; "
                      f"explanation drift ÷ output drift: {views.fmt(ratio, 2)}.")
+    next_token = views.next_token_facts(document)
+    if next_token:
+        parts.append("Next-token predictions: " + "; ".join(f"{label} {value}" for label, value in next_token) + ".")
     gates = document.get("gates") or []
     if gates:
         parts += ["## Gates", md_table(["gate", "value", "tripped"],

@@ -17,6 +17,8 @@ KIND_TITLES = {
     "attention-tree": "Attention trees",
     "structural-probe": "Structural probes",
     "property-inference": "Property inference",
+    "previous-token-head": "Previous-token heads (decoders)",
+    "induction-head": "Induction heads (decoders)",
 }
 VERDICT_MEANING = {
     "supported": "beats every control by at least the minimum effect, with a confidence interval above zero",
@@ -306,6 +308,20 @@ def striking_findings(document: dict[str, Any]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------- compare
+
+def next_token_facts(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """Decoders: what the variant does to next-token predictions on the audit's text (label, value)."""
+    figures = (document.get("numeric_drift") or {}).get("next_token")
+    if not figures:
+        return []
+    perplexity = figures.get("perplexity") or {}
+    return [("next-token KL (mean / 99th pct.)", f"{fmt(figures.get('kl_mean'), 4)} / {fmt(figures.get('kl_p99'), 4)} nats"),
+            ("top-1 next-token agreement", fmt(figures.get("top1_agreement"), 3)),
+            ("perplexity (reference → variant)",
+             f"{fmt(perplexity.get('reference'), 2)} → {fmt(perplexity.get('variant'), 2)} "
+             f"(×{fmt(figures.get('perplexity_ratio'), 3)})"),
+            ("mean-centred logit cosine", fmt(figures.get("centred_cosine_mean"), 5))]
+
 
 def survival_counts(document: dict[str, Any]) -> dict[str, int]:
     summary = document.get("summary") or {}

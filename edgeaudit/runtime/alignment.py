@@ -14,6 +14,18 @@ running text:
 The rule picks the first candidate; :func:`choose_word_prefix` then checks candidates against encoding the
 joined sentence text on probe sentences and keeps the first that reproduces it.
 
+Where the corpus says which words are followed by a space (CoNLL-U ``SpaceAfter=No``), the leading space of
+byte-level BPE goes only where the running text has one: "engine" + "." is "engine.", not "engine .", as the
+model saw it in training. Without that information every word but the first gets a space.
+
+Decoders put most attention on the first position (the attention sink), and a first *word* that is the sink
+becomes a massive-activation outlier that every word-level statistic inherits. So for a causal model whose
+tokenizer adds nothing before the text, a BOS-like special token is put in front (``<|begin_of_text|>``,
+``<s>``, ``<bos>``, ``<|endoftext|>``, ``<|startoftext|>``, the first the vocabulary has), as in training
+documents: it is a special token, so it is excluded from words, and the mass attention puts on it is reported
+per head with the other special tokens. The manifest's ``tokenizer.prefix`` overrides the choice (a token
+string, or null for none); the choice is recorded in every extraction's settings.
+
 Special tokens inside the text (a literal "<s>" in a forum post) are tokenised as text
 (``encode_special_tokens``), and the bundle's tokenizer JSON may carry truncation/padding settings, which
 are switched off: a sentence longer than the model's limit is skipped with its id, never cut.
@@ -29,9 +41,13 @@ from typing import Any
 import numpy as np
 
 from edgeaudit.bundle import Bundle
+from edgeaudit.errors import BundleError
 
 AS_IS = "as-is"  # words passed unchanged
 SPACE_BEFORE_REST = "space-before-rest"  # " " + word for every word but the first
+
+BOS_LIKE = ("<|begin_of_text|>", "<s>", "<bos>", "<|endoftext|>", "<|startoftext|>")
+AUTO = "auto"
 
 PROBE_SENTENCES = (
     ("The", "old", "man", "'s", "boat", ",", "it", "said", ",", "was", "n't", "sold", "."),
@@ -84,9 +100,10 @@ def candidate_prefixes(kind: str, tokenizer_json: dict[str, Any]) -> list[str]:
     return [AS_IS, SPACE_BEFORE_REST]
 
 
-def prefixed(words: Sequence[str], strategy: str) -> list[str]:
+def prefixed(words: Sequence[str], strategy: str, space_after: Sequence[bool] | None = None) -> list[str]:
     if strategy == SPACE_BEFORE_REST:
-        return [word if i == 0 else " " + word for i, word in enumerate(words)]
+        return [word if i == 0 or (space_after is not None and not space_after[i - 1]) else " " + word
+                for i, word in enumerate(words)]
     return list(words)
 
 
@@ -106,6 +123,25 @@ def choose_word_prefix(tokenizer, kind: str, tokenizer_json: dict[str, Any]) -> 
     return candidates[0], False
 
 
+def decoder_prefix(tokenizer, tokenizer_json: dict[str, Any], *, causal: bool,
+                   setting: str | None = AUTO) -> tuple[int, str] | None:
+    """(id, token) to put before every sentence, or None: see the module docstring."""
+    specials = {str(tok["content"]): int(tok["id"]) for tok in tokenizer_json.get("added_tokens", []) if tok.get("special")}
+    if setting is None:
+        return None
+    if setting != AUTO:
+        if setting not in specials:
+            raise BundleError(f"edgeaudit.json: tokenizer.prefix {setting!r} is not a special token of the bundle's "
+                              "tokenizer", hint=f"use one of {', '.join(sorted(specials)[:8]) or 'none'}, or null")
+        return specials[setting], setting
+    if not causal:
+        return None
+    probe = tokenizer.encode(["x"], is_pretokenized=True, add_special_tokens=True)
+    if probe.special_tokens_mask and probe.special_tokens_mask[0]:
+        return None  # the tokenizer already starts every text with a special token
+    return next(((specials[name], name) for name in BOS_LIKE if name in specials), None)
+
+
 def prepare_tokenizer(tokenizer):
     """Switch off truncation and padding and tokenise special-token strings in the text as text."""
     tokenizer.no_truncation()
@@ -117,30 +153,45 @@ def prepare_tokenizer(tokenizer):
 class WordTokenizer:
     """Aligns pre-split sentences to a bundle's subtokens; sentences over ``max_length`` are skipped."""
 
-    def __init__(self, tokenizer, *, kind: str, tokenizer_json: dict[str, Any], max_length: int):
+    def __init__(self, tokenizer, *, kind: str, tokenizer_json: dict[str, Any], max_length: int,
+                 prefix: tuple[int, str] | None = None):
         self.tokenizer = prepare_tokenizer(tokenizer)
         self.kind = kind
         self.max_length = int(max_length)
         self.strategy, self.verified = choose_word_prefix(self.tokenizer, kind, tokenizer_json)
+        self.prefix = prefix  # (id, token) put before every sentence, or None
 
     @classmethod
     def from_bundle(cls, bundle: Bundle) -> WordTokenizer:
         settings = bundle.manifest.tokenizer
         tokenizer_json = json.loads(bundle.tokenizer_path.read_text(encoding="utf-8"))
-        return cls(bundle.load_tokenizer(), kind=settings["kind"], tokenizer_json=tokenizer_json,
-                   max_length=settings["max_length"])
+        tokenizer = bundle.load_tokenizer()
+        prefix = decoder_prefix(tokenizer, tokenizer_json, causal=bundle.manifest.causal,
+                                setting=settings.get("prefix", AUTO))
+        return cls(tokenizer, kind=settings["kind"], tokenizer_json=tokenizer_json,
+                   max_length=settings["max_length"], prefix=prefix)
+
+    @property
+    def prefix_token(self) -> str | None:
+        return self.prefix[1] if self.prefix else None
 
     def align(self, words: Sequence[str]) -> Alignment | AlignmentSkip:
         return self.align_many([words])[0]
 
-    def align_many(self, sentences: Sequence[Sequence[str]]) -> list[Alignment | AlignmentSkip]:
+    def align_inputs(self, inputs: Sequence) -> list[Alignment | AlignmentSkip]:
+        """Align corpus sentences (``words`` and, when known, ``space_after``)."""
+        return self.align_many([s.words for s in inputs], space_after=[getattr(s, "space_after", None) for s in inputs])
+
+    def align_many(self, sentences: Sequence[Sequence[str]],
+                   space_after: Sequence[Sequence[bool] | None] | None = None) -> list[Alignment | AlignmentSkip]:
         """Align many sentences with one (parallel) ``encode_batch`` call."""
         results: list[Alignment | AlignmentSkip | None] = [None] * len(sentences)
+        spacing = space_after if space_after is not None else [None] * len(sentences)
         todo = [i for i, words in enumerate(sentences) if len(words) > 0]
         for i, words in enumerate(sentences):
             if len(words) == 0:
                 results[i] = AlignmentSkip("empty", "has no words")
-        inputs = [prefixed(sentences[i], self.strategy) for i in todo]
+        inputs = [prefixed(sentences[i], self.strategy, spacing[i]) for i in todo]
         encodings = self.tokenizer.encode_batch(inputs, is_pretokenized=True, add_special_tokens=True) if todo else []
         for i, encoding in zip(todo, encodings, strict=True):
             results[i] = self._check(encoding, sentences[i])
@@ -151,6 +202,9 @@ class WordTokenizer:
         special = np.asarray(encoding.special_tokens_mask, dtype=bool)
         word_of_token = np.array([-1 if w is None else w for w in encoding.word_ids], dtype=np.int64)
         word_of_token[special] = -1
+        if self.prefix is not None:
+            ids = np.concatenate([[self.prefix[0]], ids])
+            word_of_token = np.concatenate([[-1], word_of_token])
         if ids.shape[0] > self.max_length:
             return AlignmentSkip(
                 "too-long", f"has {ids.shape[0]} subtokens, over the model's limit of {self.max_length}"

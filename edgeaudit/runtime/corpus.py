@@ -16,19 +16,23 @@ from dataclasses import dataclass
 class SentenceInput:
     sent_id: str
     words: tuple[str, ...]
+    space_after: tuple[bool, ...] | None = None  # per word: followed by a space in running text (None: unknown)
 
 
 def as_sentences(items: Iterable[object]) -> list[SentenceInput]:
     """Normalise sentence objects or ``(sent_id, words)`` pairs; ids must be unique."""
     sentences: list[SentenceInput] = []
     for position, item in enumerate(items):
+        space_after = None
         if hasattr(item, "words") and hasattr(item, "sent_id"):
             sent_id, words = item.sent_id, item.words  # type: ignore[attr-defined]
+            space_after = getattr(item, "space_after", None)
         else:
             sent_id, words = item  # type: ignore[misc]
         if isinstance(words, str):
             raise TypeError(f"sentence {position} ({sent_id!r}): words must be a list of strings, not one string")
-        sentences.append(SentenceInput(str(sent_id), tuple(str(word) for word in words)))
+        spacing = None if space_after is None else tuple(bool(flag) for flag in space_after)
+        sentences.append(SentenceInput(str(sent_id), tuple(str(word) for word in words), spacing))
     seen: set[str] = set()
     for sentence in sentences:
         if sentence.sent_id in seen:
@@ -41,6 +45,9 @@ def corpus_sha256(sentences: Iterable[SentenceInput]) -> str:
     """Hash of ids and words in order: a stored extraction is reused only for the very same corpus."""
     digest = hashlib.sha256()
     for sentence in sentences:
-        digest.update(json.dumps([sentence.sent_id, list(sentence.words)], ensure_ascii=False).encode("utf-8"))
+        record: list = [sentence.sent_id, list(sentence.words)]
+        if sentence.space_after is not None:  # spacing changes how byte-level BPE tokenises the words
+            record.append("".join("1" if flag else "0" for flag in sentence.space_after))
+        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()

@@ -68,7 +68,7 @@ class _Runner:
                   needs: frozenset[str], keep_hidden: bool) -> _ChunkResult:
         result = _ChunkResult()
         aligned: list[tuple[int, Alignment]] = []
-        for offset, outcome in enumerate(self.words.align_many([s.words for s in chunk])):
+        for offset, outcome in enumerate(self.words.align_inputs(chunk)):
             index = start + offset
             if isinstance(outcome, AlignmentSkip):
                 result.skipped.append(SkippedSentence(index, chunk[offset].sent_id, outcome.kind, outcome.reason))
@@ -135,6 +135,8 @@ def _store_key(bundle: Bundle, sentences: list[SentenceInput], words: WordTokeni
                shard_sentences: int) -> StoreKey:
     settings = {"pooling": pooling, "shard_sentences": shard_sentences, "max_length": words.max_length,
                 "tokenizer_sha256": sha256_of(bundle.tokenizer_path), "word_prefix": words.strategy}
+    if words.prefix is not None:  # only when set, so stores of encoders keep their keys
+        settings["prefix_token"] = words.prefix_token
     return StoreKey(bundle.sha256, corpus_sha256(sentences), settings)
 
 
@@ -181,6 +183,7 @@ def extract(
     chunk_size = shard_sentences if store is not None else CHUNK_WITHOUT_STORE
     settings = {"pooling": pooling, "shard_sentences": shard_sentences if store else None,
                 "word_prefix": words.strategy, "word_prefix_verified": words.verified,
+                "prefix_token": words.prefix_token,
                 "batch_tokens": (batch or BatchOptions()).batch_tokens, "max_length": words.max_length}
     with _progress_bar(len(corpus), progress) as bar:
         runner = _Runner(bundle, words, session or SessionOptions(), batch or BatchOptions(), pooling, bar)

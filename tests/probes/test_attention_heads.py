@@ -130,3 +130,36 @@ def test_bad_shapes_and_trees_are_rejected():
         collector.update(np.zeros((L, H, 3, 3)), np.array([0, 0, 2]), ok["relations"], ok["is_punct"])
     with pytest.raises(ValueError, match="cycle"):
         collector.update(np.zeros((L, H, 3, 3)), np.array([3, 0, 1]), ok["relations"], ok["is_punct"])
+
+
+def test_causal_accuracy_is_over_arcs_whose_target_is_to_the_left():
+    from probes.attention_heads import LEFT_OFFSETS, HeadRelationAccuracy
+
+    # 0 <-det- 1 (head to the right of its dependent), 2 -obj-> 1 (head to the left)
+    heads, relations = np.array([2, 0, 2]), ["det", "root", "obj"]
+    attn = np.tril(np.ones((1, 1, 3, 3)))  # previous words only, with ties to the lowest index
+    attn[0, 0, 2] = [0.0, 0.9, 0.1]
+    attn = attn / attn.sum(axis=-1, keepdims=True)
+    causal = HeadRelationAccuracy(1, 1, causal=True)
+    hits = causal.update(attn, heads, relations, np.zeros(3, dtype=bool))
+    result = causal.result(min_count=1)
+    assert causal.offsets.tolist() == list(LEFT_OFFSETS)
+    assert result.possible_count("det", "dependent_to_head") == 0 and result.possible_count("det", "head_to_dependent") == 1
+    assert result.possible_count("obj", "dependent_to_head") == 1
+    assert result.accuracy("obj", "dependent_to_head")[0, 0] == 1.0  # 1 of 1 possible, not 1 of 2 instances
+    assert result.accuracy("det", "head_to_dependent")[0, 0] == 1.0  # from 'det''s head (1) the dependent 0
+    assert hits.possible["dependent_to_head"].tolist() == [False, True]
+    assert result.to_dict()["causal"] is True
+    assert result.to_dict()["relations"]["det"]["dependent_to_head"]["possible"] == 0
+
+
+def test_causal_refuses_rightward_offsets_and_bidirectional_counts_every_arc():
+    from probes.attention_heads import DIRECTIONS, HeadRelationAccuracy
+
+    with pytest.raises(ValueError, match="negative offsets"):
+        HeadRelationAccuracy(1, 1, causal=True, offsets=(-1, 1))
+    bidirectional = HeadRelationAccuracy(1, 1)
+    bidirectional.update(np.full((1, 1, 3, 3), 1 / 3), np.array([2, 0, 2]), ["det", "root", "obj"],
+                         np.zeros(3, dtype=bool))
+    result = bidirectional.result(min_count=1)
+    assert all(result.possible_count(r, d) == 1 for r in ("det", "obj") for d in DIRECTIONS)

@@ -167,3 +167,19 @@ def test_one_word_sentences_are_handled():
     X = [rng.standard_normal((1, 4)), rng.standard_normal((3, 4))]
     probe = DistanceProbe(rank=2, max_iter=5).fit(X, [np.array([0]), np.array([2, 0, 2])])
     assert probe.predict(X)[0].shape == (1, 1)
+
+
+def test_standardising_recovers_trees_hidden_behind_a_few_huge_dimensions(planted):
+    corpus, X, train, test = planted
+    heads = [s.heads for s in corpus]
+    punct = [s.is_punct for s in corpus]
+    loud = [x * np.r_[np.full(3, 300.0), np.ones(x.shape[1] - 3)] for x in X]  # decoder-like outlier dimensions
+    scores = {}
+    for standardize in (True, False):
+        probe = DistanceProbe(rank=DIM, max_iter=100, standardize=standardize)
+        probe.fit(_pick(loud, train), _pick(heads, train))
+        scores[standardize] = probe.score(_pick(loud, test), _pick(heads, test), _pick(punct, test))
+        report = probe.fit_report()
+        assert report["standardized"] is standardize and report["iterations"] <= 100 == report["max_iter"]
+        assert isinstance(report["converged"], bool)
+    assert scores[True] >= 0.95 and scores[False] < 0.8

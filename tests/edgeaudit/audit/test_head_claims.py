@@ -106,3 +106,41 @@ def test_batches_in_any_order_give_the_same_statistics():
     a, b = first.result(), second.result()
     np.testing.assert_array_equal(a.heads.result(min_count=1).dependent_to_head,
                                   b.heads.result(min_count=1).dependent_to_head)
+
+
+def causal_batch(sentences, batch) -> WordBatch:
+    """The same planted attention as a decoder would give it: nothing above the diagonal, rows renormalised."""
+    items = []
+    for item in batch:
+        masked = np.tril(item.attention)
+        items.append(WordSentence(item.index, item.sent_id, item.words, item.n_tokens,
+                                  masked / masked.sum(axis=-1, keepdims=True), item.special_mass, None))
+    return WordBatch(items)
+
+
+def test_causal_claims_score_only_the_arcs_attention_can_reach():
+    sentences, batch = make_corpus()
+    collector = RelationalCollector(sentences, LAYERS, HEADS, causal=True)
+    collector.update(causal_batch(sentences, batch))
+    claims = {c.claim_id: c for c in head_claims(collector.result(), context(len(sentences)), min_count=50)}
+    left_far = sum(int(h) - 1 < i for s in sentences for i, (h, r) in enumerate(zip(s.heads, s.relations, strict=True))
+                   if r == "far")
+    far = claims["head:1.2:far:dependent_to_head"]
+    assert far.n == left_far and far.score == 1.0 and far.verdict == "supported"
+    assert [c.description for c in far.controls if c.name == "offset"][0].startswith("the word at fixed offset -")
+    # 'prev' heads sit to the left of their dependents: from the head, the dependent is never reachable.
+    impossible = next(c for c in claims.values() if c.subject["relation"] == "prev"
+                      and c.subject["direction"] == "head_to_dependent")
+    assert impossible.verdict == "inconclusive" and impossible.n == 0 and impossible.to_dict()["score"] is None
+    assert "cannot reach a later word" in impossible.reason and impossible.text.startswith("a head tracks prev")
+    assert impossible.controls == [] and impossible.evidence["causal"]["possible"] == 0
+
+
+def test_without_the_causal_convention_unreachable_arcs_count_as_misses():
+    sentences, batch = make_corpus()
+    collector = RelationalCollector(sentences, LAYERS, HEADS)
+    collector.update(causal_batch(sentences, batch))
+    claims = {c.claim_id: c for c in head_claims(collector.result(), context(len(sentences)), min_count=50)}
+    far = max((c for c in claims.values() if c.subject["relation"] == "far"
+               and c.subject["direction"] == "dependent_to_head"), key=lambda c: c.score)
+    assert far.score < 0.9  # the right-pointing arcs drag the bidirectional accuracy down

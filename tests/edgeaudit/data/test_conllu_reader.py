@@ -31,6 +31,24 @@ def test_reads_syntactic_words_and_drops_ranges_and_empty_nodes(write_file):
     assert treebank.skipped == [] and treebank.n_words == 5
 
 
+def test_space_after_rebuilds_the_running_text(write_file):
+    text = GOOD_SENTENCE.replace("4\tknow\tknow\tVERB\tVB\t_\t0\troot\t_\t_", "4\tknow\tknow\tVERB\tVB\t_\t0\troot\t_\tSpaceAfter=No")
+    [sentence] = read_conllu(write_file("space.conllu", text)).sentences
+    # "do" and "n't" are written together inside the multiword token "don't", which is followed by a space
+    assert sentence.space_after == (True, False, True, False, True)
+    rebuilt = "".join(w + (" " if s else "") for w, s in zip(sentence.words, sentence.space_after, strict=True))
+    assert rebuilt.strip() == sentence.text == "I don't know."
+    glued = text.replace("2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_", "2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No")
+    assert read_conllu(write_file("glued.conllu", glued))[0].space_after == (True, False, False, False, True)
+
+
+def test_a_space_after_per_word_is_checked():
+    from edgeaudit.data import Sentence
+
+    with pytest.raises(ValueError, match="same length"):
+        Sentence("x", ["a", "b"], [0, 1], ["root", "dep"], ["X", "X"], "t", 1, space_after=(True,))
+
+
 def test_base_relations_drop_subtypes(write_file):
     rows = [_row(1, "it", 2, "nsubj:pass", "PRON"), _row(2, "went", 0, "root", "VERB"), _row(3, "x", 2, "obl:tmod")]
     sentence = read_conllu(write_file("sub.conllu", _sentence("a", rows)))[0]

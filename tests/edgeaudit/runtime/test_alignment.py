@@ -39,6 +39,9 @@ def make_word_tokenizer(name: str, max_length: int = 10_000) -> WordTokenizer:
     return WordTokenizer(tokenizer, kind=kind, tokenizer_json=json.loads(tokenizer.to_str()), max_length=max_length)
 
 
+_BYTE_LEVEL = {name: make_word_tokenizer(name) for name in ("byte-level", "roberta")}
+
+
 @pytest.fixture(scope="module", params=sorted(KINDS))
 def word_tokenizer(request) -> tuple[str, WordTokenizer]:
     return request.param, make_word_tokenizer(request.param)
@@ -73,6 +76,36 @@ def test_every_word_gets_subtokens_in_order(word_tokenizer, words):
 def test_pre_split_words_tokenise_like_running_text(word_tokenizer, words):
     _, tok = word_tokenizer
     assert reproduces_running_text(tok.tokenizer, words, tok.strategy)
+
+
+LETTER_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCéñ", min_size=1, max_size=8)
+# (word, punctuation attached to it or None): "engine" + "." is written "engine." in running text
+ATTACHED = st.lists(st.tuples(LETTER_WORDS, st.sampled_from([None, ".", ",", "!", "?", ")"])), min_size=1, max_size=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pairs=ATTACHED, name=st.sampled_from(["byte-level", "roberta"]))
+def test_space_after_makes_byte_level_words_tokenise_like_the_original_text(pairs, name):
+    tok = _BYTE_LEVEL[name]
+    words, space_after = [], []
+    for word, punct in pairs:
+        words.append(word)
+        space_after.append(punct is None)
+        if punct is not None:
+            words.append(punct)
+            space_after.append(True)
+    text = "".join(word + (" " if space else "") for word, space in zip(words, space_after, strict=True)).rstrip()
+    aligned = tok.align_many([words], space_after=[space_after])[0]
+    assert isinstance(aligned, Alignment)
+    assert aligned.input_ids.tolist() == tok.tokenizer.encode(text).ids
+    assert_words_in_order(aligned, len(words))
+
+
+def test_space_after_is_ignored_where_words_are_passed_as_they_are():
+    tok = make_word_tokenizer("wordpiece")
+    words = ["The", "engine", "."]
+    with_spacing = tok.align_many([words], space_after=[(True, False, True)])[0]
+    assert with_spacing.input_ids.tolist() == tok.align(words).input_ids.tolist()
 
 
 def test_byte_level_without_leading_space_would_differ():

@@ -22,18 +22,23 @@ from tests.edgeaudit.runtime.helpers import KeepAll, assert_close, corpus_senten
 
 
 def raw_outputs(bundle, words: list[str]) -> tuple[list[int | None], dict[str, np.ndarray]]:
-    """Tokenise by hand (leading space per word for byte-level BPE) and run onnxruntime on one sentence."""
+    """Tokenise by hand (leading space per word for byte-level BPE, <|endoftext|> first for a decoder whose
+    tokenizer adds nothing) and run onnxruntime on one sentence."""
     tok = Tokenizer.from_file(str(bundle.tokenizer_path))
     tok.no_truncation()
     tok.encode_special_tokens = True
     byte_level = bundle.manifest.tokenizer["kind"] == "byte-level-bpe"
     pieces = [w if i == 0 or not byte_level else " " + w for i, w in enumerate(words)]
     enc = tok.encode(pieces, is_pretokenized=True)
-    ids = np.array([enc.ids], dtype=np.int64)
+    ids, owners = list(enc.ids), [None if special else w for w, special in zip(enc.word_ids, enc.special_tokens_mask,
+                                                                                strict=True)]
+    bos = tok.token_to_id("<|endoftext|>")
+    if bundle.manifest.causal and not enc.special_tokens_mask[0] and bos is not None:  # the decoder prefix
+        ids, owners = [bos, *ids], [None, *owners]
+    ids = np.array([ids], dtype=np.int64)
     session = ort.InferenceSession(str(bundle.onnx_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     values = session.run(names, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
-    owners = [None if special else w for w, special in zip(enc.word_ids, enc.special_tokens_mask, strict=True)]
     return owners, dict(zip(names, values, strict=True))
 
 
@@ -104,12 +109,40 @@ def test_rows_sum_to_one_minus_special_mass(tiny_bundle, family):
     assert set(result.to_dict()) == {"rows", "special", "first_word"}
 
 
-def test_decoder_without_special_tokens_reports_first_word_mass(tiny_bundle):
+def test_decoder_gets_a_bos_like_prefix_that_takes_the_sink(tiny_bundle):
     mass = SpecialTokenMass()
-    extract(load_bundle(tiny_bundle("gpt2")), corpus_sentences(), collectors=[mass], progress=False)
-    result = mass.result()
-    assert np.all(result.special == 0)
-    assert np.all(result.first_word > 0)
+    summary = extract(load_bundle(tiny_bundle("gpt2")), corpus_sentences(), collectors=[mass], progress=False)
+    assert summary.settings["prefix_token"] == "<|endoftext|>"
+    assert np.all(mass.result().special > 0)  # every head of a causal model sees the prefix from every word
+
+
+def test_manifest_prefix_null_keeps_the_first_word_first(tiny_bundle, tmp_path):
+    import json
+    import shutil
+
+    bundle_dir = shutil.copytree(tiny_bundle("gpt2"), tmp_path / "bundle")
+    manifest = json.loads((bundle_dir / "edgeaudit.json").read_text())
+    manifest["tokenizer"]["prefix"] = None
+    (bundle_dir / "edgeaudit.json").write_text(json.dumps(manifest))
+    mass = SpecialTokenMass()
+    summary = extract(load_bundle(bundle_dir), corpus_sentences(), collectors=[mass], progress=False)
+    assert summary.settings["prefix_token"] is None
+    assert np.all(mass.result().special == 0)
+    assert np.all(mass.result().first_word > 0)
+
+
+def test_manifest_prefix_must_be_a_special_token(tiny_bundle, tmp_path):
+    import json
+    import shutil
+
+    from edgeaudit.errors import BundleError
+
+    bundle_dir = shutil.copytree(tiny_bundle("gpt2"), tmp_path / "bundle")
+    manifest = json.loads((bundle_dir / "edgeaudit.json").read_text())
+    manifest["tokenizer"]["prefix"] = "<nope>"
+    (bundle_dir / "edgeaudit.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="tokenizer.prefix '<nope>'"):
+        extract(load_bundle(bundle_dir), corpus_sentences()[:2], progress=False)
 
 
 def test_too_long_sentences_are_skipped_with_ids(tiny_bundle, tmp_path):

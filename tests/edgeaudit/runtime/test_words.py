@@ -73,3 +73,4 @@ def test_word_hidden_equals_loops(case, pooling):
 def test_unknown_pooling_is_refused():
     with pytest.raises(ValueError, match="pooling"):
         hidden_pooling(np.array([0, 1]), 2, "max")
+

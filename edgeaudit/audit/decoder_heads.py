@@ -1,0 +1,206 @@
+"""The claims people make about decoder heads, measured on random token sequences: previous-token heads,
+induction heads (Olsson et al. 2022, "In-context learning and induction heads"), and attention sinks.
+
+Sequences are a BOS-like prefix (the same one extraction uses, see :mod:`edgeaudit.runtime.alignment`), then
+``half`` random ordinary tokens; the *repeated* set continues with the same ``half`` tokens again, the
+*control* set with ``half`` fresh ones. Random tokens carry no syntax or meaning, so what a head does on them
+is positional or in-context copying, nothing else. Per head and sequence:
+
+- **previous-token score**: mean attention from each content position t ≥ 1 to position t − 1;
+- **prefix-matching score**: mean attention from each token of the second half to the token that followed
+  that token's earlier occurrence (position t − half + 1) — the attention signature of an induction head. On
+  the control set the same positions hold no repeated token, so a head that merely looks a fixed distance back
+  scores the same there: that is the no-repetition control;
+- **sink mass**: mean attention on the first position (the prefix) — evidence of how a head parks attention,
+  not a claim about knowledge.
+
+Claims are about the best head of each kind (its id names the kind, not the head, so compare can follow a
+best head that moves after compression), with controls: for previous-token heads the position-only baseline
+(uniform causal attention puts 1/(t+1) on t − 1) and the random-init twin's best head; for induction heads the
+no-repetition control and the twin's best head. A head claim keeps the token-correspondence check of its layer.
+Per-head copying through the OV circuit needs per-head outputs, which bundles do not tap; the model-level
+copying behaviour (how much better the repeated half is predicted) is attached as evidence when the bundle's
+final output is logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeaudit.audit.head_claims import ClaimContext
+from edgeaudit.bundle import Bundle
+from edgeaudit.runtime import ModelSession, SessionOptions
+from edgeaudit.runtime.alignment import WordTokenizer
+from edgeaudit.verdict import Claim, ControlScore, attach_margin, decide, flag_correspondence
+
+
+@dataclass(frozen=True)
+class SequenceSettings:
+    sequences: int = 64
+    half: int = 24  # random tokens before the repeat; sequences hold 2 × half content tokens
+    batch: int = 8
+    seed: int = 0
+
+
+@dataclass
+class HeadScores:
+    """Per sequence, layer and head: ``[sequence, layer, head]`` arrays; ``in_context_gain`` per sequence."""
+
+    previous: np.ndarray  # on repeated and control sequences together
+    prefix_matching: np.ndarray  # repeated sequences
+    prefix_matching_control: np.ndarray  # control sequences, same positions
+    sink: np.ndarray
+    in_context_gain: np.ndarray | None  # nats per token: log p(second half | repeated) − same for control
+
+    def best(self, table: np.ndarray) -> tuple[int, int]:
+        layer, head = np.unravel_index(int(np.argmax(table.mean(axis=0))), table.shape[1:])
+        return int(layer), int(head)
+
+
+def ordinary_token_ids(bundle: Bundle, words: WordTokenizer) -> np.ndarray:
+    """Token ids a random sequence may use: the tokenizer's vocabulary (within the embedding table), no specials."""
+    size = min(words.tokenizer.get_vocab_size(), int(bundle.manifest.data["model"]["vocab_size"]))
+    special = set(int(i) for i in bundle.manifest.tokenizer["special_token_ids"])
+    return np.asarray([i for i in range(size) if i not in special], dtype=np.int64)
+
+
+def make_sequences(vocab: np.ndarray, settings: SequenceSettings, prefix_id: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(repeated, control) ``[sequence, position]`` id arrays sharing their first half."""
+    rng = np.random.default_rng(settings.seed)
+    first = rng.choice(vocab, size=(settings.sequences, settings.half))
+    fresh = rng.choice(vocab, size=(settings.sequences, settings.half))
+    head = np.full((settings.sequences, 1), prefix_id) if prefix_id is not None else np.zeros((settings.sequences, 0))
+    repeated = np.concatenate([head, first, first], axis=1).astype(np.int64)
+    control = np.concatenate([head, first, fresh], axis=1).astype(np.int64)
+    return repeated, control
+
+
+def attention_scores(attn: np.ndarray, start: int, half: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Previous-token, prefix-matching and sink scores of one batch.
+
+    attn: ``[batch, layer, head, query, key]``; content starts at position ``start`` (after the prefix).
+    Returns three ``[batch, layer, head]`` arrays.
+    """
+    total = attn.shape[-1]
+    queries = np.arange(start + 1, total)
+    previous = attn[..., queries, queries - 1].mean(axis=-1)
+    second = np.arange(start + half, total)  # second-half tokens: the earlier occurrence is at t − half
+    prefix = attn[..., second, second - half + 1].mean(axis=-1)
+    sink = attn[..., start:, 0].mean(axis=-1)
+    return previous, prefix, sink
+
+
+def _log_prob_second_half(logits: np.ndarray, ids: np.ndarray, start: int, half: int) -> np.ndarray:
+    """Mean log-probability of each sequence's second-half tokens given what precedes them: ``[batch]``."""
+    positions = np.arange(start + half, ids.shape[1])  # predicted tokens
+    scores = logits[:, positions - 1, :].astype(np.float64)
+    scores -= scores.max(axis=-1, keepdims=True)
+    log_norm = np.log(np.exp(scores).sum(axis=-1))
+    picked = np.take_along_axis(scores, ids[:, positions][..., None], axis=-1)[..., 0]
+    return (picked - log_norm).mean(axis=-1)
+
+
+def measure_heads(bundle: Bundle, settings: SequenceSettings, session_options: SessionOptions | None = None,
+                  *, progress=None) -> HeadScores:
+    """Run the repeated and control sequences through ``bundle`` and score every head."""
+    words = WordTokenizer.from_bundle(bundle)
+    prefix_id = words.prefix[0] if words.prefix else None
+    start = 1 if prefix_id is not None else 0
+    repeated, control = make_sequences(ordinary_token_ids(bundle, words), settings, prefix_id)
+    manifest = bundle.manifest
+    taps = list(manifest.attention_taps)
+    final = manifest.final_output
+    logits = manifest.data["taps"].get("final_output_kind") == "logits"
+    session = ModelSession(bundle, session_options)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ("prev", "prefix", "control", "sink", "gain")}
+    for begin in range(0, settings.sequences, settings.batch):
+        outputs = {}
+        for name, ids in (("repeated", repeated), ("control", control)):
+            batch = ids[begin:begin + settings.batch]
+            fetched = session.run(batch, np.ones_like(batch), taps + ([final] if logits else []))
+            attn = np.stack([fetched[tap] for tap in taps], axis=1)  # [batch, layer, head, query, key]
+            outputs[name] = (attention_scores(attn, start, settings.half),
+                             _log_prob_second_half(fetched[final], batch, start, settings.half) if logits else None)
+        (prev_r, prefix_r, sink_r), gain_r = outputs["repeated"]
+        (prev_c, prefix_c, sink_c), gain_c = outputs["control"]
+        parts["prev"].append((prev_r + prev_c) / 2)
+        parts["prefix"].append(prefix_r)
+        parts["control"].append(prefix_c)
+        parts["sink"].append((sink_r + sink_c) / 2)
+        if logits:
+            parts["gain"].append(gain_r - gain_c)
+        if progress is not None:
+            progress(f"decoder heads: {min(begin + settings.batch, settings.sequences)}/{settings.sequences} sequences")
+    return HeadScores(previous=np.concatenate(parts["prev"]), prefix_matching=np.concatenate(parts["prefix"]),
+                      prefix_matching_control=np.concatenate(parts["control"]), sink=np.concatenate(parts["sink"]),
+                      in_context_gain=np.concatenate(parts["gain"]) if logits else None)
+
+
+def position_only_previous(total: int, start: int) -> float:
+    """Previous-token score of a head that spreads attention uniformly over what it can see (1/(t+1) at t)."""
+    queries = np.arange(start + 1, total)
+    return float(np.mean(1.0 / (queries + 1)))
+
+
+def _head_claim(claim_id: str, text: str, scores: np.ndarray, layer: int, head: int, metric: str,
+                controls: list[tuple[ControlScore, np.ndarray]], ctx: ClaimContext, kind: str) -> Claim:
+    ones = np.ones(scores.shape[0])
+    real = scores[:, layer, head]
+    claim = Claim(claim_id=claim_id, kind=kind, text=text.format(layer=layer, head=head), metric=metric,
+                  score=float(real.mean()), n=int(real.size), controls=[c for c, _ in controls],
+                  score_ci=ctx.interval(real, ones), subject={"layer": layer, "head": head})
+    margins = {control.name: ctx.margin(real, per_sequence, ones) for control, per_sequence in controls}
+    decide(attach_margin(claim, margins), ctx.thresholds)
+    flag_correspondence(claim, ctx.correspondence[layer], ctx.thresholds)
+    return claim
+
+
+def decoder_head_claims(real: HeadScores, ctx: ClaimContext, settings: SequenceSettings, *, start: int,
+                        twin: HeadScores | None = None) -> list[Claim]:
+    """The best previous-token head and the best induction head, each against its controls."""
+    n = real.previous.shape[0]
+    total = start + 2 * settings.half
+    layer, head = real.best(real.previous)
+    uniform = position_only_previous(total, start)
+    controls = [(ControlScore("position-only", uniform, "uniform causal attention (1/(t+1) on the previous token)"),
+                 np.full(n, uniform))]
+    if twin is not None:
+        t_layer, t_head = twin.best(twin.previous)
+        t_scores = twin.previous[:, t_layer, t_head]
+        controls.append((ControlScore("random-init", float(t_scores.mean()),
+                                      f"best previous-token head of the random-init twin ({t_layer}.{t_head})"),
+                         t_scores))
+    previous = _head_claim("previous-token:best", "head {layer}.{head} attends to the previous token", real.previous,
+                           layer, head, "previous-token attention", controls, ctx, "previous-token-head")
+    layer, head = real.best(real.prefix_matching)
+    no_repeat = real.prefix_matching_control[:, layer, head]
+    controls = [(ControlScore("no-repetition", float(no_repeat.mean()),
+                              "the same head at the same positions of sequences that do not repeat"), no_repeat)]
+    if twin is not None:
+        t_layer, t_head = twin.best(twin.prefix_matching)
+        t_scores = twin.prefix_matching[:, t_layer, t_head]
+        controls.append((ControlScore("random-init", float(t_scores.mean()),
+                                      f"best prefix-matching head of the random-init twin ({t_layer}.{t_head})"),
+                         t_scores))
+    induction = _head_claim("induction:best", "head {layer}.{head} is an induction head (attends to the token "
+                            "after the earlier occurrence of the current one)", real.prefix_matching, layer, head,
+                            "prefix-matching attention", controls, ctx, "induction-head")
+    if real.in_context_gain is not None:
+        induction.evidence["in_context_gain_nats"] = float(real.in_context_gain.mean())
+    return [previous, induction]
+
+
+def decoder_section(real: HeadScores, settings: SequenceSettings, prefix: str | None) -> dict:
+    """The per-head tables behind the claims, for audit.json and the reports."""
+    sink = real.sink.mean(axis=0)
+    return {
+        "sequences": int(real.previous.shape[0]), "half": settings.half, "seed": settings.seed, "prefix": prefix,
+        "previous_token": real.previous.mean(axis=0).tolist(),
+        "prefix_matching": real.prefix_matching.mean(axis=0).tolist(),
+        "prefix_matching_control": real.prefix_matching_control.mean(axis=0).tolist(),
+        "sink_mass": sink.tolist(),
+        "sink_heads": [[int(layer), int(head)] for layer, head in np.argwhere(sink >= 0.9)],
+        "in_context_gain_nats": None if real.in_context_gain is None else float(real.in_context_gain.mean()),
+    }
