@@ -135,7 +135,7 @@ def _run_int4(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.M
 
     path, prep, _ = _prepared(job, model, external)  # constant folding exposes tied lm_head weights too
     job.stage("quantising")
-    result, settings = quantize_int4(onnx.load(str(path)))
+    result, settings = quantize_int4(onnx.load(str(path)), job.name)
     job.done()
     return result, {**settings, **prep}
 
@@ -146,6 +146,9 @@ _RUNNERS = {
     "int8-static": (_run_int8_static, 2),
     "fp16": (_run_fp16, 1),
     "int4": (_run_int4, 2),
+    "int4-rtn": (_run_int4, 2),
+    "int4-kquant": (_run_int4, 2),
+    "int4-hqq": (_run_int4, 2),
 }
 
 

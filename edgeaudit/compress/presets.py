@@ -15,7 +15,10 @@ PRESETS: dict[str, str] = {
                    "--calibration sentences (onnxruntime quantize_static).",
     "fp16": "float16 weights and arithmetic, inputs and every tap kept float32 "
             "(onnxruntime.transformers.float16).",
-    "int4": "4-bit weight-only MatMul (MatMulNBits, block 32, symmetric); everything else float32.",
+    "int4": "4-bit weight-only MatMul (MatMulNBits, block 32, symmetric round to nearest); everything else float32.",
+    "int4-rtn": "int4 with asymmetric round to nearest (a zero point per block).",
+    "int4-kquant": "int4 with llama.cpp-style k-quant search of each block's scale and offset.",
+    "int4-hqq": "int4 with half-quadratic quantization (HQQ); needs PyTorch (the [export] extra).",
 }
 
 #: presets whose activation ranges come from data given with ``--calibration``.

@@ -107,3 +107,15 @@ def test_int4_uses_matmulnbits_blocks_of_32(variant):
     assert {a.i for n in nodes for a in n.attribute if a.name == "block_size"} == {32}
     settings = bundle.manifest.data["variant"]["settings"]
     assert (settings["bits"], settings["block_size"], settings["symmetric"]) == (4, 32, True)
+
+
+@pytest.mark.parametrize("preset", ["int4-rtn", "int4-kquant", "int4-hqq"])
+def test_int4_algorithms_are_recorded_and_quantise_what_they_can(variant, preset):
+    settings = variant("llama", preset).bundle.manifest.data["variant"]["settings"]
+    assert settings["algorithm"].split(" ")[0] == {"int4-rtn": "RTN", "int4-kquant": "k_quant",
+                                                   "int4-hqq": "HQQ"}[preset]
+    assert settings["symmetric"] is False and settings["quantized_nodes"]["MatMul"] >= 1
+    converted, kept = settings["quantized_nodes"]["MatMul"], len(settings["kept_float"])
+    assert converted + kept == settings["weight_matmuls"]  # nothing silently left out
+    if preset == "int4-hqq":
+        assert kept == 0  # HQQ pads; only the neural-compressor path needs whole block pairs
