@@ -2,7 +2,8 @@
 
 Anything a user can fix (a missing file, a malformed field, an unsupported model) is raised as an
 ``EdgeAuditError`` whose message is one line naming the file/line/field and what to do. The CLI prints
-that line and exits 2; everything else is a bug and keeps its traceback.
+that line and exits 2. Operating-system errors get one line naming the file too; anything else is a bug,
+reported as a one-line internal error (exit 2) whose traceback ``--debug`` prints.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ def _corpus_sha256(sentences) -> str:
 
 def _dataset_info(treebank, sentences, options) -> dict[str, Any]:
     return {"spec": options.data, "sha256": _corpus_sha256(sentences), "sentences": len(sentences),
-            "skipped_while_reading": [str(skip) for skip in treebank.skipped]}
+            "skipped_while_reading": [str(skip) for skip in treebank.skipped],
+            "skipped_while_reading_by_kind": dict(Counter(skip.kind for skip in treebank.skipped).most_common())}
 
 
 def _run_section(run) -> dict[str, Any] | None:

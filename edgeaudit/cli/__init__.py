@@ -6,13 +6,33 @@ workstation-side ``exporters`` package (and with it torch).
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import sys
+import traceback
 
 import click
 
 from edgeaudit import __version__
 from edgeaudit.errors import EXIT_BAD_INPUT, EdgeAuditError
+
+EXIT_INTERRUPTED = 130
+_DEBUG = {"on": False}  # set by --debug (or EDGEAUDIT_DEBUG=1): tracebacks for every error
+
+#: what a user can do about the common operating-system errors
+OS_HINTS = {
+    errno.ENOENT: "check the path (relative paths start at the working directory)",
+    errno.EACCES: "check the permissions, or choose another path",
+    errno.EPERM: "check the permissions, or choose another path",
+    errno.EROFS: "the file system is read-only: choose a writable location",
+    errno.ENOSPC: "free some disk space and rerun the same command (finished work is reused)",
+    errno.EDQUOT: "free some disk space and rerun the same command (finished work is reused)",
+    errno.EISDIR: "pass a file, not a directory",
+    errno.ENOTDIR: "a part of the path is a file, not a directory: choose another path",
+    errno.EEXIST: "the path exists already: choose another or remove it",
+    errno.ENAMETOOLONG: "choose a shorter path",
+}
 
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -51,26 +71,47 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edgeaudit")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Print the full traceback of any error (also EDGEAUDIT_DEBUG=1).")
+def cli(debug: bool) -> None:
     """Audit whether explanations of a transformer hold up on the device it ships on.
 
     \b
     Typical flow:
       edgeaudit export ./my-bert ./bundle            # workstation (needs the [export] extra)
       edgeaudit inspect ./bundle                     # validate and describe a bundle
+      edgeaudit --debug audit ./bundle --out a/      # any error with its full traceback
     """
+    _DEBUG["on"] = _DEBUG["on"] or debug
+
+
+def os_error_line(error: OSError) -> str:
+    """One line for an operating-system error: the file, what went wrong, what to do."""
+    files = " → ".join(str(name) for name in (error.filename, error.filename2) if name is not None)
+    what = error.strerror or str(error) or type(error).__name__
+    hint = OS_HINTS.get(error.errno or -1)
+    return " ".join(f"{files + ': ' if files else ''}{what}{' — ' + hint if hint else ''}".split())
+
+
+def _debugging() -> bool:
+    return _DEBUG["on"] or os.environ.get("EDGEAUDIT_DEBUG", "") not in ("", "0")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+    """Entry point: every failure becomes one line on stderr (a traceback only with --debug).
+
+    Exit codes: 0 ok, 1 only for a tripped --fail-on gate, 2 for bad input, an operating-system error or an
+    internal error, 130 when interrupted. A crash must never read as "a gate tripped" to a CI pipeline.
+    """
+    _DEBUG["on"] = False
     try:
         cli.main(args=argv, prog_name="edgeaudit", standalone_mode=False)
     except EdgeAuditError as error:
+        _traceback_if_debugging()
         click.echo(f"edgeaudit: error: {error.one_line()}", err=True)
         return error.exit_code
     except click.exceptions.Abort:
-        click.echo("edgeaudit: aborted", err=True)
-        return 130
+        click.echo("edgeaudit: interrupted — rerun the same command to resume from the finished work", err=True)
+        return EXIT_INTERRUPTED
     except click.exceptions.NoArgsIsHelpError as error:
         error.show()  # bare `edgeaudit` / `edgeaudit GROUP`: the help text is the answer
         return error.exit_code
@@ -84,7 +125,27 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT if error.exit_code == 2 else error.exit_code
     except click.exceptions.Exit as exit_:
         return exit_.exit_code
+    except OSError as error:
+        _traceback_if_debugging()
+        click.echo(f"edgeaudit: error: {os_error_line(error)}", err=True)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        _traceback_if_debugging()
+        click.echo("edgeaudit: error: out of memory — lower --batch-tokens or --max-sentences, or close other "
+                   "programs", err=True)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # a bug: still one line and exit 2, never 1 (a tripped gate)
+        _traceback_if_debugging()
+        message = " ".join(str(error).split()) or "(no message)"
+        click.echo(f"edgeaudit: internal error: {type(error).__name__}: {message} — rerun with --debug for the "
+                   "traceback and please report it", err=True)
+        return EXIT_BAD_INPUT
     return 0
+
+
+def _traceback_if_debugging() -> None:
+    if _debugging():
+        traceback.print_exc(file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

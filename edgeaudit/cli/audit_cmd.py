@@ -7,6 +7,7 @@ import sys
 import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
+from edgeaudit.cli.skips import audit_skip_line
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
 
 
@@ -105,6 +106,9 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
             click.echo(message, err=True)
 
     document = run_audit(bundle_dir, out_dir, options, log=log)
+    skipped = audit_skip_line(document, f"{out_dir}/audit.json")
+    if skipped:
+        click.echo(skipped, err=True)
     click.echo(claims_table(document))
     counts = ", ".join(f"{n} {v}" for v, n in document["summary"]["verdicts"].items() if n)
     click.echo(f"{document['summary']['claims']} claims ({counts or 'none'}); wrote {out_dir}/audit.json")

@@ -1,0 +1,29 @@
+"""The one-line skip summary every data-reading command prints on stderr: nothing is dropped silently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def skip_line(by_kind: dict[str, int], total: int, where: str) -> str | None:
+    """``edgeaudit: skipped 3 of 120 sentences: 2 head-out-of-range, 1 too-long (see WHERE)``, or None."""
+    skipped = sum(by_kind.values())
+    if not skipped:
+        return None
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(by_kind.items(), key=lambda item: -item[1]))
+    return f"edgeaudit: skipped {skipped} of {_plural(total, 'sentence')}: {kinds} (see {where})"
+
+
+def audit_skip_line(document: dict[str, Any], path: str) -> str | None:
+    """Sentences the reader rejected plus those the model could not take (too long, unalignable)."""
+    data = document.get("data") or {}
+    counts: dict[str, int] = dict(data.get("skipped_while_reading_by_kind") or {})
+    extraction = ((document.get("runs") or {}).get("model") or {}).get("extraction") or {}
+    for kind, count in (extraction.get("skipped_by_kind") or {}).items():
+        counts[kind] = counts.get(kind, 0) + int(count)
+    total = int(data.get("sentences") or 0) + sum((data.get("skipped_while_reading_by_kind") or {}).values())
+    return skip_line(counts, total, f'{path}: "data.skipped_while_reading" and "runs.model.extraction.skipped"')

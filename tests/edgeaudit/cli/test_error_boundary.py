@@ -1,0 +1,89 @@
+"""The CLI's one error boundary: OS errors and bugs become one line and exit 2 (never 1, a tripped gate)."""
+
+from __future__ import annotations
+
+import errno
+import importlib
+
+import pytest
+
+from edgeaudit.cli import main, os_error_line
+from tests.reliability.cli import assert_one_error_line, run_edgeaudit
+
+
+def test_an_output_folder_under_a_file_is_one_line_naming_the_path(tmp_path, tiny_bundle):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    result = run_edgeaudit(["audit", str(tiny_bundle("bert")), "--probes", "attention", "--max-sentences", "3",
+                            "--out", str(blocker / "out"), "-q"], cwd=tmp_path)
+    assert_one_error_line(result, (str(blocker), "not a directory"))
+
+
+def test_a_directory_where_a_data_file_belongs(tmp_path, tiny_bundle):
+    result = run_edgeaudit(["extract", str(tiny_bundle("bert")), "--data", str(tmp_path), "--out",
+                            str(tmp_path / "out")], cwd=tmp_path)
+    assert_one_error_line(result, (str(tmp_path), "directory"))
+
+
+def test_os_errors_raised_anywhere_are_one_line_with_the_file_and_what_to_do(monkeypatch, capsys):
+    module = importlib.import_module("edgeaudit.cli.datasets_cmd")
+
+    def full_disk():
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/out/audit.json")
+
+    monkeypatch.setattr(module, "builtin_datasets", full_disk)
+    assert main(["datasets"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["edgeaudit: error: /data/out/audit.json: No space left on device — free some disk space and "
+                   "rerun the same command (finished work is reused)"]
+
+
+def test_a_bug_is_an_internal_error_with_exit_2_and_debug_shows_the_traceback(monkeypatch, capsys):
+    module = importlib.import_module("edgeaudit.cli.datasets_cmd")
+
+    def bug():
+        raise KeyError("relations")
+
+    monkeypatch.setattr(module, "builtin_datasets", bug)
+    assert main(["datasets"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: KeyError: 'relations'" in err and "--debug" in err
+    assert "Traceback" not in err
+    assert main(["--debug", "datasets"]) == 2
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+    monkeypatch.setenv("EDGEAUDIT_DEBUG", "1")
+    assert main(["datasets"]) == 2
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+def test_ctrl_c_is_exit_130_with_a_resume_hint(monkeypatch, capsys):
+    module = importlib.import_module("edgeaudit.cli.datasets_cmd")
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "builtin_datasets", interrupted)
+    assert main(["datasets"]) == 130
+    assert "interrupted — rerun the same command to resume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("code, fragment", [(errno.EACCES, "permissions"), (errno.EROFS, "read-only"),
+                                            (errno.ENOTDIR, "is a file, not a directory")])
+def test_hints_per_errno(code, fragment):
+    line = os_error_line(OSError(code, "reason", "/x/y"))
+    assert line.startswith("/x/y: reason — ") and fragment in line
+
+
+def test_audit_says_on_stderr_what_it_skipped_and_why(tmp_path, tiny_bundle):
+    good = "# sent_id = ok-{i}\n1\tDogs\tdog\tNOUN\t_\t_\t2\tnsubj\t_\t_\n2\tbark\tbark\tVERB\t_\t_\t0\troot\t_\t_\n\n"
+    bad = "# sent_id = bad\n1\tDogs\tdog\tNOUN\t_\t_\t7\tnsubj\t_\t_\n2\tbark\tbark\tVERB\t_\t_\t0\troot\t_\t_\n\n"
+    long = "# sent_id = long\n" + "".join(f"{i}\tw\tw\tX\t_\t_\t{0 if i == 1 else 1}\t{'root' if i == 1 else 'dep'}"
+                                           f"\t_\t_\n" for i in range(1, 80)) + "\n"
+    data = tmp_path / "mixed.conllu"
+    data.write_text("".join(good.format(i=i) for i in range(6)) + bad + long, encoding="utf-8")
+    result = run_edgeaudit(["audit", str(tiny_bundle("bert")), "--data", str(data), "--probes", "attention",
+                            "--out", str(tmp_path / "a"), "-q", "--min-count", "1"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "skipped" in line]
+    assert line.startswith("edgeaudit: skipped 2 of 8 sentences: ")
+    assert "1 head-out-of-range" in line and "1 too-long" in line and "audit.json" in line
