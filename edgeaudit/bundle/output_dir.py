@@ -7,6 +7,7 @@ either side), so a half-written bundle never appears under the requested name.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -35,6 +36,13 @@ def check_output_dir(out_dir: Path, force: bool, *, error: type[EdgeAuditError] 
     )
 
 
+def current_umask() -> int:
+    """The process umask (reading it means setting it; set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def staged_bundle(out_dir: Path, force: bool, *, error: type[EdgeAuditError] = BundleError) -> Iterator[Path]:
     """Yield a temp directory to write into; on success it replaces ``out_dir`` atomically-enough."""
@@ -48,6 +56,7 @@ def staged_bundle(out_dir: Path, force: bool, *, error: type[EdgeAuditError] = B
         raise error(f"{out_dir}: cannot create its parent directory ({reason})",
                     hint="choose another output directory") from None
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700; a bundle is shared like any directory
     try:
         yield staging
         if out_dir.exists():
