@@ -7,8 +7,11 @@ import sys
 import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
+from edgeaudit.cli.out_dir import claimed_output, run_identity
 from edgeaudit.cli.skips import audit_skip_line
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
+
+PATH_OPTIONS = ("bundle_dir", "twin", "data", "nonce", "norms", "categories")
 
 
 def _layers(text: str | None) -> tuple[int, ...] | None:
@@ -72,11 +75,13 @@ def claims_table(document: dict, limit: int = 25) -> str:
 @click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
 @click.option("--batch-tokens", type=int, help="Token budget per model batch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--overwrite", is_flag=True,
+              help="--out holds another run (other bundle, data or options): delete it and start afresh.")
 def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categories, categories_pos, min_count, max_sentences,
                   property_layers, mapper, folds, shuffles, bootstrap, seed, structural_rank, structural_max_iter,
                   structural_max_train, min_effect, max_ci_width, min_instances,
                   correspondence_signal, min_rollout_self_share, min_identifiability, threads, batch_tokens,
-                  quiet) -> None:
+                  quiet, overwrite) -> None:
     """Audit BUNDLE_DIR: attention-head, attention-tree, structural and property claims, each with its controls
     and a verdict (supported / artifact / inconclusive / unwarranted-assumption).
 
@@ -105,7 +110,9 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
         if not quiet:
             click.echo(message, err=True)
 
-    document = run_audit(bundle_dir, out_dir, options, log=log)
+    identity = run_identity(click.get_current_context().params, PATH_OPTIONS)
+    with claimed_output(out_dir, command="audit", identity=identity, overwrite=overwrite):
+        document = run_audit(bundle_dir, out_dir, options, log=log)
     skipped = audit_skip_line(document, f"{out_dir}/audit.json")
     if skipped:
         click.echo(skipped, err=True)

@@ -7,6 +7,7 @@ import sys
 import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
+from edgeaudit.cli.out_dir import claimed_output, run_identity
 from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
 from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
 from edgeaudit.gates import METRICS
@@ -104,10 +105,12 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
 @click.option("--batch-tokens", type=int, help="Token budget per model batch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--overwrite", is_flag=True,
+              help="--out holds another comparison (other bundles, data or options): delete it and start afresh.")
 def compare_command(reference, variant, out_dir, data, probes, twin, norms, categories, categories_pos, max_sentences,
                     min_count, shuffles, bootstrap, seed, drift_tolerance, drift_sentences, fidelity,
                     fidelity_sentences, fidelity_tolerance, refit, fail_on, gates_file, threads, batch_tokens,
-                    quiet) -> None:
+                    quiet, overwrite) -> None:
     """Compare REFERENCE with its compressed VARIANT claim by claim: survives / drifts / breaks, verdict flips,
     numeric drift (per-layer SQNR, per-head attention JSD, output cosine) and whether each audited graph is the
     deployed one. Each of REFERENCE and VARIANT is a bundle (audited here into DIR/reference and DIR/variant
@@ -139,7 +142,11 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
         if not quiet:
             click.echo(message, err=True)
 
-    document = run_compare(reference, variant, out_dir, options, log=log)
+    params = {key: value for key, value in click.get_current_context().params.items()
+              if key not in ("fail_on", "gates_file")}  # gates judge the results; they do not change them
+    identity = run_identity(params, ("reference", "variant", "twin", "data", "norms", "categories"))
+    with claimed_output(out_dir, command="compare", identity=identity, overwrite=overwrite):
+        document = run_compare(reference, variant, out_dir, options, log=log)
     click.echo(claims_table(document))
     summary = document["summary"]
     click.echo(f"{summary['claims']} claims: {summary['survives']} survive, {summary['drifts']} drift, "

@@ -1,0 +1,78 @@
+"""--out holds one run: the same run resumes, another is refused unless --overwrite, a busy folder is locked."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+
+import pytest
+
+from edgeaudit.cli.out_dir import LOCK_NAME, RUN_NAME, claimed_output, run_identity
+from edgeaudit.errors import EdgeAuditError
+from tests.reliability.cli import assert_one_error_line, run_edgeaudit
+
+AUDIT = ["--probes", "attention", "--max-sentences", "12", "--min-count", "3", "--bootstrap", "50", "-q"]
+
+
+def test_the_same_run_resumes_another_is_refused_and_overwrite_starts_afresh(tmp_path):
+    with claimed_output(tmp_path / "out", command="audit", identity={"a": 1}, overwrite=False) as out:
+        (out / "twin-activations").mkdir()
+    with claimed_output(tmp_path / "out", command="audit", identity={"a": 1}, overwrite=False) as out:
+        assert (out / "twin-activations").is_dir()  # resuming keeps the finished work
+    with pytest.raises(EdgeAuditError, match=r"holds another audit run \(a 1 → 2\).*--overwrite"):
+        with claimed_output(tmp_path / "out", command="audit", identity={"a": 2}, overwrite=False):
+            pass
+    with claimed_output(tmp_path / "out", command="audit", identity={"a": 2}, overwrite=True) as out:
+        assert not (out / "twin-activations").exists()  # nothing of the other run is mixed in
+    assert json.loads((tmp_path / "out" / RUN_NAME).read_text())["identity"] == {"a": 2}
+
+
+def test_a_folder_with_foreign_files_or_another_command_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(EdgeAuditError, match="holds no edgeaudit audit run"):
+        with claimed_output(tmp_path, command="audit", identity={}, overwrite=False):
+            pass
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    with claimed_output(tmp_path / "c", command="compare", identity={}, overwrite=False) as out:
+        (out / "compare.json").write_text("{}")
+    with pytest.raises(EdgeAuditError, match="holds an edgeaudit compare run"):
+        with claimed_output(tmp_path / "c", command="audit", identity={}, overwrite=False):
+            pass
+
+
+def test_a_second_process_on_the_same_folder_is_stopped_with_the_holders_pid(tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    with open(out / LOCK_NAME, "w") as handle:
+        handle.write("4242")
+        handle.flush()
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        pid = os.fork()
+        if pid == 0:  # another process, as a second `edgeaudit audit` would be
+            try:
+                with claimed_output(out, command="audit", identity={}, overwrite=False):
+                    os._exit(0)
+            except EdgeAuditError as error:
+                os._exit(3 if "in use by another edgeaudit run (pid 4242)" in str(error) else 4)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 3
+
+
+def test_identity_ignores_speed_and_resolves_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = {"bundle_dir": "b", "data": "builtin:ewt", "threads": 2, "quiet": True, "min_count": 5}
+    assert run_identity(params, ("bundle_dir", "data")) == {"bundle_dir": str(tmp_path / "b"), "data": "builtin:ewt",
+                                                             "min_count": 5}
+
+
+def test_audit_cli_refuses_another_run_and_overwrite_replaces_it(tmp_path, tiny_bundle):
+    bundle = str(tiny_bundle("bert"))
+    out = str(tmp_path / "a")
+    assert run_edgeaudit(["audit", bundle, "--out", out, *AUDIT], cwd=tmp_path).returncode == 0
+    assert run_edgeaudit(["audit", bundle, "--out", out, "--threads", "1", *AUDIT], cwd=tmp_path).returncode == 0
+    other = run_edgeaudit(["audit", bundle, "--out", out, *AUDIT, "--seed", "3"], cwd=tmp_path)
+    assert_one_error_line(other, ("holds another audit run", "seed 0 → 3", "--overwrite"))
+    again = run_edgeaudit(["audit", bundle, "--out", out, *AUDIT, "--seed", "3", "--overwrite"], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "a" / "audit.json").read_text())["options"]["seed"] == 3
