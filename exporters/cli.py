@@ -24,7 +24,8 @@ from exporters.options import BACKENDS, EXPORTERS, ExportOptions
 @click.option("--random-init", is_flag=True,
               help="Export the same architecture with fresh random weights (the random-model control twin).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")
-@click.option("--force", is_flag=True, help="Replace OUT_DIR if it exists (a bundle, or any directory).")
+@click.option("--overwrite", "--force", "force", is_flag=True,
+              help="Replace OUT_DIR if it exists (a bundle, or any directory).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow custom modelling code shipped with the checkpoint.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final line.")
 def export_command(model_dir: str, out_dir: str, exporter: str, backend: str, opset: int, max_length: int | None,

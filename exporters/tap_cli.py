@@ -39,7 +39,8 @@ def summary(result: TapResult) -> list[str]:
 @click.option("--padding-side", type=click.Choice(["left", "right"]), default=None,
               help="How the runtime pads batches (default: tokenizer_config.json's, else right).")
 @click.option("--pad-token-id", type=int, default=None, help="Token id used for padding (default: the tokenizer's).")
-@click.option("--force", is_flag=True, help="Replace OUT_DIR if it exists (a bundle, or any directory).")
+@click.option("--overwrite", "--force", "force", is_flag=True,
+              help="Replace OUT_DIR if it exists (a bundle, or any directory).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the first summary line.")
 def tap_command(model_onnx: str, out_dir: str, tokenizer_path: str, num_heads: int | None, causal: bool | None,
                 max_length: int | None, padding_side: str | None, pad_token_id: int | None, force: bool,

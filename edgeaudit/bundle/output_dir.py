@@ -28,11 +28,11 @@ def check_output_dir(out_dir: Path, force: bool, *, error: type[EdgeAuditError] 
         return
     if (out_dir / MANIFEST_NAME).is_file():
         raise error(
-            f"{out_dir}: already holds a bundle", hint="pass --force to replace it, or choose another directory"
+            f"{out_dir}: already holds a bundle", hint="pass --overwrite to replace it, or choose another directory"
         )
     raise error(
         f"{out_dir}: exists, is not empty and is not an edgeaudit bundle",
-        hint="choose another output directory, or pass --force to replace its contents",
+        hint="choose another output directory, or pass --overwrite to replace its contents",
     )
 
 

@@ -55,7 +55,7 @@ def _summary(result) -> dict:
                    "or builtin:treebank.")
 @click.option("--calibration-limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
               help="Use at most this many calibration sentences.")
-@click.option("--force", is_flag=True, help="Replace OUT_DIR if it already exists.")
+@click.option("--overwrite", "--force", "force", is_flag=True, help="Replace OUT_DIR if it already exists.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
 def compress_command(bundle_dir: str, out_dir: str, preset: str, calibration: str | None, calibration_limit: int,
@@ -70,7 +70,7 @@ def compress_command(bundle_dir: str, out_dir: str, preset: str, calibration: st
     Examples:
       edgeaudit compress ./bundle ./bundle-int8 --preset int8-dynamic
       edgeaudit compress ./bundle ./bundle-int8s --preset int8-static --calibration builtin:treebank
-      edgeaudit compress ./bundle ./bundle-fp16 --preset fp16 --force --quiet
+      edgeaudit compress ./bundle ./bundle-fp16 --preset fp16 --overwrite --quiet
     """
     from edgeaudit.compress.pipeline import compress
 

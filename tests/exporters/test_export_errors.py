@@ -65,7 +65,7 @@ def test_output_dir_that_is_not_a_bundle_needs_force(tiny_checkpoint, tmp_path):
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     assert_one_line_error(run_cli("export", str(tiny_checkpoint("bert")), str(out), "--exporter", "torchscript"),
-                          "not an edgeaudit bundle", "--force")
+                          "not an edgeaudit bundle", "--overwrite")
     assert (out / "notes.txt").read_text() == "mine"
 
 

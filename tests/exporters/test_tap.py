@@ -305,7 +305,7 @@ def test_output_dir_not_a_bundle(tmp_path, tokenizer_file, plain_model):
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     model = plain_model("bert")
-    with pytest.raises(ExportError, match="not an edgeaudit bundle.*--force"):
+    with pytest.raises(ExportError, match="not an edgeaudit bundle.*--overwrite"):
         tap_onnx(model, tokenizer_file, out)
     assert (out / "notes.txt").read_text() == "mine"
     tap_onnx(model, tokenizer_file, out, TapOptions(force=True))

@@ -87,3 +87,28 @@ def test_audit_says_on_stderr_what_it_skipped_and_why(tmp_path, tiny_bundle):
     [line] = [line for line in result.stderr.splitlines() if "skipped" in line]
     assert line.startswith("edgeaudit: skipped 2 of 8 sentences: ")
     assert "1 head-out-of-range" in line and "1 too-long" in line and "audit.json" in line
+
+
+def test_every_option_a_hint_names_exists_on_the_commands_that_write_output():
+    """Hints say "pass --overwrite"; every writing command must accept it (and the old --force still works)."""
+    import re
+    from pathlib import Path
+
+    import click
+
+    from edgeaudit.cli import COMMANDS, LazyGroup
+
+    root = Path(__file__).resolve().parents[3]
+    named = set()
+    for source in [*root.glob("edgeaudit/**/*.py"), *root.glob("exporters/**/*.py")]:
+        named |= set(re.findall(r"pass (--[a-z][a-z-]+)", source.read_text(encoding="utf-8")))
+    group = LazyGroup()
+    ctx = click.Context(group)
+    options = {name: {opt for param in group.get_command(ctx, name).params for opt in param.opts}
+               for name in COMMANDS}
+    writers = ("export", "tap", "compress", "extract", "audit", "compare")
+    for option in named:
+        assert any(option in options[name] for name in COMMANDS), f"a hint names {option}, which no command has"
+    for name in writers:
+        assert "--overwrite" in options[name], name
+    assert all("--force" in options[name] for name in ("export", "tap", "compress"))

@@ -46,7 +46,7 @@ def test_existing_non_bundle_output_needs_force(tiny_bundle, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(CompressError, match="not an edgeaudit bundle.*--force"):
+    with pytest.raises(CompressError, match="not an edgeaudit bundle.*--overwrite"):
         compress_bundle(tiny_bundle("bert"), out, "fp16", **QUIET)
     assert (out / "notes.txt").read_text() == "mine"
     bundle = compress_bundle(tiny_bundle("bert"), out, "fp16", force=True, **QUIET)
