@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
-from edgeaudit.cli.out_dir import claimed_output, run_identity
+from edgeaudit.cli.out_dir import claimed_output, keep_stdin, run_identity, stdin_spec
 from edgeaudit.cli.skips import audit_skip_line
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
 
@@ -93,6 +94,7 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
     """
     from edgeaudit.audit.run import run_audit
 
+    data, piped = stdin_spec(data)
     thresholds = VerdictThresholds(min_effect=min_effect, max_ci_width=max_ci_width, min_instances=min_instances,
                                    correspondence_signal=correspondence_signal,
                                    min_rollout_self_share=min_rollout_self_share,
@@ -110,8 +112,9 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
         if not quiet:
             click.echo(message, err=True)
 
-    identity = run_identity(click.get_current_context().params, PATH_OPTIONS)
-    with claimed_output(out_dir, command="audit", identity=identity, overwrite=overwrite):
+    identity = run_identity(click.get_current_context().params | {"data": data}, PATH_OPTIONS)
+    with claimed_output(out_dir, command="audit", identity=identity, overwrite=overwrite) as out:
+        options = dataclasses.replace(options, data=keep_stdin(out, data, piped))
         document = run_audit(bundle_dir, out_dir, options, log=log)
     skipped = audit_skip_line(document, f"{out_dir}/audit.json")
     if skipped:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
-from edgeaudit.cli.out_dir import claimed_output, run_identity
+from edgeaudit.cli.out_dir import claimed_output, keep_stdin, run_identity, stdin_spec
 from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
 from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
 from edgeaudit.gates import METRICS
@@ -128,6 +129,7 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
     from edgeaudit.gates import collect_gates, enforce, evaluate_gates
 
     gates = collect_gates(fail_on, gates_file)  # malformed gates fail before any slow work
+    data, piped = stdin_spec(data)
     progress = not quiet and sys.stderr.isatty()
     audit = AuditOptions(data=data, probes=parse_probe_list(probes), twin=twin, norms=norms, categories=categories,
                          categories_pos=categories_pos, min_count=min_count, max_sentences=max_sentences,
@@ -143,9 +145,10 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
             click.echo(message, err=True)
 
     params = {key: value for key, value in click.get_current_context().params.items()
-              if key not in ("fail_on", "gates_file")}  # gates judge the results; they do not change them
+              if key not in ("fail_on", "gates_file")} | {"data": data}  # gates judge results, not change them
     identity = run_identity(params, ("reference", "variant", "twin", "data", "norms", "categories"))
-    with claimed_output(out_dir, command="compare", identity=identity, overwrite=overwrite):
+    with claimed_output(out_dir, command="compare", identity=identity, overwrite=overwrite) as out:
+        options = dataclasses.replace(options, audit=dataclasses.replace(audit, data=keep_stdin(out, data, piped)))
         document = run_compare(reference, variant, out_dir, options, log=log)
     click.echo(claims_table(document))
     summary = document["summary"]

@@ -50,7 +50,7 @@ def _print_result(result: DirectoryExtraction, out_dir: Path) -> None:
               help="How a word's hidden state is made from its subtokens.")
 @click.option("--optimization", type=click.Choice(OPTIMIZATION_LEVELS), default="extended", show_default=True,
               help="onnxruntime graph optimisation level.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing extraction made with another bundle/data/settings.")
 def extract_command(bundle_dir: str, data_spec: str, out_dir: Path, threads: int | None, batch_tokens: int,
                     pooling: str, optimization: str, quiet: bool, overwrite: bool) -> None:

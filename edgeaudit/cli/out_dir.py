@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,30 @@ from edgeaudit.errors import EdgeAuditError
 
 LOCK_NAME = ".edgeaudit.lock"
 RUN_NAME = ".edgeaudit-run.json"
+STDIN_NAME = "stdin-data.conllu"
 #: options that change how fast or how loud a run is, not what it computes: a rerun may change them freely
 NOT_IDENTITY = frozenset({"out_dir", "threads", "batch_tokens", "quiet", "overwrite", "as_json"})
+
+
+def stdin_spec(data: str) -> tuple[str, bytes | None]:
+    """``--data -``: read the pipe once (the treebank is read more than once per run) and name it by content."""
+    if data != "-":
+        return data, None
+    content = sys.stdin.buffer.read()
+    if not content.strip():
+        raise EdgeAuditError("option --data: standard input is empty",
+                             hint="pipe a CoNLL-U treebank in, e.g. `zcat ewt.conllu.gz | edgeaudit audit B --data - "
+                                  "--out a/`")
+    return f"stdin:sha256:{hashlib.sha256(content).hexdigest()}", content
+
+
+def keep_stdin(out: Path, data: str, content: bytes | None) -> str:
+    """The data spec to use: the piped treebank saved in the claimed ``--out`` folder, or ``data`` itself."""
+    if content is None:
+        return data
+    path = out / STDIN_NAME
+    path.write_bytes(content)
+    return str(path)
 
 
 def run_identity(params: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:

@@ -76,3 +76,25 @@ def test_audit_cli_refuses_another_run_and_overwrite_replaces_it(tmp_path, tiny_
     again = run_edgeaudit(["audit", bundle, "--out", out, *AUDIT, "--seed", "3", "--overwrite"], cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "a" / "audit.json").read_text())["options"]["seed"] == 3
+
+
+def test_a_piped_treebank_is_read_once_and_kept_with_the_run(tmp_path, tiny_bundle):
+    import subprocess
+    import sys
+
+    row = "{i}\t{w}\t{w}\t{upos}\t_\t_\t{head}\t{rel}\t_\t_\n"
+    conllu = "".join(f"# sent_id = p{n}\n" + row.format(i=1, w="Dogs", upos="NOUN", head=2, rel="nsubj")
+                     + row.format(i=2, w="bark", upos="VERB", head=0, rel="root")
+                     + row.format(i=3, w="loudly", upos="ADV", head=2, rel="advmod") + "\n" for n in range(12))
+    command = [sys.executable, "-m", "edgeaudit", "compare", str(tiny_bundle("bert")), str(tiny_bundle("bert")),
+               "--data", "-", "--probes", "attention", "--min-count", "3", "--bootstrap", "50", "--no-fidelity",
+               "--out", str(tmp_path / "c"), "-q"]
+    done = subprocess.run(command, input=conllu, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    kept = tmp_path / "c" / "stdin-data.conllu"
+    assert kept.read_text() == conllu
+    document = json.loads((tmp_path / "c" / "reference" / "audit.json").read_text())
+    assert document["data"]["sentences"] == 12  # not an exhausted, empty second read
+    empty = subprocess.run(command[:-3] + ["--out", str(tmp_path / "e")], input="", capture_output=True, text=True,
+                           cwd=tmp_path, timeout=120)
+    assert empty.returncode == 2 and "standard input is empty" in empty.stderr
