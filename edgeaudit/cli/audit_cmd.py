@@ -8,7 +8,7 @@ import sys
 import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
-from edgeaudit.cli.out_dir import claimed_output, keep_stdin, run_identity, stdin_spec
+from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
 from edgeaudit.cli.skips import audit_skip_line
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
 
@@ -112,7 +112,8 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
         if not quiet:
             click.echo(message, err=True)
 
-    identity = run_identity(click.get_current_context().params | {"data": data}, PATH_OPTIONS)
+    ctx = click.get_current_context()
+    identity = run_identity(ctx.params | {"data": data}, PATH_OPTIONS, parameter_labels(ctx))
     with claimed_output(out_dir, command="audit", identity=identity, overwrite=overwrite) as out:
         options = dataclasses.replace(options, data=keep_stdin(out, data, piped))
         document = run_audit(bundle_dir, out_dir, options, log=log)

@@ -8,7 +8,7 @@ import sys
 import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
-from edgeaudit.cli.out_dir import claimed_output, keep_stdin, run_identity, stdin_spec
+from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
 from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
 from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
 from edgeaudit.gates import METRICS
@@ -144,9 +144,11 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
         if not quiet:
             click.echo(message, err=True)
 
-    params = {key: value for key, value in click.get_current_context().params.items()
+    ctx = click.get_current_context()
+    params = {key: value for key, value in ctx.params.items()
               if key not in ("fail_on", "gates_file")} | {"data": data}  # gates judge results, not change them
-    identity = run_identity(params, ("reference", "variant", "twin", "data", "norms", "categories"))
+    identity = run_identity(params, ("reference", "variant", "twin", "data", "norms", "categories"),
+                            parameter_labels(ctx))
     with claimed_output(out_dir, command="compare", identity=identity, overwrite=overwrite) as out:
         options = dataclasses.replace(options, audit=dataclasses.replace(audit, data=keep_stdin(out, data, piped)))
         document = run_compare(reference, variant, out_dir, options, log=log)

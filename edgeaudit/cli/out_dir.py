@@ -50,8 +50,32 @@ def keep_stdin(out: Path, data: str, content: bytes | None) -> str:
     return str(path)
 
 
-def run_identity(params: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
-    """What makes a run this run: every option that changes results, with input folders made absolute."""
+def parameter_labels(ctx) -> dict[str, str]:
+    """How each parameter of a click command is written on the command line (its longest flag, or NAME)."""
+    return {param.name: max(param.opts, key=len) if param.param_type_name == "option" else param.name.upper()
+            for param in ctx.command.params}
+
+
+def check_utf8(value: object, option: str) -> None:
+    """Paths end up in JSON results: a name that is not valid UTF-8 must fail now, not after all the work."""
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(value).encode("utf-8", "backslashreplace").decode("ascii", "replace")
+        raise EdgeAuditError(f"option {option}: {shown} is not valid UTF-8",
+                             hint="rename it (or a folder on its path) to a UTF-8 name") from None
+
+
+def run_identity(params: dict[str, Any], paths: tuple[str, ...],
+                 labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """What makes a run this run: every option that changes results, with input folders made absolute.
+
+    ``labels`` maps parameter names to how the user wrote them (``out_dir`` -> ``--out``) for error messages.
+    """
+    labels = labels or {}
+    for key, value in params.items():
+        if isinstance(value, str):
+            check_utf8(value, labels.get(key, key))
     identity = {key: value for key, value in params.items() if key not in NOT_IDENTITY}
     for key in paths:
         value = identity.get(key)

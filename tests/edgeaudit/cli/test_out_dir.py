@@ -98,3 +98,16 @@ def test_a_piped_treebank_is_read_once_and_kept_with_the_run(tmp_path, tiny_bund
     empty = subprocess.run(command[:-3] + ["--out", str(tmp_path / "e")], input="", capture_output=True, text=True,
                            cwd=tmp_path, timeout=120)
     assert empty.returncode == 2 and "standard input is empty" in empty.stderr
+
+
+def test_a_name_that_is_not_utf8_fails_before_any_work(tmp_path, tiny_bundle):
+    import subprocess
+    import sys
+
+    out = os.fsencode(tmp_path) + b"/caf\xe9-audit"  # Latin-1 bytes: not UTF-8
+    done = subprocess.run([sys.executable.encode(), b"-m", b"edgeaudit", b"audit", os.fsencode(tiny_bundle("bert")),
+                           b"--out", out, b"-q"], capture_output=True, cwd=tmp_path, timeout=120)
+    err = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2 and "Traceback" not in err
+    assert "option --out: " in err
+    assert "not valid UTF-8" in err and not os.path.exists(out)
