@@ -8,7 +8,14 @@ import sys
 import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
-from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
+from edgeaudit.cli.out_dir import (
+    check_inputs,
+    claimed_output,
+    keep_stdin,
+    parameter_labels,
+    run_identity,
+    stdin_spec,
+)
 from edgeaudit.cli.skips import audit_skip_line
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
 
@@ -94,6 +101,7 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
     """
     from edgeaudit.audit.run import run_audit
 
+    check_inputs((bundle_dir, twin), data)  # before "[load] ..." or the --out folder appear
     data, piped = stdin_spec(data)
     thresholds = VerdictThresholds(min_effect=min_effect, max_ci_width=max_ci_width, min_instances=min_instances,
                                    correspondence_signal=correspondence_signal,

@@ -66,6 +66,22 @@ def check_utf8(value: object, option: str) -> None:
                              hint="rename it (or a folder on its path) to a UTF-8 name") from None
 
 
+def check_inputs(bundles: tuple[str | None, ...], data: str | None) -> None:
+    """Fail on a missing or broken bundle or data file before anything is printed or created."""
+    from edgeaudit.bundle import load_bundle
+    from edgeaudit.data._textfile import existing_file
+    from edgeaudit.data.registry import is_builtin, resolve_builtin
+
+    for bundle in bundles:
+        if bundle:
+            load_bundle(bundle)
+    if data and data != "-" and not str(data).startswith("stdin:"):
+        if is_builtin(data):
+            resolve_builtin(data, "treebank")
+        else:
+            existing_file(data)
+
+
 def run_identity(params: dict[str, Any], paths: tuple[str, ...],
                  labels: dict[str, str] | None = None) -> dict[str, Any]:
     """What makes a run this run: every option that changes results, with input folders made absolute.
@@ -144,4 +160,9 @@ def claimed_output(out_dir: str | os.PathLike[str], *, command: str, identity: d
         _clear_or_refuse(out, command, identity, overwrite)
         (out / RUN_NAME).write_text(json.dumps({"command": command, "identity": identity}, indent=2) + "\n",
                                     encoding="utf-8")
-        yield out
+        try:
+            yield out
+        except BaseException:
+            if not [entry for entry in out.iterdir() if entry.name not in (LOCK_NAME, RUN_NAME, STDIN_NAME)]:
+                (out / RUN_NAME).unlink()  # nothing was produced: do not hold the folder for a run that never ran
+            raise

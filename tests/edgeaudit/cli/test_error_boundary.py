@@ -112,3 +112,12 @@ def test_every_option_a_hint_names_exists_on_the_commands_that_write_output():
     for name in writers:
         assert "--overwrite" in options[name], name
     assert all("--force" in options[name] for name in ("export", "tap", "compress"))
+
+
+def test_a_wrong_bundle_path_is_the_only_line_and_creates_nothing(tmp_path):
+    result = run_edgeaudit(["audit", str(tmp_path / "no-such-bundle"), "--out", str(tmp_path / "a")], cwd=tmp_path)
+    assert_one_error_line(result, ("no-such-bundle",))  # no "[load] ..." progress line before it
+    assert not (tmp_path / "a").exists()
+    typo = run_edgeaudit(["audit", str(tmp_path), "--data", "builtin:ewtt", "--out", str(tmp_path / "b")],
+                         cwd=tmp_path)
+    assert typo.returncode == 2 and not (tmp_path / "b").exists()

@@ -111,3 +111,11 @@ def test_a_name_that_is_not_utf8_fails_before_any_work(tmp_path, tiny_bundle):
     assert done.returncode == 2 and "Traceback" not in err
     assert "option --out: " in err
     assert "not valid UTF-8" in err and not os.path.exists(out)
+
+
+def test_a_run_that_fails_before_producing_anything_does_not_hold_the_folder(tmp_path):
+    with pytest.raises(EdgeAuditError, match="bad bundle"):
+        with claimed_output(tmp_path / "out", command="audit", identity={"bundle": "typo"}, overwrite=False):
+            raise EdgeAuditError("bad bundle")
+    with claimed_output(tmp_path / "out", command="audit", identity={"bundle": "right"}, overwrite=False):
+        pass  # the corrected command is not refused as "another run"
