@@ -55,11 +55,14 @@ def _summary(result) -> dict:
                    "or builtin:treebank.")
 @click.option("--calibration-limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True,
               help="Use at most this many calibration sentences.")
+@click.option("--keep-float", multiple=True, metavar="REGEX",
+              help="Leave weight MatMuls whose node name matches in float32 (repeatable), e.g. 'down_proj' for the "
+                   "MLP outputs where LLMs carry massive activations.")
 @click.option("--overwrite", "--force", "force", is_flag=True, help="Replace OUT_DIR if it already exists.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
 def compress_command(bundle_dir: str, out_dir: str, preset: str, calibration: str | None, calibration_limit: int,
-                     force: bool, quiet: bool, as_json: bool) -> None:
+                     keep_float: tuple[str, ...], force: bool, quiet: bool, as_json: bool) -> None:
     """Write a compressed variant of BUNDLE_DIR to OUT_DIR that keeps every attention and hidden-state tap.
 
     The variant is made with onnxruntime's own quantisers, checked on a real run to expose the parent's
@@ -71,12 +74,14 @@ def compress_command(bundle_dir: str, out_dir: str, preset: str, calibration: st
       edgeaudit compress ./bundle ./bundle-int8 --preset int8-dynamic
       edgeaudit compress ./bundle ./bundle-int8s --preset int8-static --calibration builtin:treebank
       edgeaudit compress ./bundle ./bundle-fp16 --preset fp16 --overwrite --quiet
+      edgeaudit compress ./smollm2 ./smollm2-int8 --preset int8-dynamic --keep-float down_proj --keep-float lm_head
     """
     from edgeaudit.compress.pipeline import compress
 
     progress = not quiet and sys.stderr.isatty()
     result = compress(bundle_dir, out_dir, preset, calibration=calibration, force=force, progress=progress,
-                      calibration_limit=calibration_limit, log=lambda message: click.echo(message, err=True))
+                      calibration_limit=calibration_limit, log=lambda message: click.echo(message, err=True),
+                      keep_float=keep_float)
     if as_json:
         click.echo(json.dumps(_summary(result), indent=2))
         return

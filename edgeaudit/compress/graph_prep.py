@@ -136,6 +136,27 @@ def weight_matmuls(model: onnx.ModelProto) -> list[str]:
     return [n.name for n in model.graph.node if n.op_type == "MatMul" and len(n.input) > 1 and n.input[1] in inits]
 
 
+def matching_nodes(nodes: list[str], patterns: tuple[str, ...]) -> list[str]:
+    """Nodes whose name matches any ``--keep-float`` regular expression; a pattern matching none is an error."""
+    import re
+
+    from edgeaudit.compress.errors import CompressError
+
+    kept: list[str] = []
+    for pattern in patterns:
+        try:
+            regex = re.compile(pattern)
+        except re.error as error:
+            raise CompressError(f"option --keep-float: {pattern!r} is not a regular expression ({error})") from None
+        hits = [name for name in nodes if regex.search(name)]
+        if not hits:
+            example = nodes[len(nodes) // 2] if nodes else "none"
+            raise CompressError(f"option --keep-float: {pattern!r} matches none of the {len(nodes)} weight MatMuls",
+                                hint=f"their names look like {example!r}")
+        kept += [name for name in hits if name not in kept]
+    return kept
+
+
 def quantized_gathers(model: onnx.ModelProto) -> int:
     """Gather nodes reading an 8-bit table: embeddings that ``quantize_dynamic`` turned into uint8/int8."""
     eight_bit = {onnx.TensorProto.UINT8, onnx.TensorProto.INT8}

@@ -69,18 +69,20 @@ def _unblockable(model: onnx.ModelProto) -> list[str]:
             and (len(shapes[n.input[1]]) != 2 or shapes[n.input[1]][0] % (2 * BLOCK_SIZE))]
 
 
-def quantize_int4(model: onnx.ModelProto, preset: str = "int4") -> tuple[onnx.ModelProto, dict[str, Any]]:
+def quantize_int4(model: onnx.ModelProto, preset: str = "int4",
+                  exclude: list[str] | None = None) -> tuple[onnx.ModelProto, dict[str, Any]]:
     """Quantise ``model``'s weight MatMuls to 4 bits (in place) and return it with the settings used."""
     algorithm, symmetric, described = ALGORITHMS[preset]
     candidates = len(graph_prep.weight_matmuls(model))
     excluded = _unblockable(model) if algorithm in ("RTN", "k_quant") else []
+    requested = [name for name in exclude or [] if name not in excluded]
     # the neural-compressor path (RTN, k-quant) prints a progress bar on stdout, which is the CLI's data channel
     with quiet_onnxruntime(), contextlib.redirect_stdout(io.StringIO()):
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
         quantizer = MatMulNBitsQuantizer(model, bits=BITS, block_size=BLOCK_SIZE, is_symmetric=symmetric,
                                          accuracy_level=None, op_types_to_quantize=("MatMul",),
-                                         algo_config=_algo_config(algorithm), nodes_to_exclude=excluded)
+                                         algo_config=_algo_config(algorithm), nodes_to_exclude=excluded + requested)
         quantizer.process()
     result = quantizer.model.model if hasattr(quantizer.model, "model") else quantizer.model
     converted = graph_prep.count_op(result, "MatMulNBits")
@@ -100,4 +102,5 @@ def quantize_int4(model: onnx.ModelProto, preset: str = "int4") -> tuple[onnx.Mo
         "quantized_nodes": {"MatMul": converted},
         "weight_matmuls": candidates,
         "kept_float": excluded,  # input size not a multiple of two blocks (RTN / k-quant only)
+        "kept_float_on_request": requested,
     }

@@ -29,13 +29,15 @@ from edgeaudit.compress.calibration import FeedReader
 from edgeaudit.compress.errors import CompressError
 
 
-def quantize_int8_dynamic(src: Path, dst: Path, *, full: bool, external: bool) -> dict[str, Any]:
+def quantize_int8_dynamic(src: Path, dst: Path, *, full: bool, external: bool,
+                          exclude: list[str] | None = None) -> dict[str, Any]:
     """Run ``quantize_dynamic`` on ``src`` into ``dst``; return the settings used and what changed."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     op_types = ["MatMul", "Gather"] if full else ["MatMul"]
     with quiet_onnxruntime():
         quantize_dynamic(str(src), str(dst), op_types_to_quantize=op_types, per_channel=True, reduce_range=False,
+                         nodes_to_exclude=list(exclude or []),
                          weight_type=QuantType.QInt8, use_external_data_format=external,
                          extra_options={"MatMulConstBOnly": True})
     model = onnx.load(str(dst), load_external_data=False)

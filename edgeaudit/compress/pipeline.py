@@ -12,7 +12,7 @@ import datetime as _dt
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ class _Job:
     bar: tqdm
     progress: bool
     calibration: tuple[list, dict[str, Any]] | None = None  # (feeds, record) for int8-static
+    keep_float: tuple[str, ...] = ()  # --keep-float: regexes of weight MatMuls to leave in float32
+    kept: list[str] = field(default_factory=list)  # the MatMuls those patterns matched
 
     def stage(self, text: str) -> None:
         self.bar.set_postfix_str(text, refresh=True)
@@ -86,10 +88,14 @@ def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, 
     gemms = graph_prep.gemm_to_matmul(prepared)
     graph_prep.name_unnamed_nodes(prepared)
     nodes = graph_prep.weight_matmuls(prepared)
+    job.kept = graph_prep.matching_nodes(nodes, job.keep_float)
     out = job.work / "prepared.onnx"
     model_io.save_model(prepared, out)
     job.done()
-    return out, {"pre_process": pre, "gemm_rewritten_as_matmul": gemms}, nodes
+    record = {"pre_process": pre, "gemm_rewritten_as_matmul": gemms}
+    if job.keep_float:
+        record["keep_float"] = {"patterns": list(job.keep_float), "nodes": job.kept}
+    return out, record, [name for name in nodes if name not in job.kept]
 
 
 def _run_int8_dynamic(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
@@ -98,7 +104,7 @@ def _run_int8_dynamic(job: _Job, model: onnx.ModelProto, external: bool) -> tupl
     path, prep, _ = _prepared(job, model, external)
     job.stage("quantising")
     settings = quantize_int8_dynamic(path, job.work / "quantized.onnx", full=job.name.endswith("-full"),
-                                     external=external)
+                                     external=external, exclude=job.kept)
     job.done()
     return onnx.load(str(job.work / "quantized.onnx")), {**settings, **prep}
 
@@ -135,7 +141,7 @@ def _run_int4(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.M
 
     path, prep, _ = _prepared(job, model, external)  # constant folding exposes tied lm_head weights too
     job.stage("quantising")
-    result, settings = quantize_int4(onnx.load(str(path)), job.name)
+    result, settings = quantize_int4(onnx.load(str(path)), job.name, exclude=job.kept)
     job.done()
     return result, {**settings, **prep}
 
@@ -186,12 +192,14 @@ def _write_variant(job: _Job, staging: Path, model: onnx.ModelProto, settings: d
 
 def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibration: Any = None,
              force: bool = False, progress: bool = True, calibration_limit: int = DEFAULT_LIMIT,
-             log: Log | None = None) -> CompressResult:
+             log: Log | None = None, keep_float: tuple[str, ...] = ()) -> CompressResult:
     """Like :func:`compress_bundle` but also returns sizes and the tap check (what the CLI prints)."""
     name = resolve_preset(preset)
     parent = load_bundle(bundle_dir)
     out_dir = Path(out_dir)
     _check_inputs(parent, name, out_dir, calibration, force)
+    if keep_float and name == "fp16" and log is not None:
+        log("note: fp16 converts every node; --keep-float applies to the integer presets and is ignored")
     if calibration is not None and name not in NEEDS_CALIBRATION and log is not None:
         log(f"note: preset {name} does not calibrate; --calibration is ignored")
     calib = (calibration_feeds(parent, calibration, limit=calibration_limit)
@@ -202,7 +210,7 @@ def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibr
     with staged_bundle(out_dir, force, error=CompressError) as staging, \
             tqdm(total=steps + 2, desc=f"compress {name}", unit="step", file=sys.stderr,
                  disable=not progress) as bar:
-        job = _Job(name, parent, staging / ".work", bar, progress, calib)
+        job = _Job(name, parent, staging / ".work", bar, progress, calib, tuple(keep_float))
         job.work.mkdir()
         job.stage("loading")
         model = model_io.load_parent_model(parent)

@@ -119,3 +119,26 @@ def test_int4_algorithms_are_recorded_and_quantise_what_they_can(variant, preset
     assert converted + kept == settings["weight_matmuls"]  # nothing silently left out
     if preset == "int4-hqq":
         assert kept == 0  # HQQ pads; only the neural-compressor path needs whole block pairs
+
+
+@pytest.mark.parametrize("preset", ["int8-dynamic", "int8-static", "int4"])
+def test_keep_float_leaves_the_matched_matmuls_in_float32(tiny_bundle, tmp_path, calibration_file, preset):
+    from edgeaudit.compress import compress
+
+    result = compress(tiny_bundle("llama"), tmp_path / preset, preset, progress=False, log=lambda m: None,
+                      calibration=calibration_file if preset == "int8-static" else None, keep_float=("down_proj",))
+    settings = result.bundle.manifest.data["variant"]["settings"]
+    kept = settings["keep_float"]["nodes"]
+    assert kept and all("down_proj" in name for name in kept) and settings["keep_float"]["patterns"] == ["down_proj"]
+    graph = onnx.load(str(result.bundle.onnx_path)).graph
+    still_float = {node.name for node in graph.node if node.op_type == "MatMul"}
+    assert set(kept) <= still_float
+    assert settings["quantized_nodes"]["MatMul"] == 15 - len(kept)  # every other linear layer is quantised
+
+
+def test_keep_float_that_matches_nothing_names_what_names_look_like(tiny_bundle, tmp_path):
+    from edgeaudit.compress import compress
+    from edgeaudit.compress.errors import CompressError
+
+    with pytest.raises(CompressError, match="'dwn_proj' matches none of the 15 weight MatMuls.*look like"):
+        compress(tiny_bundle("llama"), tmp_path / "v", "int8-dynamic", progress=False, keep_float=("dwn_proj",))
