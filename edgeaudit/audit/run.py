@@ -225,5 +225,6 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     tmp.replace(path)
-    log(f"verdicts: {verdict_counts(claims)}")
+    counts = verdict_counts(claims)
+    log("verdicts: " + (", ".join(f"{count} {verdict}" for verdict, count in counts.items() if count) or "no claims"))
     return document

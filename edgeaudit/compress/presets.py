@@ -32,6 +32,10 @@ def resolve_preset(name: str) -> str:
     normalised = name.strip().lower().replace("_", "-")
     if normalised in PRESETS:
         return normalised
-    close = difflib.get_close_matches(normalised, list(PRESETS), n=1, cutoff=0.4)
-    hint = f"did you mean '{close[0]}'?" if close else f"choose one of {', '.join(PRESETS)}"
+    family = [preset for preset in PRESETS if preset.startswith(normalised.rstrip("-") + "-")]  # "int8": its presets
+    close = family or difflib.get_close_matches(normalised, list(PRESETS), n=1, cutoff=0.4)
+    if len(close) > 1:
+        hint = f"did you mean one of {', '.join(repr(preset) for preset in close)}?"
+    else:
+        hint = f"did you mean '{close[0]}'?" if close else f"choose one of {', '.join(PRESETS)}"
     raise CompressError(f"option --preset: unknown preset '{name}'", hint=hint)

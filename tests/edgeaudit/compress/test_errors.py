@@ -76,3 +76,10 @@ def test_not_a_bundle(tmp_path):
 
     with pytest.raises(BundleError, match="no such bundle directory"):
         compress_bundle(tmp_path / "missing", tmp_path / "out", "fp16", **QUIET)
+
+
+def test_a_family_name_suggests_its_presets_not_a_neighbour():
+    with pytest.raises(CompressError, match="one of 'int8-dynamic', 'int8-dynamic-full', 'int8-static'"):
+        resolve_preset("int8")
+    with pytest.raises(CompressError, match="one of 'int4-rtn', 'int4-kquant', 'int4-hqq'"):
+        resolve_preset("int4-")
