@@ -16,7 +16,7 @@ from edgeaudit.cli.out_dir import (
     run_identity,
     stdin_spec,
 )
-from edgeaudit.cli.skips import audit_skip_line
+from edgeaudit.cli.skips import audit_skip_line, claims_json
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
 
 PATH_OPTIONS = ("bundle_dir", "twin", "data", "nonce", "norms", "categories")
@@ -85,11 +85,12 @@ def claims_table(document: dict, limit: int = 25) -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--overwrite", is_flag=True,
               help="--out holds another run (other bundle, data or options): delete it and start afresh.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON on stdout instead of a table.")
 def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categories, categories_pos, min_count, max_sentences,
                   property_layers, mapper, folds, shuffles, bootstrap, seed, structural_rank, structural_max_iter,
                   structural_max_train, min_effect, max_ci_width, min_instances,
                   correspondence_signal, min_rollout_self_share, min_identifiability, threads, batch_tokens,
-                  quiet, overwrite) -> None:
+                  quiet, overwrite, as_json) -> None:
     """Audit BUNDLE_DIR: attention-head, attention-tree, structural and property claims, each with its controls
     and a verdict (supported / artifact / inconclusive / unwarranted-assumption).
 
@@ -128,6 +129,9 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
     skipped = audit_skip_line(document, f"{out_dir}/audit.json")
     if skipped:
         click.echo(skipped, err=True)
+    if as_json:
+        click.echo(claims_json(document, f"{out_dir}/audit.json"))
+        return
     click.echo(claims_table(document))
     counts = ", ".join(f"{n} {v}" for v, n in document["summary"]["verdicts"].items() if n)
     click.echo(f"{document['summary']['claims']} claims ({counts or 'none'}); wrote {out_dir}/audit.json")

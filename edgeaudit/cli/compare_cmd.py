@@ -9,6 +9,7 @@ import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
 from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
+from edgeaudit.cli.skips import claims_json
 from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
 from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
 from edgeaudit.gates import METRICS
@@ -108,10 +109,11 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--overwrite", is_flag=True,
               help="--out holds another comparison (other bundles, data or options): delete it and start afresh.")
+@click.option("--json", "as_json", is_flag=True, help="Print claims, drift and gates as JSON on stdout.")
 def compare_command(reference, variant, out_dir, data, probes, twin, norms, categories, categories_pos, max_sentences,
                     min_count, shuffles, bootstrap, seed, drift_tolerance, drift_sentences, fidelity,
                     fidelity_sentences, fidelity_tolerance, refit, fail_on, gates_file, threads, batch_tokens,
-                    quiet, overwrite) -> None:
+                    quiet, overwrite, as_json) -> None:
     """Compare REFERENCE with its compressed VARIANT claim by claim: survives / drifts / breaks, verdict flips,
     numeric drift (per-layer SQNR, per-head attention JSD, output cosine) and whether each audited graph is the
     deployed one. Each of REFERENCE and VARIANT is a bundle (audited here into DIR/reference and DIR/variant
@@ -152,13 +154,20 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
     with claimed_output(out_dir, command="compare", identity=identity, overwrite=overwrite) as out:
         options = dataclasses.replace(options, audit=dataclasses.replace(audit, data=keep_stdin(out, data, piped)))
         document = run_compare(reference, variant, out_dir, options, log=log)
+    results = evaluate_gates(gates, document)  # the same evaluation that compare.json records
+    if as_json:
+        gates_out = [{"gate": result.gate.expression, "value": result.value, "tripped": result.tripped}
+                     for result in results]
+        click.echo(claims_json(document, f"{out_dir}/compare.json", numeric_drift=document.get("numeric_drift"),
+                               gates=gates_out))
+        enforce(results)
+        return
     click.echo(claims_table(document))
     summary = document["summary"]
     click.echo(f"{summary['claims']} claims: {summary['survives']} survive, {summary['drifts']} drift, "
                f"{summary['breaks']} break; {summary['flips']} verdict flip(s)")
     for line in drift_lines(document) + fidelity_lines(document):
         click.echo(line)
-    results = evaluate_gates(gates, document)  # the same evaluation that compare.json records
     for result in results:
         state = {True: "tripped", False: "passed", None: "not evaluated"}[result.tripped]
         click.echo(f"gate {state}: {result.describe()}")

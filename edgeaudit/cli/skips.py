@@ -27,3 +27,12 @@ def audit_skip_line(document: dict[str, Any], path: str) -> str | None:
         counts[kind] = counts.get(kind, 0) + int(count)
     total = int(data.get("sentences") or 0) + sum((data.get("skipped_while_reading_by_kind") or {}).values())
     return skip_line(counts, total, f'{path}: "data.skipped_while_reading" and "runs.model.extraction.skipped"')
+
+
+def claims_json(document: dict[str, Any], path: str, **extra: Any) -> str:
+    """``--json``: what the text table shows, machine-readable (the full record stays in the JSON file)."""
+    import json
+
+    keys = ("id", "kind", "text", "verdict", "score", "strongest_control", "margin", "survival", "flip", "delta")
+    claims = [{key: claim[key] for key in keys if key in claim} for claim in document.get("claims") or []]
+    return json.dumps({"file": path, "summary": document.get("summary"), "claims": claims, **extra}, indent=2)

@@ -119,3 +119,21 @@ def test_a_run_that_fails_before_producing_anything_does_not_hold_the_folder(tmp
             raise EdgeAuditError("bad bundle")
     with claimed_output(tmp_path / "out", command="audit", identity={"bundle": "right"}, overwrite=False):
         pass  # the corrected command is not refused as "another run"
+
+
+def test_json_output_of_audit_and_compare_is_machine_readable(tmp_path, tiny_bundle):
+    bundle = str(tiny_bundle("bert"))
+    audit = run_edgeaudit(["audit", bundle, "--out", str(tmp_path / "a"), "--json", *AUDIT], cwd=tmp_path)
+    assert audit.returncode == 0, audit.stderr
+    parsed = json.loads(audit.stdout)
+    assert parsed["file"].endswith("audit.json") and parsed["claims"]
+    assert {"id", "text", "verdict", "score"} <= set(parsed["claims"][0])
+    variant = run_edgeaudit(["compress", bundle, str(tmp_path / "int8"), "--preset", "int8-dynamic", "-q"],
+                            cwd=tmp_path)
+    assert variant.returncode == 0, variant.stderr
+    compare = run_edgeaudit(["compare", bundle, str(tmp_path / "int8"), "--out", str(tmp_path / "c"), "--json",
+                             "--fail-on", "flips>1000", "--no-fidelity", *AUDIT[:-1], "-q"], cwd=tmp_path)
+    assert compare.returncode == 0, compare.stderr
+    result = json.loads(compare.stdout)
+    assert result["gates"] == [{"gate": "flips>1000", "value": result["summary"]["flips"], "tripped": False}]
+    assert result["numeric_drift"]["computed"] is True
