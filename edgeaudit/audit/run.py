@@ -35,6 +35,7 @@ from edgeaudit.runtime import BatchOptions, SessionOptions, SpecialTokenMass, St
 from edgeaudit.verdict import Claim, LayerCorrespondence, verdict_counts
 
 AUDIT_SCHEMA_VERSION = 1
+MIN_SPLIT_SENTENCES = 2  # training sentences the structural and identifiability fits need at the very least
 
 
 @dataclass
@@ -157,6 +158,11 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     with stages.stage("extract"):
         _extract(real, sentences, options, out_dir / "activations" if need_store else None,
                  trees="tree" in want, rollout="correspondence" in want)
+    if real.summary is not None and real.summary.extracted == 0:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in real.summary.skipped_by_kind().items())
+        raise EdgeAuditError(f"{options.data}: no usable sentences: the model could take none of the "
+                             f"{len(sentences)} ({kinds}; e.g. {real.summary.skipped[0]})",
+                             hint="use shorter sentences, or a bundle exported with a larger --max-length")
     twin = None
     if twin_bundle is not None:
         with stages.stage("extract-twin"):
@@ -171,6 +177,11 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     settings = StructuralSettings.from_options(options)
     identifiability = None
     split = make_split(len(real.store.sentence_ids), settings) if real.store is not None else None
+    if split is not None and (len(split.train) < MIN_SPLIT_SENTENCES or not split.test):
+        log(f"note: structural probes and identifiability skipped: they are fitted on training sentences and "
+            f"scored on held-out ones, and {len(real.store.sentence_ids)} extracted sentence(s) give "
+            f"{len(split.train)} / {len(split.test)} (need {MIN_SPLIT_SENTENCES} / 1)")
+        want -= {"structural", "correspondence"}
     if "correspondence" in want:
         with stages.stage("identifiability"):
             identifiability = run_identifiability(real.store, split, settings)
