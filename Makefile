@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 OPT_VENV := .venv-optimum
-# The device install: the core dependencies only (no torch, no transformers), as on a Raspberry Pi or Jetson.
+# The device install: the core dependencies only (no torch, no transformers), as on a Raspberry Pi or Jetson;
+# test-device and edge-check both run in it.
 DEVICE_VENV := .venv-device
 # torch==2.13.0 exactly: that pin takes the CPU build on these machines; anything looser pulls CUDA (GBs).
 TORCH_PIN := torch==2.13.0
@@ -77,9 +78,11 @@ bench: install
 demo: install
 	$(VENV)/bin/edgeaudit demo $(DEMO_ARGS)
 
-# Prove the device install resolves to binary wheels for Raspberry Pi / Jetson (aarch64, CPython 3.11).
-edge-check: install
-	$(PY) -m edgeaudit._edge_check --platform $(EDGE_PLATFORM) --python-version $(EDGE_PYTHON)
+# Prove the device install resolves to binary wheels for Raspberry Pi / Jetson (aarch64, CPython 3.11)
+# and that every module a device command imports is declared. Runs in the light device venv (no torch).
+edge-check: $(DEVICE_VENV)/.installed
+	$(DEVICE_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	$(DEVICE_VENV)/bin/python -m edgeaudit._edge_check --platform $(EDGE_PLATFORM) --python-version $(EDGE_PYTHON)
 
 clean:
 	rm -rf $(VENV) $(OPT_VENV) $(DEVICE_VENV) build dist *.egg-info

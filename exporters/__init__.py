@@ -12,6 +12,9 @@ __all__ = ["ExportOptions", "export_checkpoint"]
 
 def export_checkpoint(*args, **kwargs):
     """Lazy re-export so ``import exporters`` stays cheap (torch loads on first use)."""
+    from exporters.extras import require_export_extra
+
+    require_export_extra()  # one line naming the extra, not a traceback on `import torch`
     from exporters.export import export_checkpoint as _export
 
     return _export(*args, **kwargs)

@@ -10,6 +10,10 @@ from edgeaudit.errors import ExportError, MissingExtraError
 from exporters.gguf_source import describe_gguf, drop_gguf_quantizer, find_gguf
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin", "*.safetensors.index.json")
+# Any one of these lets transformers build the model's real tokenizer. Without them it silently builds a
+# placeholder (BERT: 5 special tokens; GPT-2: an empty vocabulary) and every word becomes [UNK] or nothing.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model",
+                   "sentencepiece.bpe.model")
 # Model types whose checkpoints are causal language models even though transformers can also build
 # encoder heads for them; everything listed is exported through the LM head (final output = logits).
 DECODER_SUFFIXES = ("ForCausalLM", "LMHeadModel")
@@ -23,6 +27,7 @@ class LoadedCheckpoint:
     directory: Path
     decoder: bool
     gguf: dict | None = None  # the manifest's model.gguf section when the source was a GGUF file
+    tokenizer_json: Path | None = None  # the tokenizer.json file to copy into the bundle, when there is one
 
     @property
     def num_layers(self) -> int:
@@ -110,15 +115,49 @@ def _load_config(model_dir: Path, trust_remote_code: bool, **source):
     return config
 
 
+def _require_tokenizer_files(folder: Path, what: str) -> None:
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ExportError(
+            f"{folder}: {what} has no tokenizer files (none of {', '.join(TOKENIZER_FILES)})",
+            hint="copy the model's tokenizer files next to config.json, or pass --tokenizer PATH "
+                 "(a folder holding them, or the model's tokenizer.json)",
+        )
+
+
+def tokenizer_source(model_dir: Path, tokenizer: str | Path | None, gguf: bool) -> tuple[Path, dict, Path | None]:
+    """Where the tokenizer comes from: (folder for AutoTokenizer, extra kwargs, tokenizer.json file or None).
+
+    Refuses a checkpoint folder without tokenizer files instead of letting transformers invent one.
+    """
+    if tokenizer is None:
+        if not gguf:  # a GGUF file carries its tokenizer inside
+            _require_tokenizer_files(model_dir, "the checkpoint")
+        json_file = model_dir / "tokenizer.json"
+        return model_dir, {}, json_file if json_file.is_file() else None
+    path = Path(tokenizer)
+    if not path.exists():
+        raise ExportError(f"option --tokenizer: {path}: no such file or directory",
+                          hint="pass a folder with the model's tokenizer files, or its tokenizer.json")
+    if path.is_dir():
+        _require_tokenizer_files(path, "the --tokenizer folder")
+        json_file = path / "tokenizer.json"
+        return path, {}, json_file if json_file.is_file() else None
+    return path.parent, {"tokenizer_file": str(path)}, path
+
+
 def _load_tokenizer(model_dir: Path, trust_remote_code: bool, **source):
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True, trust_remote_code=trust_remote_code,
-                                                  **source)
+        if "tokenizer_file" in source:  # a bare tokenizer.json given with --tokenizer
+            tokenizer = PreTrainedTokenizerFast(tokenizer_file=source["tokenizer_file"])
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True, trust_remote_code=trust_remote_code,
+                                                      **source)
     except Exception as exc:  # transformers raises many types here; all mean "no usable tokenizer"
         raise ExportError(
-            f"{model_dir}: no usable tokenizer ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
+            f"{source.get('tokenizer_file', model_dir)}: no usable tokenizer "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})",
             hint="save the tokenizer beside the model with tokenizer.save_pretrained(DIR)",
         ) from None
     if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
@@ -129,8 +168,18 @@ def _load_tokenizer(model_dir: Path, trust_remote_code: bool, **source):
     return tokenizer
 
 
+def _check_vocabulary(tokenizer: Any, model: Any, where: str | Path) -> None:
+    """A tokenizer with more ids than the embedding table belongs to another model: refuse before writing."""
+    rows = int(model.get_input_embeddings().num_embeddings)
+    if len(tokenizer) > rows:
+        raise ExportError(
+            f"{where}: the tokenizer has {len(tokenizer)} tokens but the model's embedding table has {rows} rows",
+            hint="the tokenizer belongs to another model; pass the model's own with --tokenizer",
+        )
+
+
 def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: int = 0,
-                    trust_remote_code: bool = False) -> LoadedCheckpoint:
+                    trust_remote_code: bool = False, tokenizer: str | Path | None = None) -> LoadedCheckpoint:
     """Load ``model_dir`` with eager attention (SDPA returns no attention weights) in eval mode.
 
     ``model_dir`` may also be a GGUF file (or a folder holding one): its tensors are dequantized to fp32.
@@ -138,6 +187,9 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
     With ``random_init`` the same architecture is built from the config with fresh weights drawn under
     ``seed``: the random-model control (a probe that scores as well on it is reading the architecture or
     the data, not anything learned).
+
+    ``tokenizer`` (a folder or a tokenizer.json) replaces the checkpoint's own; a checkpoint folder
+    without tokenizer files and without ``tokenizer`` is refused.
     """
     import torch
     import transformers as tf
@@ -154,7 +206,10 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
         _check_directory(model_dir, need_weights=not random_init)
         source = {}
     config = _load_config(model_dir, trust_remote_code, **source)
-    tokenizer = _load_tokenizer(model_dir, trust_remote_code, **source)
+    tok_dir, tok_source, tokenizer_json = tokenizer_source(model_dir, tokenizer, gguf_source is not None)
+    if tokenizer is None:
+        tok_source = source  # the GGUF file's own tokenizer, or the folder's
+    fast_tokenizer = _load_tokenizer(tok_dir, trust_remote_code, **tok_source)
     decoder = is_decoder(config)
     auto = tf.AutoModelForCausalLM if decoder else tf.AutoModel
     try:
@@ -177,6 +232,7 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
         raise ExportError(f"{model_dir}: weights cannot be loaded ({str(exc).splitlines()[0][:200]})") from None
     if gguf_source is not None:
         drop_gguf_quantizer(model)
+    _check_vocabulary(fast_tokenizer, model, tokenizer or model_dir)
     model.eval()
-    return LoadedCheckpoint(model=model, config=config, tokenizer=tokenizer, directory=model_dir, decoder=decoder,
-                            gguf=gguf_facts)
+    return LoadedCheckpoint(model=model, config=config, tokenizer=fast_tokenizer, directory=model_dir,
+                            decoder=decoder, gguf=gguf_facts, tokenizer_json=tokenizer_json)

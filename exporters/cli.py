@@ -26,11 +26,13 @@ from exporters.options import BACKENDS, EXPORTERS, ExportOptions
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --random-init.")
 @click.option("--overwrite", "--force", "force", is_flag=True,
               help="Replace OUT_DIR if it exists (a bundle, or any directory).")
+@click.option("--tokenizer", "tokenizer", type=click.Path(path_type=str), default=None,
+              help="Take the tokenizer from this folder or tokenizer.json (needed when MODEL_DIR has none).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow custom modelling code shipped with the checkpoint.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final line.")
 def export_command(model_dir: str, out_dir: str, exporter: str, backend: str, opset: int, max_length: int | None,
                    no_verify: bool, tolerance: float, random_init: bool, seed: int, force: bool,
-                   trust_remote_code: bool, quiet: bool) -> None:
+                   tokenizer: str | None, trust_remote_code: bool, quiet: bool) -> None:
     """Export the local Hugging Face checkpoint MODEL_DIR (or a GGUF file) to a tapped ONNX bundle in OUT_DIR.
 
     A GGUF file (llama.cpp's format), or a folder holding one, is dequantized to fp32 through transformers
@@ -50,7 +52,7 @@ def export_command(model_dir: str, out_dir: str, exporter: str, backend: str, op
 
     options = ExportOptions(opset=opset, exporter=exporter, backend=backend, max_length=max_length,
                             verify=not no_verify, tolerance=tolerance, random_init=random_init, seed=seed,
-                            force=force, trust_remote_code=trust_remote_code)
+                            force=force, trust_remote_code=trust_remote_code, tokenizer=tokenizer)
 
     def log(message: str) -> None:
         if not quiet:

@@ -40,9 +40,9 @@ def _max_length(checkpoint: LoadedCheckpoint, requested: int | None) -> int:
 
 def write_tokenizer(checkpoint: LoadedCheckpoint, staging: Path) -> dict:
     """Copy the checkpoint's own tokenizer.json (or serialise the fast tokenizer); return its JSON."""
-    source = checkpoint.directory / TOKENIZER_NAME
+    source = checkpoint.tokenizer_json
     target = staging / TOKENIZER_NAME
-    if source.is_file():
+    if source is not None and source.is_file():
         shutil.copyfile(source, target)
     else:
         checkpoint.tokenizer.backend_tokenizer.save(str(target))
@@ -82,7 +82,7 @@ def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: Expor
     from exporters.wrapper import TappedModel
 
     checkpoint = load_checkpoint(model_dir, random_init=options.random_init, seed=options.seed,
-                                 trust_remote_code=options.trust_remote_code)
+                                 trust_remote_code=options.trust_remote_code, tokenizer=options.tokenizer)
     log(f"loaded {type(checkpoint.model).__name__}: {checkpoint.num_layers} layers x {checkpoint.num_heads} heads"
         + (f" (random init, seed {options.seed})" if options.random_init else ""))
     wrapper = TappedModel(checkpoint.model, checkpoint.num_layers, checkpoint.decoder).eval()

@@ -302,7 +302,7 @@ def export_with_optimum(model_dir: str | Path, out_dir: str | Path, options: Exp
 
     out_dir = Path(out_dir)
     checkpoint = load_checkpoint(model_dir, random_init=options.random_init, seed=options.seed,
-                                 trust_remote_code=options.trust_remote_code)
+                                 trust_remote_code=options.trust_remote_code, tokenizer=options.tokenizer)
     log(f"loaded {type(checkpoint.model).__name__}: {checkpoint.num_layers} layers x {checkpoint.num_heads} heads"
         + (f" (random init, seed {options.seed})" if options.random_init else ""))
     task = "text-generation" if checkpoint.decoder else "feature-extraction"

@@ -20,6 +20,7 @@ class ExportOptions:
     seed: int = 0
     force: bool = False
     trust_remote_code: bool = False
+    tokenizer: str | None = None  # a folder or tokenizer.json to use instead of the checkpoint's own
 
     def __post_init__(self) -> None:
         from edgeaudit.errors import EdgeAuditError

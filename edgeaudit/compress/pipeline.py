@@ -24,7 +24,7 @@ from edgeaudit.bundle.build import tool_versions
 from edgeaudit.bundle.output_dir import check_output_dir, staged_bundle
 from edgeaudit.compress import graph_prep, model_io
 from edgeaudit.compress.calibration import DEFAULT_LIMIT, FeedReader, calibration_feeds
-from edgeaudit.compress.errors import CompressError
+from edgeaudit.compress.errors import CompressError, missing_module_named
 from edgeaudit.compress.presets import NEEDS_CALIBRATION, PRESETS, resolve_preset
 from edgeaudit.compress.tapcheck import TapCheck, check_taps
 
@@ -214,7 +214,8 @@ def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibr
         job.work.mkdir()
         job.stage("loading")
         model = model_io.load_parent_model(parent)
-        variant, settings = runner(job, model, model_io.needs_external_data(model))
+        with missing_module_named(name):
+            variant, settings = runner(job, model, model_io.needs_external_data(model))
         check = _write_variant(job, staging, variant, settings)
     bundle = load_bundle(out_dir)
     after = model_io.model_file_bytes(bundle.directory, bundle.manifest.onnx_file,

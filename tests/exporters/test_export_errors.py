@@ -74,3 +74,45 @@ def test_bad_option_values_are_usage_errors(tiny_checkpoint, tmp_path):
     assert_one_line_error(result, "--opset")
     result = run_cli("export", str(tiny_checkpoint("bert")), str(tmp_path / "o"), "--exporter", "onnxmagic")
     assert result.returncode == 2 and "Traceback" not in result.stderr and "onnxmagic" in result.stderr
+
+
+def _without_tokenizer(checkpoint, target):
+    """A copy of a tiny checkpoint with its weights and config but none of its tokenizer files."""
+    target.mkdir()
+    for path in checkpoint.iterdir():
+        if not path.name.startswith(("tokenizer", "vocab", "merges", "special_tokens")):
+            shutil.copy(path, target / path.name)
+    return target
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2"])
+def test_checkpoint_without_tokenizer_files_is_refused(tiny_checkpoint, tmp_path, family):
+    # transformers would build a placeholder tokenizer (BERT: 5 special tokens, GPT-2: no vocabulary at all)
+    ckpt = _without_tokenizer(tiny_checkpoint(family), tmp_path / "ckpt")
+    result = run_cli("export", str(ckpt), str(tmp_path / "out"), "--exporter", "torchscript")
+    assert_one_line_error(result, "has no tokenizer files", "tokenizer.json", "--tokenizer PATH")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_tokenizer_option_supplies_the_missing_tokenizer(tiny_checkpoint, tmp_path, kind):
+    original = tiny_checkpoint("bert")
+    ckpt = _without_tokenizer(original, tmp_path / "ckpt")
+    source = original if kind == "folder" else original / "tokenizer.json"
+    options = ExportOptions(exporter="torchscript", tokenizer=str(source), verify=False)
+    bundle = export_checkpoint(ckpt, tmp_path / "out", options, log=lambda m: None)
+    assert json.loads(bundle.tokenizer_path.read_text()) == json.loads((original / "tokenizer.json").read_text())
+    assert bundle.load_tokenizer().get_vocab_size() > 5
+
+
+def test_tokenizer_option_with_a_bigger_vocabulary_is_refused(tiny_checkpoint, tmp_path):
+    options = ExportOptions(exporter="torchscript", tokenizer=str(tiny_checkpoint("gpt2")), verify=False)
+    with pytest.raises(ExportError, match="tokenizer has .* tokens but the model's embedding table has"):
+        export_checkpoint(tiny_checkpoint("bert"), tmp_path / "out", options, log=lambda m: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_tokenizer_option_that_does_not_exist(tiny_checkpoint, tmp_path):
+    result = run_cli("export", str(tiny_checkpoint("bert")), str(tmp_path / "out"), "--tokenizer",
+                     str(tmp_path / "nope"))
+    assert_one_line_error(result, "option --tokenizer", "nope")

@@ -72,3 +72,21 @@ def test_compress_imports_no_torch(tiny_bundle, tmp_path, preset):
                            preset], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "heavy": []}
+
+
+NO_ONNX_IR_SCRIPT = """
+import sys
+sys.modules["onnx_ir"] = None  # as on a device install that lacks the package
+from edgeaudit.cli import main
+sys.exit(main(["compress", sys.argv[1], sys.argv[2], "--preset", "int4", "--quiet"]))
+"""
+
+
+def test_int4_without_onnx_ir_names_what_to_install(tiny_bundle, tmp_path):
+    from tests.reliability.cli import assert_one_error_line
+
+    done = subprocess.run([sys.executable, "-c", NO_ONNX_IR_SCRIPT, str(tiny_bundle("bert")), str(tmp_path / "v")],
+                          capture_output=True, text=True, timeout=120)
+    assert_one_error_line(done, ("--preset int4", "'onnx_ir'", "pip install onnx-ir"))
+    assert not (tmp_path / "v").exists() and not list(tmp_path.glob(".v.*"))  # no staging left behind
+
