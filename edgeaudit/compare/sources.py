@@ -39,6 +39,19 @@ class Side:
             return self.document["bundle"]["sha256"]
         return self.bundle.sha256 if self.bundle is not None else None
 
+    @property
+    def parent_sha256(self) -> str | None:
+        """The sha256 of the bundle this side was compressed from (None: exported on its own)."""
+        if self.document is not None:
+            return self.document["bundle"].get("parent_sha256")
+        return self.bundle.manifest.data["variant"].get("parent_sha256") if self.bundle is not None else None
+
+    @property
+    def variant_name(self) -> str:
+        if self.document is not None:
+            return str(self.document["bundle"].get("variant", "?"))
+        return self.bundle.manifest.variant if self.bundle is not None else "?"
+
 
 def read_audit(path: Path) -> dict[str, Any]:
     try:
@@ -115,6 +128,43 @@ def option_differences(a: AuditOptions, b: AuditOptions) -> list[str]:
     left, right = comparable_options(a), comparable_options(b)
     return [f"{key}: {left.get(key)!r} vs {right.get(key)!r}" for key in sorted(set(left) | set(right))
             if left.get(key) != right.get(key)]
+
+
+def _short(sha: str | None) -> str:
+    return f"{sha[:12]}…" if sha else "none"
+
+
+def lineage_problem(reference: Side, variant: Side) -> str | None:
+    """Why the variant is not the reference or a direct compression of it (None when it is).
+
+    A random-init twin or another export of the same architecture passes every shape and tokenizer check, and
+    then "compares" as a wreck: the claims fall apart because the weights are unrelated, not because of
+    compression. The variant's manifest names its parent, so a comparison can tell.
+    """
+    ref_sha, var_sha, parent = reference.bundle_sha256, variant.bundle_sha256, variant.parent_sha256
+    if ref_sha is None or var_sha is None or ref_sha == var_sha or parent == ref_sha:
+        return None
+    what = f"the variant ({variant.given}, {variant.variant_name} {_short(var_sha)})"
+    if reference.parent_sha256 == var_sha:
+        return (f"{what} is the parent of the reference ({reference.given}, {reference.variant_name}): "
+                "the arguments look swapped")
+    if parent is None:
+        return (f"{what} records no parent: it was exported on its own, not compressed from the reference "
+                f"({reference.given}, {_short(ref_sha)})")
+    if parent == reference.parent_sha256:
+        return (f"{what} and the reference are both variants of {_short(parent)} (siblings), "
+                "not one compressed from the other")
+    return (f"{what} was made from {_short(parent)}, not from the reference ({_short(ref_sha)}): if it is a variant "
+            "of a variant (a chain such as fp32 -> fp16 -> int4), compare it with its direct parent, or compare "
+            "each step")
+
+
+def check_lineage(reference: Side, variant: Side, *, unrelated_ok: bool) -> str | None:
+    """Refuse unrelated bundles unless the user says so; return the note recorded when they do."""
+    problem = lineage_problem(reference, variant)
+    if problem is not None and not unrelated_ok:
+        raise EdgeAuditError(problem, hint="pass --unrelated-ok to compare them anyway")
+    return None if problem is None else f"unrelated bundles compared (--unrelated-ok): {problem}"
 
 
 def check_same_model_shape(reference: Bundle, variant: Bundle) -> None:
