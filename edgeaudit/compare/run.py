@@ -110,7 +110,7 @@ def _bundle_section(side: Side) -> dict[str, Any]:
     info["available"] = side.bundle is not None
     if side.bundle_note:
         info["note"] = side.bundle_note
-    return {"bundle": info, "audit": str(side.audit_dir / "audit.json"), "given": str(side.given),
+    return {"bundle": info, "audit": str((side.audit_dir / "audit.json").resolve()), "given": str(side.given),
             "given_as": side.kind, "verdicts": side.document["summary"]["verdicts"]}
 
 

@@ -69,11 +69,22 @@ def read_audit(path: Path) -> dict[str, Any]:
     return document
 
 
-def _bundle_of_audit(document: dict[str, Any]) -> tuple[Bundle | None, str | None]:
+def _bundle_directory(recorded: str, audit_dir: Path) -> Path:
+    """Where the audited bundle is: absolute as recorded, else relative to the working directory or, failing
+    that, to the audit's folder (audit.json files written before paths were stored resolved)."""
+    path = Path(recorded)
+    if path.is_absolute() or path.is_dir():
+        return path
+    beside = audit_dir / path
+    return beside if beside.is_dir() else path
+
+
+def _bundle_of_audit(document: dict[str, Any], audit_dir: Path) -> tuple[Bundle | None, str | None]:
     """The audited bundle if its directory still holds the very model that was audited."""
-    directory = document["bundle"].get("directory")
-    if not directory or not Path(directory).is_dir():
-        return None, f"the audited bundle {directory or '(unrecorded)'} no longer exists"
+    recorded = document["bundle"].get("directory")
+    directory = _bundle_directory(recorded, audit_dir) if recorded else None
+    if directory is None or not directory.is_dir():
+        return None, f"the audited bundle {recorded or '(unrecorded)'} no longer exists"
     try:
         bundle = load_bundle(directory)
     except EdgeAuditError as error:
@@ -97,7 +108,7 @@ def resolve_side(path: str | Path, label: str) -> Side:
         return Side(label, path, "bundle", bundle=load_bundle(path))
     if (path / AUDIT_FILE).is_file():
         document = read_audit(path / AUDIT_FILE)
-        bundle, note = _bundle_of_audit(document)
+        bundle, note = _bundle_of_audit(document, path)
         return Side(label, path, "audit", bundle=bundle, audit_dir=path, document=document, bundle_note=note)
     raise EdgeAuditError(f"{path}: neither a bundle (no {MANIFEST_NAME}) nor an audit directory (no {AUDIT_FILE})",
                          hint="pass a bundle from 'edgeaudit export'/'compress' or a directory from 'edgeaudit audit'")
