@@ -21,7 +21,8 @@ SCHEMA_VERSION = 1
 
 def _bundle_info(run) -> dict[str, Any]:
     manifest = run.bundle.manifest
-    return {"directory": str(run.bundle.directory), "sha256": run.bundle.sha256, "variant": manifest.variant,
+    # absolute: audit.json is read later from other working directories (compare, report)
+    return {"directory": str(Path(run.bundle.directory).resolve()), "sha256": run.bundle.sha256, "variant": manifest.variant,
             "model": dict(manifest.data["model"]), "parent_sha256": manifest.data["variant"]["parent_sha256"]}
 
 

@@ -104,6 +104,8 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.option("--fail-on", "fail_on", multiple=True, metavar="EXPR",
               help="Gate 'METRIC OP NUMBER' (repeatable); exit 1 when it is true. Metrics: " + ", ".join(METRICS) + ".")
 @click.option("--gates", "gates_file", type=click.Path(path_type=str), help='TOML file with fail_on = ["flips>0", ...].')
+@click.option("--unrelated-ok", is_flag=True,
+              help="Compare even when VARIANT was not compressed from REFERENCE (its manifest names another parent).")
 @click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
 @click.option("--batch-tokens", type=int, help="Token budget per model batch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
@@ -112,8 +114,8 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print claims, drift and gates as JSON on stdout.")
 def compare_command(reference, variant, out_dir, data, probes, twin, norms, categories, categories_pos, max_sentences,
                     min_count, shuffles, bootstrap, seed, drift_tolerance, drift_sentences, fidelity,
-                    fidelity_sentences, fidelity_tolerance, refit, fail_on, gates_file, threads, batch_tokens,
-                    quiet, overwrite, as_json) -> None:
+                    fidelity_sentences, fidelity_tolerance, refit, fail_on, gates_file, unrelated_ok, threads,
+                    batch_tokens, quiet, overwrite, as_json) -> None:
     """Compare REFERENCE with its compressed VARIANT claim by claim: survives / drifts / breaks, verdict flips,
     numeric drift (per-layer SQNR, per-head attention JSD, output cosine) and whether each audited graph is the
     deployed one. Each of REFERENCE and VARIANT is a bundle (audited here into DIR/reference and DIR/variant
@@ -140,6 +142,7 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
     options = CompareOptions(audit=audit, drift_tolerance=drift_tolerance, drift_sentences=drift_sentences,
                              fidelity=fidelity, fidelity_sentences=fidelity_sentences,
                              fidelity_tolerance=fidelity_tolerance, refit=refit, gates=tuple(gates), progress=progress,
+                             unrelated_ok=unrelated_ok,
                              explicit_audit_options=_explicit(AUDIT_PARAMETERS))
 
     def log(message: str) -> None:

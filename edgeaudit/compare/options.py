@@ -24,6 +24,7 @@ class CompareOptions:
     fidelity_min_cosine: float = DEFAULT_MIN_COSINE
     refit: bool = True  # apply the reference's refitted structural/property probes to the variant
     gates: tuple[Gate, ...] = ()
+    unrelated_ok: bool = False  # compare a variant whose recorded parent is not the reference
     progress: bool = True
     explicit_audit_options: tuple[str, ...] = ()  # AuditOptions fields the user set (a finished audit overrides them)
 
@@ -46,5 +47,5 @@ class CompareOptions:
             "drift_sentences": self.drift_sentences, "fidelity": self.fidelity,
             "fidelity_sentences": self.fidelity_sentences, "fidelity_tolerance": self.fidelity_tolerance,
             "fidelity_min_cosine": self.fidelity_min_cosine, "refit": self.refit,
-            "fail_on": [gate.expression for gate in self.gates],
+            "fail_on": [gate.expression for gate in self.gates], "unrelated_ok": self.unrelated_ok,
         }

@@ -27,6 +27,7 @@ from edgeaudit.compare.options import CompareOptions
 from edgeaudit.compare.sources import (
     RUNTIME_ONLY,
     Side,
+    check_lineage,
     check_same_model_shape,
     check_same_tokenizer,
     option_differences,
@@ -71,18 +72,15 @@ def _audit_options(reference: Side, variant: Side, options: CompareOptions, log:
                                batch_tokens=options.audit.batch_tokens)
 
 
-def _check_bundles(reference: Side, variant: Side) -> list[str]:
+def _check_bundles(reference: Side, variant: Side, unrelated_ok: bool) -> list[str]:
     notes = []
     if reference.bundle is not None and variant.bundle is not None:
         check_same_model_shape(reference.bundle, variant.bundle)
         check_same_tokenizer(reference.bundle, variant.bundle)
-        parent = variant.bundle.manifest.data["variant"].get("parent_sha256")
-        if reference.bundle.sha256 == variant.bundle.sha256:
-            notes.append("the variant is the reference itself (same model sha256)")
-        elif parent != reference.bundle.sha256:
-            notes.append(f"the variant's recorded parent ({(parent or 'none')[:12]}) is not the reference "
-                         f"({reference.bundle.sha256[:12]}): comparing unrelated bundles")
-    return notes
+    if reference.bundle_sha256 is not None and reference.bundle_sha256 == variant.bundle_sha256:
+        notes.append("the variant is the reference itself (same model sha256)")
+    note = check_lineage(reference, variant, unrelated_ok=unrelated_ok)
+    return notes + ([note] if note else [])
 
 
 def _audit_side(side: Side, out_dir: Path, options: AuditOptions, log: Log) -> None:
@@ -112,7 +110,7 @@ def _bundle_section(side: Side) -> dict[str, Any]:
     info["available"] = side.bundle is not None
     if side.bundle_note:
         info["note"] = side.bundle_note
-    return {"bundle": info, "audit": str(side.audit_dir / "audit.json"), "given": str(side.given),
+    return {"bundle": info, "audit": str((side.audit_dir / "audit.json").resolve()), "given": str(side.given),
             "given_as": side.kind, "verdicts": side.document["summary"]["verdicts"]}
 
 
@@ -193,7 +191,7 @@ def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
     for side in (ref, var):
         if side.kind == "bundle" and out_dir.resolve() == side.given.resolve():
             raise EdgeAuditError(f"{out_dir}: is the {side.label} bundle itself", hint="choose another --out directory")
-    notes = _check_bundles(ref, var)
+    notes = _check_bundles(ref, var, options.unrelated_ok)
     audit = _audit_options(ref, var, options, log, notes)
     out_dir.mkdir(parents=True, exist_ok=True)
     for side in (ref, var):

@@ -39,6 +39,19 @@ class Side:
             return self.document["bundle"]["sha256"]
         return self.bundle.sha256 if self.bundle is not None else None
 
+    @property
+    def parent_sha256(self) -> str | None:
+        """The sha256 of the bundle this side was compressed from (None: exported on its own)."""
+        if self.document is not None:
+            return self.document["bundle"].get("parent_sha256")
+        return self.bundle.manifest.data["variant"].get("parent_sha256") if self.bundle is not None else None
+
+    @property
+    def variant_name(self) -> str:
+        if self.document is not None:
+            return str(self.document["bundle"].get("variant", "?"))
+        return self.bundle.manifest.variant if self.bundle is not None else "?"
+
 
 def read_audit(path: Path) -> dict[str, Any]:
     try:
@@ -56,11 +69,22 @@ def read_audit(path: Path) -> dict[str, Any]:
     return document
 
 
-def _bundle_of_audit(document: dict[str, Any]) -> tuple[Bundle | None, str | None]:
+def _bundle_directory(recorded: str, audit_dir: Path) -> Path:
+    """Where the audited bundle is: absolute as recorded, else relative to the working directory or, failing
+    that, to the audit's folder (audit.json files written before paths were stored resolved)."""
+    path = Path(recorded)
+    if path.is_absolute() or path.is_dir():
+        return path
+    beside = audit_dir / path
+    return beside if beside.is_dir() else path
+
+
+def _bundle_of_audit(document: dict[str, Any], audit_dir: Path) -> tuple[Bundle | None, str | None]:
     """The audited bundle if its directory still holds the very model that was audited."""
-    directory = document["bundle"].get("directory")
-    if not directory or not Path(directory).is_dir():
-        return None, f"the audited bundle {directory or '(unrecorded)'} no longer exists"
+    recorded = document["bundle"].get("directory")
+    directory = _bundle_directory(recorded, audit_dir) if recorded else None
+    if directory is None or not directory.is_dir():
+        return None, f"the audited bundle {recorded or '(unrecorded)'} no longer exists"
     try:
         bundle = load_bundle(directory)
     except EdgeAuditError as error:
@@ -84,7 +108,7 @@ def resolve_side(path: str | Path, label: str) -> Side:
         return Side(label, path, "bundle", bundle=load_bundle(path))
     if (path / AUDIT_FILE).is_file():
         document = read_audit(path / AUDIT_FILE)
-        bundle, note = _bundle_of_audit(document)
+        bundle, note = _bundle_of_audit(document, path)
         return Side(label, path, "audit", bundle=bundle, audit_dir=path, document=document, bundle_note=note)
     raise EdgeAuditError(f"{path}: neither a bundle (no {MANIFEST_NAME}) nor an audit directory (no {AUDIT_FILE})",
                          hint="pass a bundle from 'edgeaudit export'/'compress' or a directory from 'edgeaudit audit'")
@@ -115,6 +139,43 @@ def option_differences(a: AuditOptions, b: AuditOptions) -> list[str]:
     left, right = comparable_options(a), comparable_options(b)
     return [f"{key}: {left.get(key)!r} vs {right.get(key)!r}" for key in sorted(set(left) | set(right))
             if left.get(key) != right.get(key)]
+
+
+def _short(sha: str | None) -> str:
+    return f"{sha[:12]}…" if sha else "none"
+
+
+def lineage_problem(reference: Side, variant: Side) -> str | None:
+    """Why the variant is not the reference or a direct compression of it (None when it is).
+
+    A random-init twin or another export of the same architecture passes every shape and tokenizer check, and
+    then "compares" as a wreck: the claims fall apart because the weights are unrelated, not because of
+    compression. The variant's manifest names its parent, so a comparison can tell.
+    """
+    ref_sha, var_sha, parent = reference.bundle_sha256, variant.bundle_sha256, variant.parent_sha256
+    if ref_sha is None or var_sha is None or ref_sha == var_sha or parent == ref_sha:
+        return None
+    what = f"the variant ({variant.given}, {variant.variant_name} {_short(var_sha)})"
+    if reference.parent_sha256 == var_sha:
+        return (f"{what} is the parent of the reference ({reference.given}, {reference.variant_name}): "
+                "the arguments look swapped")
+    if parent is None:
+        return (f"{what} records no parent: it was exported on its own, not compressed from the reference "
+                f"({reference.given}, {_short(ref_sha)})")
+    if parent == reference.parent_sha256:
+        return (f"{what} and the reference are both variants of {_short(parent)} (siblings), "
+                "not one compressed from the other")
+    return (f"{what} was made from {_short(parent)}, not from the reference ({_short(ref_sha)}): if it is a variant "
+            "of a variant (a chain such as fp32 -> fp16 -> int4), compare it with its direct parent, or compare "
+            "each step")
+
+
+def check_lineage(reference: Side, variant: Side, *, unrelated_ok: bool) -> str | None:
+    """Refuse unrelated bundles unless the user says so; return the note recorded when they do."""
+    problem = lineage_problem(reference, variant)
+    if problem is not None and not unrelated_ok:
+        raise EdgeAuditError(problem, hint="pass --unrelated-ok to compare them anyway")
+    return None if problem is None else f"unrelated bundles compared (--unrelated-ok): {problem}"
 
 
 def check_same_model_shape(reference: Bundle, variant: Bundle) -> None:
