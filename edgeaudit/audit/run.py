@@ -7,6 +7,7 @@ property probes on concept vectors; claims and verdicts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeaudit.audit.checkpoint import Checkpoints, stage_key
 from edgeaudit.audit.head_claims import ClaimContext, head_claims, tree_claims
 from edgeaudit.audit.options import AuditOptions
 from edgeaudit.audit.relational import RelationalCollector, RelationalStatistics
@@ -102,16 +104,34 @@ def _load_nonce(options: AuditOptions, sentences: list) -> list | None:
 
 
 def _extract(run: AuditRun, sentences: list, options: AuditOptions, store_dir: Path | None, *,
-             trees: bool, rollout: bool) -> None:
+             trees: bool, rollout: bool) -> dict[str, Any]:
+    """Run the model over ``sentences``: what the stage checkpoints (summary and streamed statistics)."""
     manifest = run.bundle.manifest
     collector = RelationalCollector(sentences, manifest.num_layers, manifest.num_heads, seed=options.seed,
                                     trees=trees, rollout=rollout, causal=manifest.causal)
     mass = SpecialTokenMass()
     batch, session = _runtime_options(options)
-    run.summary = extract(run.bundle, sentences, collectors=[collector, mass], store_dir=store_dir, batch=batch,
-                          session=session, progress=options.progress)
-    run.relational = collector.result()
-    run.special_mass = mass.result()
+    summary = extract(run.bundle, sentences, collectors=[collector, mass], store_dir=store_dir, batch=batch,
+                      session=session, progress=options.progress)
+    return {"summary": summary, "relational": collector.result(), "special_mass": mass.result()}
+
+
+def _store_complete(store_dir: Path | None) -> bool:
+    """True when there is no store to check or it is complete (a stage's checkpoint is void without it)."""
+    if store_dir is None:
+        return True
+    try:
+        StoredActivations(store_dir)
+    except EdgeAuditError:
+        return False
+    return True
+
+
+def _run_extract(checkpoints: Checkpoints, stage: str, key: str, run: AuditRun, sentences: list,
+                 options: AuditOptions, store_dir: Path | None, **what: bool) -> None:
+    result = checkpoints.run(stage, key, lambda: _extract(run, sentences, options, store_dir, **what),
+                             valid=lambda: _store_complete(store_dir))
+    run.summary, run.relational, run.special_mass = result["summary"], result["relational"], result["special_mass"]
     if store_dir is not None:
         run.store = StoredActivations(store_dir)
 
@@ -131,9 +151,69 @@ def _correspondence(real: AuditRun, identifiability: dict | None) -> list[LayerC
     return out
 
 
+def _trees_sha256(sentences: list) -> str:
+    """Hash of ids, words and gold trees in order (the relational statistics depend on all three)."""
+    digest = hashlib.sha256()
+    for sentence in sentences:
+        digest.update(json.dumps([sentence.sent_id, list(sentence.words), np.asarray(sentence.heads).tolist(),
+                                  list(sentence.relations)], ensure_ascii=False).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _option_values(options: AuditOptions, *names: str) -> dict[str, Any]:
+    data = options.to_dict()
+    return {name: data[name] for name in names}
+
+
+def _stage_keys(options: AuditOptions, bundle: Bundle, twin: Bundle | None, sentences: list,
+                nonce: list | None) -> dict[str, str]:
+    """Each stage's checkpoint key: the inputs, options and upstream stages its result depends on."""
+    want = sorted(options.probes)
+    corpus = _trees_sha256(sentences)
+    runtime = _option_values(options, "seed", "batch_tokens", "max_sentences")
+    keys = {"extract": stage_key(stage="extract", bundle=bundle.sha256, corpus=corpus, probes=want, **runtime)}
+    if twin is not None:
+        keys["extract-twin"] = stage_key(stage="extract-twin", bundle=twin.sha256, corpus=corpus, probes=want,
+                                         **runtime)
+    if nonce is not None:
+        keys["extract-nonce"] = stage_key(stage="extract-nonce", bundle=bundle.sha256, corpus=_trees_sha256(nonce),
+                                          **runtime)
+    structural = _option_values(options, "structural_rank", "structural_max_iter", "structural_max_train", "seed")
+    keys["identifiability"] = stage_key(stage="identifiability", extract=keys["extract"], **structural)
+    keys["structural"] = stage_key(stage="structural", extract=keys["extract"], **structural)
+    if twin is not None:
+        keys["structural-twin"] = stage_key(stage="structural-twin", extract=keys["extract-twin"],
+                                            real=keys["extract"], **structural)
+    keys["claims"] = stage_key(stage="claims", upstream=dict(keys), options=options.to_dict())
+    if "property" in options.probes:
+        from edgeaudit.audit.document import _file_sha256
+
+        keys["property"] = stage_key(
+            stage="property", bundle=bundle.sha256, twin=twin.sha256 if twin else None,
+            norms_sha256=_file_sha256(options.norms or "builtin:concepts"),
+            categories_sha256=_file_sha256(options.categories),
+            **_option_values(options, "norms", "categories", "categories_pos", "property_layers", "mapper", "folds",
+                             "shuffles", "bootstrap", "confidence", "seed", "thresholds"))
+    return keys
+
+
+def _announce(checkpoints: Checkpoints, keys: dict[str, str], planned: list[str], log: Callable[[str], None]) -> None:
+    """Say which stages a rerun takes from ``OUT/stages`` and which it runs."""
+    done = [stage for stage in planned if checkpoints.load_key(stage) == keys[stage]]
+    if done:
+        todo = [stage for stage in planned if stage not in done]
+        log(f"resuming: {', '.join(done)} done; running {', '.join(todo) or 'nothing'}"
+            + (" ..." if todo else ""))
+
+
 def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions | None = None,
               *, log: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
-    """Audit ``bundle_dir`` on ``options.data``; writes ``out_dir/audit.json`` and returns its content."""
+    """Audit ``bundle_dir`` on ``options.data``; writes ``out_dir/audit.json`` and returns its content.
+
+    Every stage checkpoints its result in ``out_dir/stages``; a rerun after an interruption redoes only the
+    stages that did not finish (or whose inputs or options changed).
+    """
     options = options or AuditOptions()
     out_dir = Path(out_dir)
     stages = Stages(log)
@@ -155,9 +235,19 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
             raise EdgeAuditError(f"option --out: {out_dir} is a file", hint="choose a directory")
         out_dir.mkdir(parents=True, exist_ok=True)
     need_store = bool(want & {"structural", "correspondence"})
+    use_nonce = nonce is not None and "attention" in want
+    keys = _stage_keys(options, real.bundle, twin_bundle, sentences, nonce if use_nonce else None)
+    planned = ["extract", *(["extract-twin"] if twin_bundle is not None else []),
+               *(["extract-nonce"] if use_nonce else []), *(["identifiability"] if "correspondence" in want else []),
+               *(["structural"] if "structural" in want else []),
+               *(["structural-twin"] if "structural" in want and twin_bundle is not None else []), "claims",
+               *(["property"] if "property" in want else [])]
+    checkpoints = Checkpoints(out_dir)
+    _announce(checkpoints, keys, planned, log)
+    what = {"trees": "tree" in want}
     with stages.stage("extract"):
-        _extract(real, sentences, options, out_dir / "activations" if need_store else None,
-                 trees="tree" in want, rollout="correspondence" in want)
+        _run_extract(checkpoints, "extract", keys["extract"], real, sentences, options,
+                     out_dir / "activations" if need_store else None, rollout="correspondence" in want, **what)
     if real.summary is not None and real.summary.extracted == 0:
         kinds = ", ".join(f"{count} {kind}" for kind, count in real.summary.skipped_by_kind().items())
         raise EdgeAuditError(f"{options.data}: no usable sentences: the model could take none of the "
@@ -167,13 +257,14 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     if twin_bundle is not None:
         with stages.stage("extract-twin"):
             twin = AuditRun(twin_bundle)
-            _extract(twin, sentences, options, out_dir / "twin-activations" if "structural" in want else None,
-                     trees="tree" in want, rollout=False)
+            _run_extract(checkpoints, "extract-twin", keys["extract-twin"], twin, sentences, options,
+                         out_dir / "twin-activations" if "structural" in want else None, rollout=False, **what)
     nonce_run = None
-    if nonce is not None and "attention" in want:
+    if use_nonce:
         with stages.stage("extract-nonce"):
             nonce_run = AuditRun(real.bundle)
-            _extract(nonce_run, nonce, options, None, trees=False, rollout=False)
+            _run_extract(checkpoints, "extract-nonce", keys["extract-nonce"], nonce_run, nonce, options, None,
+                         trees=False, rollout=False)
     settings = StructuralSettings.from_options(options)
     identifiability = None
     split = make_split(len(real.store.sentence_ids), settings) if real.store is not None else None
@@ -184,45 +275,55 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
         want -= {"structural", "correspondence"}
     if "correspondence" in want:
         with stages.stage("identifiability"):
-            identifiability = run_identifiability(real.store, split, settings)
+            identifiability = checkpoints.run("identifiability", keys["identifiability"],
+                                              lambda: run_identifiability(real.store, split, settings))
     if "structural" in want:
         with stages.stage("structural"):
-            real.structural = run_structural(real.store, _store_trees(real.store, sentences), split, settings,
-                                             progress=log)
+            real.structural = checkpoints.run(
+                "structural", keys["structural"],
+                lambda: run_structural(real.store, _store_trees(real.store, sentences), split, settings, progress=log))
         if twin is not None and twin.store is not None:
             if twin.store.sentence_ids != real.store.sentence_ids:
                 raise EdgeAuditError("the twin skipped different sentences than the audited bundle",
                                      hint="the twin must share the audited bundle's tokenizer and length limit")
             with stages.stage("structural-twin"):
-                twin.structural = run_structural(twin.store, _store_trees(twin.store, sentences), split, settings)
+                twin.structural = checkpoints.run(
+                    "structural-twin", keys["structural-twin"],
+                    lambda: run_structural(twin.store, _store_trees(twin.store, sentences), split, settings))
     correspondence = _correspondence(real, identifiability)
     ctx = ClaimContext(n_sentences=len(sentences), thresholds=options.thresholds, correspondence=correspondence,
                        replicates=options.bootstrap, confidence=options.confidence, seed=options.seed)
-    claims: list[Claim] = []
-    with stages.stage("claims"):
+
+    def make_claims() -> list[Claim]:
+        made: list[Claim] = []
         if "attention" in want:
-            claims += head_claims(real.relational, ctx, min_count=options.min_count,
-                                  twin=twin.relational if twin else None,
-                                  nonce=nonce_run.relational if nonce_run else None)
+            made += head_claims(real.relational, ctx, min_count=options.min_count,
+                                twin=twin.relational if twin else None,
+                                nonce=nonce_run.relational if nonce_run else None)
         if "tree" in want:
-            claims += tree_claims(real.relational, sentences, ctx, twin=twin.relational if twin else None)
+            made += tree_claims(real.relational, sentences, ctx, twin=twin.relational if twin else None)
         if real.structural is not None:
-            claims += structural_claims(real.structural, ctx, twin=twin.structural if twin else None)
+            made += structural_claims(real.structural, ctx, twin=twin.structural if twin else None)
+        return made
+
+    with stages.stage("claims"):
+        claims: list[Claim] = checkpoints.run("claims", keys["claims"], make_claims)
     decoder_section = None
     if "decoder" in want and real.bundle.manifest.causal:
         from edgeaudit.audit.decoder_claims_stage import run_decoder_stage
 
         with stages.stage("decoder-heads"):
             decoder_section, decoder_claims = run_decoder_stage(real.bundle, twin_bundle, ctx, options, log=log)
-            claims += decoder_claims
+            claims = claims + decoder_claims
     property_section = None
     if "property" in want:
         from edgeaudit.audit.property_stage import run_property_stage
 
         with stages.stage("property"):
-            property_section, property_claims = run_property_stage(real.bundle, twin_bundle, options, out_dir, log=log,
-                                                                   data=property_data)
-            claims += property_claims
+            property_section, property_claims = checkpoints.run(
+                "property", keys["property"],
+                lambda: run_property_stage(real.bundle, twin_bundle, options, out_dir, log=log, data=property_data))
+            claims = claims + property_claims
     from edgeaudit.audit.document import audit_document
 
     document = audit_document(
@@ -232,6 +333,7 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     )
     if decoder_section is not None:
         document["probes"]["decoder_heads"] = decoder_section
+    document["provenance"]["stages"] = {"resumed": checkpoints.resumed, "computed": checkpoints.computed}
     path = out_dir / "audit.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -151,6 +152,8 @@ class ActivationStore:
         meta_path = directory / STORE_FILE
         if directory.exists() and not directory.is_dir():
             raise StoreError(f"{directory}: is a file, expected an activation store directory")
+        if directory.is_dir() and not meta_path.is_file() and _half_created(directory):
+            _clear(directory)  # a creation that failed before store.json: nothing in it can be trusted or resumed
         if directory.is_dir() and not meta_path.is_file() and any(directory.iterdir()):
             raise StoreError(f"{directory}: exists and is not an activation store (no {STORE_FILE})",
                              hint="choose an empty or new directory")
@@ -170,10 +173,32 @@ class ActivationStore:
                 _clear(directory)
             else:
                 return cls._resume(directory, key, meta, num_layers, hidden_size)
-        directory.mkdir(parents=True, exist_ok=True)
         store = cls(directory, key, num_layers, hidden_size, [], False)
-        store._write_meta("in-progress")
+        store._create()
         return store
+
+    def _create(self) -> None:
+        """Make the store directory with its store.json in one step: built beside, then renamed into place.
+
+        An interruption leaves either no store or an empty one under the final name; a leftover build
+        directory is recognisable by its name and removed by the next creation.
+        """
+        parent, name = self.directory.parent, self.directory.name
+        parent.mkdir(parents=True, exist_ok=True)
+        if self.directory.is_dir() and any(self.directory.iterdir()):  # the caller's own files stay: write in place
+            self._write_meta("in-progress")
+            return
+        for stale in parent.glob(f".{name}.creating-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        build = Path(tempfile.mkdtemp(prefix=f".{name}.creating-", dir=parent))
+        try:
+            _write_json(build / STORE_FILE, self._meta("in-progress"))
+            if self.directory.is_dir():
+                self.directory.rmdir()  # empty (or emptied by _clear): rename needs it gone or empty
+            os.rename(build, self.directory)
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            raise
 
     @classmethod
     def _resume(cls, directory: Path, key: StoreKey, meta: dict[str, Any], num_layers: int,
@@ -191,11 +216,12 @@ class ActivationStore:
             store._write_meta("in-progress")
         return store
 
+    def _meta(self, status: str) -> dict[str, Any]:
+        return {"schema": "edgeaudit.activation-store", "key": self.key.to_dict(), "status": status,
+                "num_layers": self.num_layers, "hidden_size": self.hidden_size, "shards": len(self.done)}
+
     def _write_meta(self, status: str) -> None:
-        _write_json(self.directory / STORE_FILE, {
-            "schema": "edgeaudit.activation-store", "key": self.key.to_dict(), "status": status,
-            "num_layers": self.num_layers, "hidden_size": self.hidden_size, "shards": len(self.done),
-        })
+        _write_json(self.directory / STORE_FILE, self._meta(status))
 
     def write_shard(self, record: ShardRecord, layers: list[np.ndarray]) -> None:
         """Write shard ``record.shard`` (the next one): ``layers[l]`` is float32 [word, hidden]."""
@@ -219,6 +245,13 @@ class ActivationStore:
         _write_json(self.directory / INDEX_FILE, index)
         self._write_meta("complete")
         self.complete = True
+
+
+def _half_created(directory: Path) -> bool:
+    """True when every entry is a store's own file (a creation or overwrite stopped before store.json)."""
+    own = {INDEX_FILE, INDEX_FILE + ".tmp", STORE_FILE + ".tmp"}
+    entries = list(directory.iterdir())
+    return bool(entries) and all(p.name in own or (p.is_dir() and p.name.startswith("shard_")) for p in entries)
 
 
 def _clear(directory: Path) -> None:

@@ -165,3 +165,46 @@ def test_foreign_directory_is_not_used(bundle, sentences, tmp_path):
     with pytest.raises(StoreError, match="not an activation store"):
         extract(bundle, sentences, store_dir=tmp_path, progress=False)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_store_creation_that_fails_leaves_a_replaceable_state(bundle, sentences, reference, tmp_path, monkeypatch,
+                                                              overwrite):
+    """A failure while store.json is being put in place (disk full, Ctrl-C) must not block every rerun."""
+    import edgeaudit.runtime.store as store_module
+
+    directory = tmp_path / "store"
+    real_replace = store_module.os.replace
+
+    def failing_replace(src, dst, *args, **kwargs):
+        if str(dst).endswith("store.json"):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store_module.os, "replace", failing_replace)
+        with pytest.raises(OSError):
+            extract(bundle, sentences, store_dir=directory, shard_sentences=SHARD, progress=False)
+    assert not directory.exists() or not any(directory.iterdir())
+    assert not list(tmp_path.glob(".store.creating-*"))
+    summary = extract(bundle, sentences, store_dir=directory, shard_sentences=SHARD, overwrite=overwrite,
+                      progress=False)
+    assert summary.complete and summary.store["shards_written"] == 4
+    assert_same_as_reference(directory, reference)
+
+
+@pytest.mark.parametrize("leftover", ["store.json.tmp", "shard_00000"])
+def test_half_created_store_from_an_older_run_is_recognised_and_replaced(bundle, sentences, reference, tmp_path,
+                                                                         leftover):
+    directory = tmp_path / "store"
+    directory.mkdir()
+    if leftover.startswith("shard_"):
+        (directory / leftover).mkdir()
+        (directory / leftover / "layer_00.npy.tmp").write_bytes(b"partial")
+    else:
+        (directory / leftover).write_text("{")
+    (tmp_path / ".store.creating-abc").mkdir()
+    summary = extract(bundle, sentences, store_dir=directory, shard_sentences=SHARD, progress=False)
+    assert summary.complete
+    assert_same_as_reference(directory, reference)
+    assert not (tmp_path / ".store.creating-abc").exists()
