@@ -73,7 +73,7 @@ bench: install
 	EDGEAUDIT_DATA=$${EDGEAUDIT_DATA:-$(abspath ../shared/data)} $(PY) -m benchmarks $(BENCH_ARGS)
 
 # The whole story on the real all-MiniLM-L6-v2: export, int8 variant, audits, comparison, reports in
-# ./edgeaudit-demo/ (about 10 minutes on 2 cores; a rerun reuses finished stages). DEMO_ARGS="--fresh" to redo.
+# ./edgeaudit-demo/ (about 6 minutes on 2 cores; a rerun reuses finished stages). DEMO_ARGS="--fresh" to redo.
 .PHONY: demo
 demo: install
 	$(VENV)/bin/edgeaudit demo $(DEMO_ARGS)

@@ -137,3 +137,16 @@ def test_demo_end_to_end_on_minilm_and_reuse(minilm_dir, tmp_path):
     assert all(record["reused"][stage] for stage in ("export", "export-twin", "compress", "audit-ewt", "audit-fp32",
                                                      "audit-int8", "compare"))
     assert again.summary == result.summary
+
+
+def test_readme_and_help_state_the_same_duration(capsys):
+    import re
+    from pathlib import Path
+
+    from edgeaudit.cli import main
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    assert main(["demo", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    said = {re.search(r"[Aa]bout (\d+) minutes", text).group(1) for text in (" ".join(readme.split()), help_text)}
+    assert len(said) == 1, said
