@@ -6,7 +6,6 @@ audit's options are the options of the comparison, and two finished audits must 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -54,18 +53,13 @@ class Side:
 
 
 def read_audit(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise EdgeAuditError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise EdgeAuditError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-    if not isinstance(document, dict) or document.get("schema") != "edgeaudit.audit":
-        raise EdgeAuditError(f"{path}: not an edgeaudit audit (field 'schema' is not 'edgeaudit.audit')",
+    """audit.json, validated against its schema (the same check ``edgeaudit report`` makes) before any use."""
+    from edgeaudit.report.schema import load_result
+
+    document = load_result(path)
+    if document["schema"] != "edgeaudit.audit":
+        raise EdgeAuditError(f"{path}: is an {document['schema']} result, not an audit",
                              hint="pass a bundle directory or a directory written by 'edgeaudit audit'")
-    missing = [key for key in ("claims", "bundle", "data", "options", "probes") if key not in document]
-    if missing:
-        raise EdgeAuditError(f"{path}: field {missing[0]!r} is missing", hint="re-run 'edgeaudit audit'")
     return document
 
 

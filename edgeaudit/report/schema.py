@@ -56,6 +56,19 @@ def _first_error(errors: list[jsonschema.ValidationError]) -> jsonschema.Validat
     return min(errors, key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
 
 
+def _check_version(document: dict[str, Any], name: str) -> None:
+    """A document from a newer (or older) edgeaudit gets its own message, not a list of schema complaints."""
+    supported = result_schema(name)["properties"]["schema_version"]["const"]
+    version = document.get("schema_version")
+    if version == supported:
+        return
+    if isinstance(version, int) and not isinstance(version, bool) and version > supported:
+        raise EdgeAuditError(f"$.schema_version: {version} is newer than this edgeaudit reads ({supported})",
+                             hint="upgrade edgeaudit to read it, or re-run the command that wrote it")
+    raise EdgeAuditError(f"$.schema_version: {version!r} is not a schema version this edgeaudit reads ({supported})",
+                         hint="re-run the command that wrote it")
+
+
 def validate_result(document: Any) -> None:
     """Raise ``EdgeAuditError`` naming the JSON path of the first problem, or return when the document is valid."""
     if not isinstance(document, dict):
@@ -66,6 +79,7 @@ def validate_result(document: Any) -> None:
         known = ", ".join(repr(key) for key in RESULT_SCHEMAS)
         raise EdgeAuditError(f"$.schema: {name!r} is not an edgeaudit result (expected one of {known})",
                              hint="pass the audit.json or compare.json that edgeaudit wrote")
+    _check_version(document, name)
     validator = jsonschema.Draft202012Validator(result_schema(name))
     errors = list(validator.iter_errors(document))
     if errors:

@@ -74,7 +74,7 @@ def test_missing_sections_and_wrong_schemas_are_named(audit_document):
     broken = copy.deepcopy(audit_document)
     del broken["provenance"]
     assert _problem(broken).startswith("$: 'provenance' is missing")
-    assert _problem({**audit_document, "schema_version": 2}).startswith("$.schema_version: 1 was expected")
+    assert _problem({**audit_document, "schema_version": 2}).startswith("$.schema_version: 2 is newer than this")
     assert _problem({"schema": "something.else"}).startswith("$.schema: 'something.else' is not an edgeaudit result")
     assert _problem([1, 2]).startswith("$: a result document is a JSON object")
 
@@ -101,3 +101,15 @@ def test_load_result_names_the_file(tmp_path):
     path.write_text(json.dumps({"schema": "edgeaudit.compare", "schema_version": 1}), encoding="utf-8")
     with pytest.raises(EdgeAuditError, match=r"audit.json: \$: 'summary' is missing"):
         load_result(path)
+
+
+def test_a_newer_schema_version_is_named_as_such():
+    import pytest as _pytest
+
+    from edgeaudit.errors import EdgeAuditError
+    from edgeaudit.report.schema import validate_result
+
+    with _pytest.raises(EdgeAuditError, match=r"\$.schema_version: 7 is newer than this edgeaudit reads \(1\)"):
+        validate_result({"schema": "edgeaudit.audit", "schema_version": 7})
+    with _pytest.raises(EdgeAuditError, match=r"\$.schema_version: 'one' is not a schema version"):
+        validate_result({"schema": "edgeaudit.compare", "schema_version": "one"})
