@@ -246,7 +246,7 @@ def ensure_bundles(settings: Settings, *, int8: bool) -> dict[str, Path]:
     log = settings.log
 
     def export(target: Path) -> None:
-        from exporters import ExportOptions, export_checkpoint
+        from edgeaudit.exporters import ExportOptions, export_checkpoint
 
         log(f"exporting {model_dir()} (torchscript exporter) ...")
         export_checkpoint(model_dir(), target, ExportOptions(exporter="torchscript", force=True),

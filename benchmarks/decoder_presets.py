@@ -29,8 +29,9 @@ PRESETS = ("fp16", "int8-dynamic", "int8-dynamic-full", "int4", "int4-rtn", "int
 
 
 def _export(work: Path) -> Path:
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
+
     from edgeaudit.demo.models import demo_model
-    from exporters import ExportOptions, export_checkpoint
 
     bundle = work / "fp32"
     if not (bundle / "edgeaudit.json").is_file():

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeaudit.exporters.gguf_source import describe_gguf, drop_gguf_quantizer, find_gguf
+
 from edgeaudit.errors import ExportError, MissingExtraError
-from exporters.gguf_source import describe_gguf, drop_gguf_quantizer, find_gguf
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "model*.bin", "*.safetensors.index.json")
 # Any one of these lets transformers build the model's real tokenizer. Without them it silently builds a

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import click
-
-from exporters.options import BACKENDS, EXPORTERS, ExportOptions
+from edgeaudit.exporters.options import BACKENDS, EXPORTERS, ExportOptions
 
 
 @click.command("export")
@@ -48,7 +47,7 @@ def export_command(model_dir: str, out_dir: str, exporter: str, backend: str, op
       edgeaudit export ./all-MiniLM-L6-v2 ./bundles/minilm-random --random-init --seed 1
       edgeaudit export ./SmolLM2-135M-Instruct.Q4_1.gguf ./bundles/smollm2 --exporter torchscript
     """
-    from exporters import export_checkpoint
+    from edgeaudit.exporters import export_checkpoint
 
     options = ExportOptions(opset=opset, exporter=exporter, backend=backend, max_length=max_length,
                             verify=not no_verify, tolerance=tolerance, random_init=random_init, seed=seed,

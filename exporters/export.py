@@ -6,11 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+from edgeaudit.exporters.checkpoint import LoadedCheckpoint, load_checkpoint
+from edgeaudit.exporters.options import ExportOptions
+from edgeaudit.exporters.output_dir import check_output_dir, staged_bundle
+
 from edgeaudit.bundle import Bundle, load_bundle, save_manifest
 from edgeaudit.bundle.build import new_manifest, tokenizer_settings
-from exporters.checkpoint import LoadedCheckpoint, load_checkpoint
-from exporters.options import ExportOptions
-from exporters.output_dir import check_output_dir, staged_bundle
 
 ONNX_NAME = "model.onnx"
 TOKENIZER_NAME = "tokenizer.json"
@@ -74,12 +75,12 @@ def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: Expor
     out_dir = Path(out_dir)
     check_output_dir(out_dir, options.force)  # fail before the slow part
     if options.backend == "optimum":
-        from exporters.optimum_backend import export_with_optimum
+        from edgeaudit.exporters.optimum_backend import export_with_optimum
 
         return export_with_optimum(model_dir, out_dir, options, log=log)
-    from exporters.torch_onnx import INPUT_NAMES, export_tapped
-    from exporters.verify import verify_export
-    from exporters.wrapper import TappedModel
+    from edgeaudit.exporters.torch_onnx import INPUT_NAMES, export_tapped
+    from edgeaudit.exporters.verify import verify_export
+    from edgeaudit.exporters.wrapper import TappedModel
 
     checkpoint = load_checkpoint(model_dir, random_init=options.random_init, seed=options.seed,
                                  trust_remote_code=options.trust_remote_code, tokenizer=options.tokenizer)
@@ -117,7 +118,7 @@ SKIPPED_CHECK = {"verified": False, "reason": "skipped with --no-verify"}
 def write_checkpoint_manifest(staging: Path, checkpoint: LoadedCheckpoint, options: ExportOptions, *,
                               model: dict, tokenizer: dict, export_check: dict, **onnx_fields) -> None:
     """The manifest of a bundle exported from a checkpoint, by either backend (fp32 or the random-init twin)."""
-    from exporters.wrapper import final_output_of
+    from edgeaudit.exporters.wrapper import final_output_of
 
     final_name, final_kind = final_output_of(checkpoint.decoder, checkpoint.num_layers)
     manifest = new_manifest(

@@ -24,12 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from edgeaudit.bundle import Bundle, attention_tap, hidden_state_tap, load_bundle
-from edgeaudit.bundle.build import tokenizer_settings
-from edgeaudit.errors import ExportError, MissingExtraError
-from exporters.checkpoint import LoadedCheckpoint, load_checkpoint
-from exporters.export import (
+from edgeaudit.exporters.checkpoint import LoadedCheckpoint, load_checkpoint
+from edgeaudit.exporters.export import (
     ONNX_NAME,
     SKIPPED_CHECK,
     TOKENIZER_NAME,
@@ -39,8 +35,12 @@ from exporters.export import (
     write_checkpoint_manifest,
     write_tokenizer,
 )
-from exporters.options import ExportOptions
-from exporters.output_dir import staged_bundle
+from edgeaudit.exporters.options import ExportOptions
+from edgeaudit.exporters.output_dir import staged_bundle
+
+from edgeaudit.bundle import Bundle, attention_tap, hidden_state_tap, load_bundle
+from edgeaudit.bundle.build import tokenizer_settings
+from edgeaudit.errors import ExportError, MissingExtraError
 
 INSTALL_COMMANDS = (
     "python3 -m venv .venv-optimum && .venv-optimum/bin/pip install torch==2.13.0 && "
@@ -269,7 +269,7 @@ def _quiet() -> Iterator[None]:
 
 def _reference_model(checkpoint: LoadedCheckpoint):
     """A ``TappedModel`` that also accepts optimum's extra inputs, so PyTorch sees what ONNX sees."""
-    from exporters.wrapper import TappedModel
+    from edgeaudit.exporters.wrapper import TappedModel
 
     class ReferenceModel(TappedModel):
         def forward(self, input_ids, attention_mask, position_ids=None, token_type_ids=None):
@@ -298,7 +298,7 @@ def export_with_optimum(model_dir: str | Path, out_dir: str | Path, options: Exp
                         log: Callable[[str], None] = print) -> Bundle:
     """Export with optimum-onnx, rename the taps, verify against PyTorch and write a bundle."""
     main_export, tasks_manager, optimum_version = _require_optimum()
-    from exporters.verify import verify_export
+    from edgeaudit.exporters.verify import verify_export
 
     out_dir = Path(out_dir)
     checkpoint = load_checkpoint(model_dir, random_init=options.random_init, seed=options.seed,

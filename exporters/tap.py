@@ -13,13 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
-
-from edgeaudit.bundle import Bundle, load_bundle, save_manifest
-from edgeaudit.bundle.build import new_manifest, tokenizer_settings
-from edgeaudit.bundle.manifest import attention_tap, hidden_state_tap
-from edgeaudit.errors import ExportError
-from exporters.output_dir import check_output_dir, staged_bundle
-from exporters.tap_facts import (
+from edgeaudit.exporters.output_dir import check_output_dir, staged_bundle
+from edgeaudit.exporters.tap_facts import (
     EmbeddingFacts,
     ProbeFacts,
     TokenizerFacts,
@@ -27,9 +22,9 @@ from exporters.tap_facts import (
     probe,
     tokenizer_facts,
 )
-from exporters.tap_find import TapPlan, find_taps
-from exporters.tap_graph import GraphIndex
-from exporters.tap_model import (
+from edgeaudit.exporters.tap_find import TapPlan, find_taps
+from edgeaudit.exporters.tap_graph import GraphIndex
+from edgeaudit.exporters.tap_model import (
     add_tap_outputs,
     check_inference_mode,
     check_unfused,
@@ -39,6 +34,11 @@ from exporters.tap_model import (
     save_model,
     static_types,
 )
+
+from edgeaudit.bundle import Bundle, load_bundle, save_manifest
+from edgeaudit.bundle.build import new_manifest, tokenizer_settings
+from edgeaudit.bundle.manifest import attention_tap, hidden_state_tap
+from edgeaudit.errors import ExportError
 
 ONNX_NAME = "model.onnx"
 TOKENIZER_NAME = "tokenizer.json"

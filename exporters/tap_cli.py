@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import click
-
-from exporters.tap import TapOptions, TapResult, tap_onnx
+from edgeaudit.exporters.tap import TapOptions, TapResult, tap_onnx
 
 
 def summary(result: TapResult) -> list[str]:

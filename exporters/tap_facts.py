@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 import onnx
+from edgeaudit.exporters.tap_graph import LAYOUT_OPS, GraphIndex, is_onnx_op
 from onnx import numpy_helper
 
 from edgeaudit.errors import ExportError
-from exporters.tap_graph import LAYOUT_OPS, GraphIndex, is_onnx_op
 
 PAD_NAMES = ("[PAD]", "<pad>", "<|pad|>", "<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>")
 NO_LIMIT = 1_000_000  # transformers writes a huge model_max_length when a tokenizer has none

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from edgeaudit.exporters.tap_graph import LAYOUT_OPS, TRANSPARENT, GraphIndex, is_onnx_op
+
 from edgeaudit.errors import ExportError
-from exporters.tap_graph import LAYOUT_OPS, TRANSPARENT, GraphIndex, is_onnx_op
 
 FUSED_NORMS = frozenset({"LayerNormalization", "RMSNormalization", "SimplifiedLayerNormalization"})
 NORM_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Reciprocal", "ReduceMean", "Cast", "Neg",

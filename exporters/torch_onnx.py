@@ -9,9 +9,9 @@ import warnings
 from pathlib import Path
 
 import torch
+from edgeaudit.exporters.wrapper import TappedModel
 
 from edgeaudit.errors import ExportError
-from exporters.wrapper import TappedModel
 
 INPUT_NAMES = ["input_ids", "attention_mask"]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from edgeaudit.exporters.wrapper import TappedModel
 
 from edgeaudit.errors import ExportError
-from exporters.wrapper import TappedModel
 
 DEFAULT_LENGTHS = (3, 8, 17, 33)
 

@@ -11,15 +11,20 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from probes.attention_heads import (
+from edgeaudit.probes.attention_heads import (
     HeadRelationAccuracy,
     HeadRelationResult,
     OffsetBaseline,
     most_attended_other_word,
 )
-from probes.attention_trees import AttentionTreeResult, AttentionTreeUUAS, attention_tree_edges, symmetrise
-from probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
-from probes.correspondence import (
+from edgeaudit.probes.attention_trees import (
+    AttentionTreeResult,
+    AttentionTreeUUAS,
+    attention_tree_edges,
+    symmetrise,
+)
+from edgeaudit.probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
+from edgeaudit.probes.correspondence import (
     CorrespondenceCurve,
     IdentifiabilityResult,
     RolloutResult,
@@ -31,11 +36,23 @@ from probes.correspondence import (
     rollout_self_share,
     token_identifiability,
 )
-from probes.property import CONTROLS as PROPERTY_CONTROLS
-from probes.property import MAPPERS, PropertyProbeResult, mdl_probe, online_codelength, run_property_probe
-from probes.ratio_bootstrap import RatioInterval, paired_ratio_margin, ratio_interval
-from probes.structural import DepthProbe, DistanceProbe, split_sentences, tree_depths, tree_distances
-from probes.structural_metrics import (
+from edgeaudit.probes.property import CONTROLS as PROPERTY_CONTROLS
+from edgeaudit.probes.property import (
+    MAPPERS,
+    PropertyProbeResult,
+    mdl_probe,
+    online_codelength,
+    run_property_probe,
+)
+from edgeaudit.probes.ratio_bootstrap import RatioInterval, paired_ratio_margin, ratio_interval
+from edgeaudit.probes.structural import (
+    DepthProbe,
+    DistanceProbe,
+    split_sentences,
+    tree_depths,
+    tree_distances,
+)
+from edgeaudit.probes.structural_metrics import (
     DepthMetrics,
     DistanceMetrics,
     StructuralBaseline,
@@ -43,7 +60,7 @@ from probes.structural_metrics import (
     distance_metrics,
     linear_chain_baseline,
 )
-from probes.tree_baselines import chain_uuas, random_tree_uuas
+from edgeaudit.probes.tree_baselines import chain_uuas, random_tree_uuas
 
 __all__ = [
     "MAPPERS",

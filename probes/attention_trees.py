@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from probes._serialise import jsonable
-from probes._trees import count_shared_edges, spanning_tree_edges, validate_heads
-from probes.tree_baselines import TreeBaselineCounts, scored_gold_tree
+from edgeaudit.probes._serialise import jsonable
+from edgeaudit.probes._trees import count_shared_edges, spanning_tree_edges, validate_heads
+from edgeaudit.probes.tree_baselines import TreeBaselineCounts, scored_gold_tree
 
 
 def symmetrise(attn: np.ndarray) -> np.ndarray:

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from probes._trees import (
+from edgeaudit.probes._trees import (
     chain_edges,
     count_shared_edges,
     gold_edges_without_punct,

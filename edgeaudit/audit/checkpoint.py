@@ -26,12 +26,12 @@ def _classes() -> dict[str, type]:
     """The result types a checkpoint may hold (imported lazily: the probes pull in scipy/sklearn)."""
     from edgeaudit.audit.relational import FrozenInstances, RelationalStatistics, RolloutCurve
     from edgeaudit.audit.structural import LayerStructural, SentenceSplit, StructuralResult
+    from edgeaudit.probes.attention_heads import HeadRelationAccuracy
+    from edgeaudit.probes.attention_trees import AttentionTreeUUAS
+    from edgeaudit.probes.tree_baselines import TreeBaselineCounts
     from edgeaudit.runtime.collectors import AttentionMass
     from edgeaudit.runtime.summary import ExtractionSummary, SkippedSentence
     from edgeaudit.verdict import Claim, ControlScore
-    from probes.attention_heads import HeadRelationAccuracy
-    from probes.attention_trees import AttentionTreeUUAS
-    from probes.tree_baselines import TreeBaselineCounts
 
     kinds = (FrozenInstances, RelationalStatistics, RolloutCurve, LayerStructural, SentenceSplit, StructuralResult,
              AttentionMass, ExtractionSummary, SkippedSentence, Claim, ControlScore, HeadRelationAccuracy,

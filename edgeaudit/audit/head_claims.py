@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeaudit.audit.relational import RelationalStatistics
+from edgeaudit.probes import chain_uuas, paired_ratio_margin, ratio_interval
+from edgeaudit.probes.attention_heads import DIRECTIONS
 from edgeaudit.verdict import (
     Claim,
     ControlScore,
@@ -26,8 +28,6 @@ from edgeaudit.verdict import (
     decide,
     flag_correspondence,
 )
-from probes import chain_uuas, paired_ratio_margin, ratio_interval
-from probes.attention_heads import DIRECTIONS
 
 ARROW = {"dependent_to_head": "dependent → head", "head_to_dependent": "head → dependent"}
 

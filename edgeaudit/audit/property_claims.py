@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from edgeaudit.probes import PropertyProbeResult
 from edgeaudit.verdict import Claim, ControlScore, VerdictThresholds, attach_margin, decide
-from probes import PropertyProbeResult
 
 CLAIM_METRICS = ("neighbour@1", "neighbour@5", "feature_precision", "spearman", "feature_f1")
 # Not a rival explanation but a generalisation test (same mapper, whole categories held out): evidence only.

@@ -20,9 +20,9 @@ from edgeaudit.bundle import Bundle
 from edgeaudit.data import load_categories, load_norms
 from edgeaudit.data.skips import count_skips
 from edgeaudit.errors import EdgeAuditError
+from edgeaudit.probes import run_property_probe
+from edgeaudit.probes.property.mdl import feature_mdl
 from edgeaudit.verdict import Claim
-from probes import run_property_probe
-from probes.property.mdl import feature_mdl
 
 DEFAULT_NORMS = "builtin:concepts"
 MAX_MDL_FEATURES = 25

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from probes import AttentionTreeUUAS, HeadRelationAccuracy, attention_rollout
-from probes.attention_heads import DIRECTIONS
+from edgeaudit.probes import AttentionTreeUUAS, HeadRelationAccuracy, attention_rollout
+from edgeaudit.probes.attention_heads import DIRECTIONS
 
 
 @dataclass

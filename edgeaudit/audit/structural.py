@@ -14,9 +14,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from edgeaudit.audit.layers import layer_sentences
+from edgeaudit.probes import DepthProbe, DistanceProbe, chain_uuas, distance_metrics, split_sentences
+from edgeaudit.probes.correspondence import linear_token_identifiability, token_identifiability
 from edgeaudit.runtime import StoredActivations
-from probes import DepthProbe, DistanceProbe, chain_uuas, distance_metrics, split_sentences
-from probes.correspondence import linear_token_identifiability, token_identifiability
 
 
 @dataclass(frozen=True)

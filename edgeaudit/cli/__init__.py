@@ -36,8 +36,8 @@ OS_HINTS = {
 
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, tuple[str, str]] = {
-    "export": ("exporters.cli:export_command", "Export a local Hugging Face checkpoint to a tapped ONNX bundle."),
-    "tap": ("exporters.tap_cli:tap_command", "Expose attention and hidden-state taps in an existing ONNX file."),
+    "export": ("edgeaudit.exporters.cli:export_command", "Export a local Hugging Face checkpoint to a tapped ONNX bundle."),
+    "tap": ("edgeaudit.exporters.tap_cli:tap_command", "Expose attention and hidden-state taps in an existing ONNX file."),
     "inspect": ("edgeaudit.cli.inspect_cmd:inspect_command", "Validate a bundle and print its manifest."),
     "compress": ("edgeaudit.cli.compress_cmd:compress_command", "Make an int8/fp16/int4 variant of a bundle that keeps every tap."),
     "datasets": ("edgeaudit.cli.datasets_cmd:datasets_command", "List the built-in datasets and their sizes."),

@@ -54,7 +54,7 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
     """hidden-state layer -> UUAS of the reference-fitted distance probe on the variant's test sentences."""
     from edgeaudit.audit.structural import StructuralSettings, make_split, per_sentence_edges
     from edgeaudit.data import load_treebank
-    from probes import DistanceProbe
+    from edgeaudit.probes import DistanceProbe
 
     stores = _paired_stores(reference_dir, variant_dir, "activations", "structural", notes)
     if stores is None:
@@ -90,9 +90,9 @@ def applied_property(reference_dir: Path, variant_dir: Path, options: AuditOptio
     from sklearn.base import clone
 
     from edgeaudit.audit.property_stage import load_property_data
-    from probes.property import PROBE_METRICS, concept_kfold, make_mapper
-    from probes.property.crossval import score_predictions
-    from probes.property.metrics import EvalContext
+    from edgeaudit.probes.property import PROBE_METRICS, concept_kfold, make_mapper
+    from edgeaudit.probes.property.crossval import score_predictions
+    from edgeaudit.probes.property.metrics import EvalContext
 
     stores = _paired_stores(reference_dir, variant_dir, "concept-activations", "property", notes)
     if stores is None:

@@ -88,7 +88,7 @@ def export_bundle(directory: Path, *, random_init: bool, seed: int, fresh: bool,
         return bundle
     source = model_dir(model)
     _require_torch()
-    from exporters import ExportOptions, export_checkpoint
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
 
     options = ExportOptions(exporter="torchscript", random_init=random_init, seed=seed, force=True)
     return export_checkpoint(source, directory, options, log=lambda message: log(f"  {message}"))

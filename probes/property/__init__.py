@@ -14,7 +14,7 @@ Public surface (everything else in the submodules is an implementation detail):
 
 from __future__ import annotations
 
-from probes.property.control_data import (
+from edgeaudit.probes.property.control_data import (
     control_task_norms,
     frequency_matched_norms,
     gaussian_embeddings,
@@ -23,7 +23,7 @@ from probes.property.control_data import (
     shuffled_norms,
     type_level_labels,
 )
-from probes.property.controls import (
+from edgeaudit.probes.property.controls import (
     CONTROLS,
     ControlEntry,
     ControlRun,
@@ -31,7 +31,7 @@ from probes.property.controls import (
     UnknownControlError,
     get_control,
 )
-from probes.property.crossval import (
+from edgeaudit.probes.property.crossval import (
     CrossValScores,
     Splits,
     category_held_out,
@@ -39,9 +39,15 @@ from probes.property.crossval import (
     cross_validated_predictions,
     cross_validated_scores,
 )
-from probes.property.mappers import MAPPERS, CappedPLSRegression, UnknownMapperError, make_mapper
-from probes.property.mdl import MDLProbeResult, OnlineCodelength, feature_mdl, mdl_probe, online_codelength
-from probes.property.metrics import (
+from edgeaudit.probes.property.mappers import MAPPERS, CappedPLSRegression, UnknownMapperError, make_mapper
+from edgeaudit.probes.property.mdl import (
+    MDLProbeResult,
+    OnlineCodelength,
+    feature_mdl,
+    mdl_probe,
+    online_codelength,
+)
+from edgeaudit.probes.property.metrics import (
     DEFAULT_METRICS,
     METRICS,
     MetricSpec,
@@ -52,9 +58,9 @@ from probes.property.metrics import (
     get_metric,
     neighbour_score,
 )
-from probes.property.predictors import CategoryMean, NearestNeighbourCopy
-from probes.property.probe import PROBE_METRICS, run_property_probe
-from probes.property.results import ControlResult, PropertyProbeResult, ScoredRun
+from edgeaudit.probes.property.predictors import CategoryMean, NearestNeighbourCopy
+from edgeaudit.probes.property.probe import PROBE_METRICS, run_property_probe
+from edgeaudit.probes.property.results import ControlResult, PropertyProbeResult, ScoredRun
 
 __all__ = [
     "CONTROLS",

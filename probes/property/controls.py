@@ -17,18 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from probes.property._names import unknown_name_message
-from probes.property.control_data import (
+from edgeaudit.probes.property._names import unknown_name_message
+from edgeaudit.probes.property.control_data import (
     control_task_norms,
     frequency_matched_norms,
     gaussian_embeddings,
     rotated_norms,
     shuffled_norms,
 )
-from probes.property.crossval import Splits, category_held_out
-from probes.property.metrics import gold_feature_counts
-from probes.property.predictors import CategoryMean, NearestNeighbourCopy, category_codes
+from edgeaudit.probes.property.crossval import Splits, category_held_out
+from edgeaudit.probes.property.metrics import gold_feature_counts
+from edgeaudit.probes.property.predictors import CategoryMean, NearestNeighbourCopy, category_codes
 
 
 @dataclass(frozen=True)

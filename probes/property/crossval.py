@@ -17,11 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from edgeaudit.probes.property.mappers import make_mapper
+from edgeaudit.probes.property.metrics import (
+    CANDIDATE_PROTOCOLS,
+    EvalContext,
+    MetricSpec,
+    is_binary,
+    resolve_metrics,
+)
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, KFold
-
-from probes.property.mappers import make_mapper
-from probes.property.metrics import CANDIDATE_PROTOCOLS, EvalContext, MetricSpec, is_binary, resolve_metrics
 
 
 @dataclass(frozen=True)

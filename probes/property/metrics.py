@@ -29,9 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from edgeaudit.probes.property._names import unknown_name_message
 from scipy.stats import rankdata
-
-from probes.property._names import unknown_name_message
 
 CANDIDATE_PROTOCOLS = ("fold", "all")
 DEFAULT_METRICS: tuple[str, ...] = (

@@ -14,23 +14,28 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from probes.property.controls import CONTROLS, ControlEntry, ProbeSetup, get_control, missing_requirements
-from probes.property.crossval import (
+from edgeaudit.probes.property.controls import (
+    CONTROLS,
+    ControlEntry,
+    ProbeSetup,
+    get_control,
+    missing_requirements,
+)
+from edgeaudit.probes.property.crossval import (
     CrossValScores,
     average_runs,
     concept_kfold,
     cross_validated_scores,
 )
-from probes.property.mappers import describe_mapper, make_mapper
-from probes.property.metrics import (
+from edgeaudit.probes.property.mappers import describe_mapper, make_mapper
+from edgeaudit.probes.property.metrics import (
     CANDIDATE_PROTOCOLS,
     DEFAULT_METRICS,
     MetricSpec,
     get_metric,
     neighbour_chance,
 )
-from probes.property.results import (
+from edgeaudit.probes.property.results import (
     BootstrapSettings,
     ControlResult,
     PropertyProbeResult,

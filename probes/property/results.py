@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from probes._serialise import jsonable
-from probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
-from probes.property.crossval import CrossValScores
+from edgeaudit.probes._serialise import jsonable
+from edgeaudit.probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
+from edgeaudit.probes.property.crossval import CrossValScores
 
 
 @dataclass(frozen=True)

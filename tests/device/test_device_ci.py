@@ -29,7 +29,7 @@ def device_venv() -> Path:
 
 @pytest.fixture(scope="module")
 def workstation_bundles(tiny_checkpoint, tmp_path_factory) -> tuple[Path, Path]:
-    from exporters import ExportOptions, export_checkpoint
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
 
     root = tmp_path_factory.mktemp("workstation")
     checkpoint = tiny_checkpoint("bert")

@@ -14,7 +14,7 @@ def tiny_bundle(tiny_checkpoint, tmp_path_factory):
 
     def make(family: str) -> Path:
         if family not in cache:
-            from exporters import ExportOptions, export_checkpoint
+            from edgeaudit.exporters import ExportOptions, export_checkpoint
 
             out = tmp_path_factory.mktemp(f"bundle-{family}") / "bundle"
             export_checkpoint(tiny_checkpoint(family), out, ExportOptions(exporter="torchscript"), log=lambda m: None)

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import onnxruntime as ort
 import pytest
+from edgeaudit.exporters import ExportOptions, export_checkpoint
+from edgeaudit.exporters.verify import verification_batch
 
 from edgeaudit.bundle import load_bundle
 from edgeaudit.errors import ExportError
-from exporters import ExportOptions, export_checkpoint
-from exporters.verify import verification_batch
 from tests.tiny_models import DECODERS, FAMILIES
 
 QUIET = dict(log=lambda message: None)
@@ -118,7 +118,7 @@ def _break_weights(export_tapped):
 
 @pytest.mark.parametrize("family", ["bert", "llama"])
 def test_a_wrong_graph_fails_verification_and_names_the_tap(tiny_checkpoint, tmp_path, monkeypatch, family):
-    import exporters.torch_onnx as torch_onnx
+    import edgeaudit.exporters.torch_onnx as torch_onnx
 
     monkeypatch.setattr(torch_onnx, "export_tapped", _break_weights(torch_onnx.export_tapped))
     with pytest.raises(ExportError, match=r"verification failed: .* at (hidden_state_\d|attention_\d|logits).*of the tap's magnitude"):

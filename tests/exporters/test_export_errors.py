@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from edgeaudit.exporters import ExportOptions, export_checkpoint
 
 from edgeaudit.errors import ExportError
-from exporters import ExportOptions, export_checkpoint
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

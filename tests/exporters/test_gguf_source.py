@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from edgeaudit.exporters.gguf_source import GgufSource, describe_gguf, drop_gguf_quantizer, find_gguf
 
 from edgeaudit.errors import ExportError
-from exporters.gguf_source import GgufSource, describe_gguf, drop_gguf_quantizer, find_gguf
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -88,7 +88,7 @@ def smollm2_gguf() -> Path:
 @pytest.mark.integration
 def test_real_smollm2_exports_from_its_gguf_file_and_verifies_at_the_default_tolerance(smollm2_gguf, tmp_path):
     pytest.importorskip("gguf", reason="the [export] extra (gguf) is not installed")
-    from exporters import ExportOptions, export_checkpoint
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
 
     bundle = export_checkpoint(smollm2_gguf, tmp_path / "smollm2", ExportOptions(exporter="torchscript"),
                                log=lambda _: None)

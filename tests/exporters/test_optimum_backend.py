@@ -28,8 +28,8 @@ def _hide_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_missing_optimum_raises_install_hint(monkeypatch, tmp_path):
-    from exporters.export import export_checkpoint
-    from exporters.options import ExportOptions
+    from edgeaudit.exporters.export import export_checkpoint
+    from edgeaudit.exporters.options import ExportOptions
 
     _hide_optimum(monkeypatch)
     out = tmp_path / "bundle"
@@ -64,8 +64,8 @@ def test_cli_backend_optimum_without_optimum_exits_2(monkeypatch, tmp_path, caps
 def optimum_bundle(tiny_checkpoint, tmp_path_factory):
     """Factory: ``optimum_bundle("gpt2")`` -> Bundle exported with --backend optimum (cached per family)."""
     pytest.importorskip("optimum.exporters.onnx", reason="optimum-onnx is not installed (see requirements/optimum.txt)")
-    from exporters.export import export_checkpoint
-    from exporters.options import ExportOptions
+    from edgeaudit.exporters.export import export_checkpoint
+    from edgeaudit.exporters.options import ExportOptions
 
     cache = {}
 
@@ -88,7 +88,7 @@ def _session(path: Path):
 
 
 def _batch(bundle, padding_side: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    from exporters.verify import verification_batch
+    from edgeaudit.exporters.verify import verification_batch
 
     tok = bundle.manifest.tokenizer
     return verification_batch([2, 5, 11], vocab_size=int(bundle.manifest.data["model"]["vocab_size"]),
@@ -98,7 +98,7 @@ def _batch(bundle, padding_side: str | None = None) -> tuple[np.ndarray, np.ndar
 
 def _run(bundle, ids: np.ndarray, mask: np.ndarray, **override: np.ndarray) -> dict[str, np.ndarray]:
     """All taps of ``bundle`` for one batch, fed the way the runtime feeds it (plus ``override``)."""
-    from exporters.optimum_backend import extra_inputs_for
+    from edgeaudit.exporters.optimum_backend import extra_inputs_for
 
     session = _session(bundle.onnx_path)
     feeds = {"input_ids": ids, "attention_mask": mask, **extra_inputs_for(bundle.manifest.inputs)(ids, mask)}
@@ -159,8 +159,8 @@ def test_bundle_loads_with_all_taps_and_passes_verification(optimum_bundle, fami
 @pytest.mark.parametrize("family", ENCODERS)
 def test_encoder_taps_equal_torch_backend_export(optimum_bundle, tiny_checkpoint, tmp_path, family):
     """Both routes export the same checkpoint; on one batch every tap agrees to float precision."""
-    from exporters.export import export_checkpoint
-    from exporters.options import ExportOptions
+    from edgeaudit.exporters.export import export_checkpoint
+    from edgeaudit.exporters.options import ExportOptions
 
     ours = export_checkpoint(tiny_checkpoint(family), tmp_path / "torch", ExportOptions(exporter="torchscript"),
                              log=lambda _: None)
@@ -194,7 +194,7 @@ def _pytorch_taps(checkpoint_dir: Path, ids: np.ndarray, mask: np.ndarray, posit
 def test_decoder_taps_equal_pytorch(optimum_bundle, tiny_checkpoint, family, padding_side):
     """Our TorchScript route fails for decoders under transformers 4.57 (unordered_map::at), so compare
     against PyTorch directly, fed the positions the runtime feeds (counted over real tokens)."""
-    from exporters.optimum_backend import position_ids_for
+    from edgeaudit.exporters.optimum_backend import position_ids_for
 
     bundle = optimum_bundle(family)
     ids, mask = _batch(bundle, padding_side)
@@ -225,7 +225,7 @@ def test_position_ids_input_is_used(optimum_bundle, tiny_checkpoint):
 def test_runtime_feeds_what_verification_fed(optimum_bundle, family):
     """Verification fed the extra inputs the device runtime computes; they must stay the same formula."""
     session_module = pytest.importorskip("edgeaudit.runtime.session")
-    from exporters.optimum_backend import extra_inputs_for
+    from edgeaudit.exporters.optimum_backend import extra_inputs_for
 
     bundle = optimum_bundle(family)
     ids, mask = _batch(bundle)
@@ -238,8 +238,8 @@ def test_runtime_feeds_what_verification_fed(optimum_bundle, family):
 
 @pytest.mark.optimum
 def test_random_init_twin(optimum_bundle, tiny_checkpoint, tmp_path):
-    from exporters.export import export_checkpoint
-    from exporters.options import ExportOptions
+    from edgeaudit.exporters.export import export_checkpoint
+    from edgeaudit.exporters.options import ExportOptions
 
     twin = export_checkpoint(tiny_checkpoint("gpt2"), tmp_path / "twin",
                              ExportOptions(backend="optimum", random_init=True, seed=3), log=lambda _: None)
@@ -257,9 +257,10 @@ def test_random_init_twin(optimum_bundle, tiny_checkpoint, tmp_path):
 def test_external_data_is_moved_into_the_bundle(tiny_checkpoint, tmp_path, monkeypatch):
     """Models over 2 GB get ``model.onnx_data``; optimum's switch forces that layout on a tiny one."""
     pytest.importorskip("optimum.exporters.onnx", reason="optimum-onnx is not installed")
+    from edgeaudit.exporters.export import export_checkpoint
+    from edgeaudit.exporters.options import ExportOptions
+
     from edgeaudit.bundle import load_bundle
-    from exporters.export import export_checkpoint
-    from exporters.options import ExportOptions
 
     monkeypatch.setenv("FORCE_ONNX_EXTERNAL_DATA", "1")
     bundle = export_checkpoint(tiny_checkpoint("bert"), tmp_path / "ext", ExportOptions(backend="optimum"),
@@ -275,10 +276,10 @@ def test_external_data_is_moved_into_the_bundle(tiny_checkpoint, tmp_path, monke
 @pytest.mark.optimum
 def test_unsupported_task_is_one_line_export_error():
     pytest.importorskip("optimum.exporters.onnx", reason="optimum-onnx is not installed")
+    from edgeaudit.exporters.optimum_backend import tapped_onnx_config
     from optimum.exporters.tasks import TasksManager
 
     from edgeaudit.errors import ExportError
-    from exporters.optimum_backend import tapped_onnx_config
 
     class FakeConfig:
         model_type = "no-such-model-type"

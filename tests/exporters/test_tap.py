@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from edgeaudit.exporters.tap import TapOptions, tap_onnx
 from onnx import TensorProto, helper
 
 from edgeaudit.errors import ExportError
-from exporters.tap import TapOptions, tap_onnx
 
 torch = pytest.importorskip("torch", reason="the [export] extra (torch) is needed to build test models")
 
@@ -82,7 +82,7 @@ def plain_model(tiny_checkpoint, tmp_path_factory):
 @pytest.fixture(scope="module")
 def direct_bundle(tiny_checkpoint, tmp_path_factory):
     """Factory: the reference — ``export_checkpoint`` with taps from PyTorch (cached per family)."""
-    from exporters import ExportOptions, export_checkpoint
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
 
     cache: dict[str, Path] = {}
 

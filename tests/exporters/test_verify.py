@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-
-from exporters.verify import tap_difference
+from edgeaudit.exporters.verify import tap_difference
 
 MASK = np.array([[1, 1, 1, 0]])  # one sequence, last position padded
 

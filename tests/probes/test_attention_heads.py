@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from edgeaudit.probes import HeadRelationAccuracy, most_attended_other_word
 
-from probes import HeadRelationAccuracy, most_attended_other_word
 from tests.probes.synthetic import PLANTED_SHAPE, planted_attention, random_attention, random_corpus
 
 L, H = PLANTED_SHAPE
@@ -133,7 +133,7 @@ def test_bad_shapes_and_trees_are_rejected():
 
 
 def test_causal_accuracy_is_over_arcs_whose_target_is_to_the_left():
-    from probes.attention_heads import LEFT_OFFSETS, HeadRelationAccuracy
+    from edgeaudit.probes.attention_heads import LEFT_OFFSETS, HeadRelationAccuracy
 
     # 0 <-det- 1 (head to the right of its dependent), 2 -obj-> 1 (head to the left)
     heads, relations = np.array([2, 0, 2]), ["det", "root", "obj"]
@@ -154,7 +154,7 @@ def test_causal_accuracy_is_over_arcs_whose_target_is_to_the_left():
 
 
 def test_causal_refuses_rightward_offsets_and_bidirectional_counts_every_arc():
-    from probes.attention_heads import DIRECTIONS, HeadRelationAccuracy
+    from edgeaudit.probes.attention_heads import DIRECTIONS, HeadRelationAccuracy
 
     with pytest.raises(ValueError, match="negative offsets"):
         HeadRelationAccuracy(1, 1, causal=True, offsets=(-1, 1))

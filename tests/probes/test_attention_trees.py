@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from edgeaudit.probes import AttentionTreeUUAS, attention_tree_edges, chain_uuas, random_tree_uuas
 
-from probes import AttentionTreeUUAS, attention_tree_edges, chain_uuas, random_tree_uuas
 from tests.probes.synthetic import PLANTED_SHAPE, planted_attention, random_attention, random_corpus
 
 L, H = PLANTED_SHAPE

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from probes.bootstrap import (
+from edgeaudit.probes.bootstrap import (
     ConfidenceInterval,
     bootstrap_margin_ci,
     bootstrap_mean_ci,

@@ -6,8 +6,7 @@ import json
 
 import numpy as np
 import pytest
-
-from probes import (
+from edgeaudit.probes import (
     RolloutSelfShare,
     attention_rollout,
     correspondence_curve,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-
-from probes.ratio_bootstrap import paired_ratio_margin, ratio_interval
+from edgeaudit.probes.ratio_bootstrap import paired_ratio_margin, ratio_interval
 
 
 def test_estimate_is_the_ratio_of_sums_not_the_mean_of_rates():

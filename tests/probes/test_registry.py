@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from edgeaudit.probes import PROBES, UnknownProbeError, get_probe
 
-import probes
-from probes import PROBES, UnknownProbeError, get_probe
+from edgeaudit import probes
 from tests.probes.synthetic import random_attention, random_corpus
 
 

@@ -6,9 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from scipy.optimize import check_grad
-
-from probes import (
+from edgeaudit.probes import (
     DepthProbe,
     DistanceProbe,
     distance_metrics,
@@ -18,7 +16,9 @@ from probes import (
     tree_depths,
     tree_distances,
 )
-from probes.structural import _DepthObjective, _DistanceObjective
+from edgeaudit.probes.structural import _DepthObjective, _DistanceObjective
+from scipy.optimize import check_grad
+
 from tests.probes.synthetic import random_corpus, tree_vectors
 
 DIM, HIDDEN = 16, 40
@@ -158,8 +158,7 @@ def test_predict_requires_fit_and_matching_width():
 def test_one_word_sentences_are_handled():
     """UD has one-word sentences ("Thanks."): zero distance, depth 0, and a probe can train beside them."""
     import numpy as np
-
-    from probes import DistanceProbe, tree_depths, tree_distances
+    from edgeaudit.probes import DistanceProbe, tree_depths, tree_distances
 
     assert tree_distances(np.array([0])).tolist() == [[0.0]]
     assert tree_depths(np.array([0])).tolist() == [0.0]

@@ -137,9 +137,9 @@ def test_no_eval_exec_or_unpickling_calls_in_the_syntax_tree():
 
 
 def test_trust_remote_code_defaults_to_false_everywhere():
-    from exporters.checkpoint import load_checkpoint
-    from exporters.cli import export_command
-    from exporters.options import ExportOptions
+    from edgeaudit.exporters.checkpoint import load_checkpoint
+    from edgeaudit.exporters.cli import export_command
+    from edgeaudit.exporters.options import ExportOptions
 
     assert ExportOptions().trust_remote_code is False
     assert inspect.signature(load_checkpoint).parameters["trust_remote_code"].default is False

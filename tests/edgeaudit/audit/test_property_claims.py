@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from edgeaudit.probes import run_property_probe
 
 from edgeaudit.audit.property_claims import property_claims
 from edgeaudit.verdict import VerdictThresholds
-from probes import run_property_probe
 
 N, DIM, FEATURES = 120, 20, 30
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from edgeaudit.probes import run_property_probe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgeaudit.audit.options import AuditOptions
 from edgeaudit.audit.property_stage import load_property_data
 from edgeaudit.errors import EdgeAuditError
-from probes import run_property_probe
 
 BUILTIN = Path(__file__).resolve().parents[3] / "edgeaudit" / "data" / "builtin" / "concepts.csv"
 LINES = BUILTIN.read_text(encoding="utf-8").splitlines()

@@ -18,7 +18,7 @@ FAST = dict(max_sentences=120, min_count=20, shuffles=3, bootstrap=100, folds=4,
 
 @pytest.fixture(scope="module")
 def tiny_twin(tiny_checkpoint, tmp_path_factory):
-    from exporters import ExportOptions, export_checkpoint
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
 
     out = tmp_path_factory.mktemp("twin") / "twin"
     export_checkpoint(tiny_checkpoint("bert"), out, ExportOptions(exporter="torchscript", random_init=True, seed=3),

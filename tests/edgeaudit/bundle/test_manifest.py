@@ -15,7 +15,7 @@ from edgeaudit.errors import BundleError
 
 @pytest.fixture(scope="module")
 def good_bundle(tiny_checkpoint, tmp_path_factory):
-    from exporters import ExportOptions, export_checkpoint
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
 
     out = tmp_path_factory.mktemp("manifest") / "bundle"
     return export_checkpoint(tiny_checkpoint("bert"), out, ExportOptions(exporter="torchscript"),

@@ -9,8 +9,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def minilm_pair(minilm_dir, shared_data, tmp_path_factory):
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
+
     from edgeaudit.compress import compress
-    from exporters import ExportOptions, export_checkpoint
 
     treebank = shared_data / "ud_english_ewt" / "en_ewt-ud-test.conllu"
     if not treebank.is_file():

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def minilm_bundle(minilm_dir, tmp_path_factory):
-    from exporters import ExportOptions, export_checkpoint
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
 
     out = tmp_path_factory.mktemp("minilm") / "bundle"
     return export_checkpoint(minilm_dir, out, ExportOptions(exporter="torchscript"), log=lambda m: None)

@@ -34,8 +34,9 @@ _AUDITS: dict[str, dict] = {}  # made once per session even when another conftes
 def audit_document(tiny_bundle, tiny_checkpoint, tmp_path_factory) -> dict:
     """audit.json of the tiny BERT bundle with a random-init twin, every probe group, FAST settings."""
     if "tiny" not in _AUDITS:
+        from edgeaudit.exporters import ExportOptions, export_checkpoint
+
         from edgeaudit.audit.run import run_audit
-        from exporters import ExportOptions, export_checkpoint
 
         twin = tmp_path_factory.mktemp("report-twin") / "twin"
         export_checkpoint(tiny_checkpoint("bert"), twin,

@@ -16,7 +16,7 @@ EWT_DEV_SENTENCES = 2001
 
 @pytest.fixture(scope="session")
 def minilm_bundle(minilm_dir, tmp_path_factory):
-    from exporters import ExportOptions, export_checkpoint
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
 
     return export_checkpoint(minilm_dir, tmp_path_factory.mktemp("minilm") / "bundle",
                              ExportOptions(exporter="torchscript"), log=lambda m: None)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from edgeaudit.probes.property import run_property_probe
 from threadpoolctl import threadpool_limits
 
-from probes.property import run_property_probe
 from tests.probes.property.synthetic_norms import clustered_by_category, planted_linear
 
 

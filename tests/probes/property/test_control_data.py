@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from probes.property.control_data import (
+from edgeaudit.probes.property.control_data import (
     control_task_norms,
     frequency_matched_norms,
     gaussian_embeddings,
@@ -13,7 +12,8 @@ from probes.property.control_data import (
     shuffled_norms,
     type_level_labels,
 )
-from probes.property.metrics import cosine_matrix
+from edgeaudit.probes.property.metrics import cosine_matrix
+
 from tests.probes.property.synthetic_norms import binary_norms, planted_linear
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.linear_model import Ridge
-
-from probes.property.controls import (
+from edgeaudit.probes.property.controls import (
     CONTROLS,
     ProbeSetup,
     UnknownControlError,
     get_control,
     missing_requirements,
 )
-from probes.property.crossval import concept_kfold
-from probes.property.predictors import CategoryMean, NearestNeighbourCopy, category_codes
+from edgeaudit.probes.property.crossval import concept_kfold
+from edgeaudit.probes.property.predictors import CategoryMean, NearestNeighbourCopy, category_codes
+from sklearn.linear_model import Ridge
+
 from tests.probes.property.synthetic_norms import planted_linear
 
 

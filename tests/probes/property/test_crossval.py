@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.linear_model import Ridge
-
-from probes.property.crossval import (
+from edgeaudit.probes.property.crossval import (
     CrossValScores,
     average_runs,
     category_held_out,
@@ -14,6 +12,8 @@ from probes.property.crossval import (
     cross_validated_predictions,
     cross_validated_scores,
 )
+from sklearn.linear_model import Ridge
+
 from tests.probes.property.synthetic_norms import planted_linear
 
 

@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from edgeaudit.probes.property.mappers import MAPPERS, CappedPLSRegression, UnknownMapperError, make_mapper
 from sklearn.base import clone
 from sklearn.cross_decomposition import PLSRegression
 
-from probes.property.mappers import MAPPERS, CappedPLSRegression, UnknownMapperError, make_mapper
 from tests.probes.property.synthetic_norms import planted_linear
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from probes.property.mdl import (
+from edgeaudit.probes.property.mdl import (
     BLOCK_PERCENTAGES,
     block_ends,
     feature_mdl,

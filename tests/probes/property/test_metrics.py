@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
-from sklearn.metrics import f1_score
-
-from probes.property.metrics import (
+from edgeaudit.probes.property.metrics import (
     METRICS,
     UnknownMetricError,
     concept_spearman,
@@ -17,6 +14,9 @@ from probes.property.metrics import (
     neighbour_chance,
     neighbour_score,
 )
+from scipy.stats import spearmanr
+from sklearn.metrics import f1_score
+
 from tests.probes.property.synthetic_norms import binary_norms
 
 

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from edgeaudit.probes.property import run_property_probe
 
-from probes.property import run_property_probe
 from tests.probes.property.synthetic_norms import binary_norms, planted_linear
 
 # controls that a planted linear map must beat; the other two are not "chance" baselines:
