@@ -98,7 +98,10 @@ class GateResult:
         return out
 
     def describe(self) -> str:
-        return f"{self.gate.expression} ({self.gate.metric} = {_format(self.value)})"
+        shown = _format(self.value)
+        if self.value is not None and math.isfinite(self.value) and not float(self.value).is_integer():
+            shown = format_against(self.value, self.gate.threshold, 6, style="g")
+        return f"{self.gate.expression} ({self.gate.metric} = {shown})"
 
 
 def _number(value: float) -> int | float:
@@ -107,6 +110,17 @@ def _number(value: float) -> int | float:
 
 def _json_value(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else _number(value)
+
+
+def format_against(value: float, threshold: float, digits: int, style: str = "f") -> str:
+    """``value`` with at least ``digits`` decimals (``f``) or significant digits (``g``) and as many more as keep
+    it on its side of ``threshold`` (a tripped ``output_cosine<0.99999`` at 0.999985 must not print as 1.0000)."""
+    for places in range(digits, 18):
+        text = f"{value:.{places}{style}}"
+        rounded = float(text)
+        if (rounded > threshold) == (value > threshold) and (rounded < threshold) == (value < threshold):
+            return text
+    return repr(value)
 
 
 def _format(value: float | None) -> str:

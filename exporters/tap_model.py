@@ -71,11 +71,15 @@ def check_unfused(model: onnx.ModelProto, source: str) -> None:
     # Report fused attention first: it is the reason to re-export even when norms are fused too.
     (domain, op), found = min(counts.items(), key=lambda item: (item[0][1] in FUSED_RESIDUAL, -item[1]))
     what = "the residual stream is" if op in FUSED_RESIDUAL else "attention is"
-    raise ExportError(
-        f"{source}: {what} fused into {domain}.{op} nodes ({found} found); tap needs an unfused export",
-        hint="re-export without the transformers optimizer / with attention fusion disabled "
-             "(e.g. plain torch.onnx.export or optimum-cli export onnx without --optimize)",
-    )
+    if domain == "ai.onnx" and op == "Attention":  # opset 23's standard op: what a plain dynamo export emits
+        hint = ("the standard Attention op (opset 23) hides the attention probabilities: export at opset 22 or lower "
+                "(torch.onnx.export(..., opset_version=22)) with attn_implementation='eager', or use 'edgeaudit export', "
+                "which does both")
+    else:
+        hint = ("re-export without the transformers optimizer / with attention fusion disabled "
+                "(e.g. plain torch.onnx.export or optimum-cli export onnx without --optimize)")
+    raise ExportError(f"{source}: {what} fused into {domain}.{op} nodes ({found} found); tap needs an unfused export",
+                      hint=hint)
 
 
 def check_inference_mode(model: onnx.ModelProto, source: str) -> None:

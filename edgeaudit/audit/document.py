@@ -6,7 +6,6 @@ import datetime as _dt
 import os
 import platform
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +84,20 @@ def audit_document(*, real, twin, nonce, treebank, sentences, options, claims, c
 
 
 def _file_sha256(spec: str | None) -> str | None:
-    """sha256 of a dataset file, or of the packaged file behind ``builtin:concepts``; None when neither."""
+    """sha256 of a dataset file's bytes, or of the packaged file behind a built-in; None for generated data."""
+    from edgeaudit.data.registry import PACKAGED_FILES, packaged_file
+
     if spec is None:
         return None
-    if spec == "builtin:concepts":
-        return sha256_of(Path(str(resources.files("edgeaudit").joinpath("data/builtin/concepts.csv"))))
+    if spec in PACKAGED_FILES:
+        return sha256_of(packaged_file(PACKAGED_FILES[spec]))
     return sha256_of(Path(spec)) if Path(spec).is_file() else None
+
+
+def _treebank_provenance(spec: str, sentences) -> dict[str, Any]:
+    """The file's bytes (what a user can check with sha256sum) and the sentences actually used, named apart."""
+    return {"spec": spec, "sha256": _file_sha256(spec), "corpus_sha256": _corpus_sha256(sentences),
+            "sha256_of": "file bytes (null for a treebank generated in code); corpus_sha256: ids and words used"}
 
 
 def _nonce_dataset(nonce, sentences, options) -> dict[str, Any] | None:
@@ -100,7 +107,7 @@ def _nonce_dataset(nonce, sentences, options) -> dict[str, Any] | None:
     from edgeaudit.data import load_treebank
 
     spec = options.nonce or "builtin:treebank-nonce"  # run_audit's default for builtin:treebank
-    return {"spec": spec, "sha256": _corpus_sha256(load_treebank(spec).sentences[: len(sentences)])}
+    return _treebank_provenance(spec, load_treebank(spec).sentences[: len(sentences)])
 
 
 def _provenance(real, twin, nonce, sentences, options, timings) -> dict[str, Any]:
@@ -122,7 +129,7 @@ def _provenance(real, twin, nonce, sentences, options, timings) -> dict[str, Any
         "bundles": {role: {key: info[key] for key in ("sha256", "variant", "parent_sha256", "seed") if key in info}
                     for role, info in bundles.items()},
         "datasets": {
-            "treebank": {"spec": options.data, "sha256": _corpus_sha256(sentences)},
+            "treebank": _treebank_provenance(options.data, sentences),
             "nonce": _nonce_dataset(nonce, sentences, options),
             "norms": None if norms is None else {"spec": norms, "sha256": _file_sha256(norms)},
             "categories": None if options.categories is None else {"spec": options.categories,

@@ -30,7 +30,7 @@ from edgeaudit.audit.structural import (
     run_structural,
 )
 from edgeaudit.audit.structural_claims import structural_claims
-from edgeaudit.bundle import Bundle, load_bundle
+from edgeaudit.bundle import Bundle, load_bundle, sha256_of
 from edgeaudit.data import load_treebank
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime import BatchOptions, SessionOptions, SpecialTokenMass, StoredActivations, extract
@@ -85,6 +85,16 @@ def _load_twin(bundle: Bundle, twin_dir: str | None) -> Bundle | None:
     if b.variant != "random-init":
         raise EdgeAuditError(f"{twin_dir}: variant is {b.variant!r}, not 'random-init'",
                              hint="export it with 'edgeaudit export MODEL_DIR TWIN --random-init'")
+    model_a, model_b = a.data["model"], b.data["model"]
+    for field_name in ("model_type", "causal", "vocab_size"):
+        if model_a.get(field_name) != model_b.get(field_name):
+            raise EdgeAuditError(
+                f"{twin_dir}: the twin's model.{field_name} is {model_b.get(field_name)!r}, the audited bundle's "
+                f"{model_a.get(field_name)!r}: a random-init control must be the same architecture",
+                hint="export the twin from the same checkpoint with 'edgeaudit export --random-init'")
+    if sha256_of(bundle.tokenizer_path) != sha256_of(twin.tokenizer_path):
+        raise EdgeAuditError(f"{twin_dir}: the twin's tokenizer differs from the audited bundle's, so the two would not "
+                             "read the same tokens", hint="export the twin from the same checkpoint with --random-init")
     return twin
 
 

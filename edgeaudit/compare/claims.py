@@ -162,13 +162,18 @@ def _entry(ref: dict[str, Any] | None, var: dict[str, Any] | None, variant_doc: 
     return entry
 
 
+OUTPUT_DRIFT_FLOOR = 1e-3  # 1 − output cosine below this is noise, not a change in what the model computes
+
+
 def explanation_drift(entries: list[dict[str, Any]], output_cosine_mean: float | None,
                       notes: list[str]) -> dict[str, Any]:
     """Mean |score delta| over claims, against the output's drift (1 − mean output cosine).
 
     The ratio says how much more (or less) the explanations moved than the outputs did: ``> 1`` means an
     output-level check ("the int8 model still agrees with fp32") understates what happened to the
-    explanations. It is null when the outputs are identical or the output drift was not computed.
+    explanations. It is null when the outputs are identical or the output drift was not computed. An output
+    drift below ``OUTPUT_DRIFT_FLOOR`` is numerical noise (fp16 moves MiniLM's output by ~4e-5), and dividing
+    by it would turn a negligible score change into a large "alarm" ratio, so the floor is the denominator then.
     """
     deltas = [abs(e["delta"]) for e in entries if e["delta"] is not None]
     applied = [abs(e["applied"]["delta"]) for e in entries if e["applied"] and e["applied"].get("delta") is not None]
@@ -186,7 +191,10 @@ def explanation_drift(entries: list[dict[str, Any]], output_cosine_mean: float |
     elif output_drift <= 1e-12:
         ratio_note = "the outputs are identical (output drift 0): the ratio is undefined"
     else:
-        ratio = mean_abs / output_drift
+        ratio = mean_abs / max(output_drift, OUTPUT_DRIFT_FLOOR)
+        if output_drift < OUTPUT_DRIFT_FLOOR:
+            ratio_note = (f"output drift {output_drift:.2g} is below the floor {OUTPUT_DRIFT_FLOOR:g} (numerical noise): "
+                          "the ratio divides by the floor")
     return {
         "mean_abs_score_delta": mean_abs,
         "max_abs_score_delta": max(deltas) if deltas else None,
@@ -196,6 +204,6 @@ def explanation_drift(entries: list[dict[str, Any]], output_cosine_mean: float |
         "explanation_to_output_ratio": ratio,
         "ratio_note": ratio_note,
         "definition": "mean |variant score − reference score| over compared claims, divided by "
-                      "1 − mean per-word output cosine",
+                      f"max(1 − mean per-word output cosine, {OUTPUT_DRIFT_FLOOR:g})",
         "notes": notes,
     }

@@ -30,6 +30,8 @@ class BuiltinDataset:
 
 
 EWT_FILE = "en_ewt-ud-test.conllu.gz"
+#: built-ins read from a packaged file (the others are generated in code): their provenance is that file's hash
+PACKAGED_FILES = {"builtin:ewt": EWT_FILE, "builtin:concepts": "concepts.csv"}
 
 
 def packaged_file(name: str) -> Path:

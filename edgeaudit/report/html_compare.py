@@ -15,7 +15,7 @@ def gates_section(document: dict[str, Any]) -> str:
         return ("<h2>Gates</h2><p class=note>No <code>--fail-on</code> gates were set; the comparison cannot fail "
                 "a build.</p>")
     rows = [[badge("tripped" if g.get("tripped") else "passed"), f"<code>{esc(g.get('expression'))}</code>",
-             esc(views.fmt(g.get("value"), 4)), f"{esc(g.get('op'))} {esc(g.get('threshold'))}"]
+             esc(views.fmt_gate_value(g.get("value"), g.get("threshold"))), f"{esc(g.get('op'))} {esc(g.get('threshold'))}"]
             for g in gates]
     classes = ["tripped" if g.get("tripped") else "" for g in gates]
     return "<h2>Gates</h2>" + table(["", "gate", "value", "trips when"], rows, raw=True, numeric=(2,),

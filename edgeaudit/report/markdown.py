@@ -116,7 +116,7 @@ def compare_markdown(document: dict[str, Any]) -> str:
     gates = document.get("gates") or []
     if gates:
         parts += ["## Gates", md_table(["gate", "value", "tripped"],
-                                       [[f"`{g['expression']}`", views.fmt(g.get("value"), 4),
+                                       [[f"`{g['expression']}`", views.fmt_gate_value(g.get("value"), g.get("threshold")),
                                          "**TRIPPED**" if g.get("tripped") else "no"] for g in gates], (1,))]
     rows = [[f"**{c['survival']}**", c["text"],
              f"{(c.get('reference') or {}).get('verdict') or '—'} → {(c.get('variant') or {}).get('verdict') or '—'}"

@@ -45,6 +45,18 @@ def fmt(value: Any, digits: int = 3, signed: bool = False) -> str:
     return f"{number:+.{digits}f}" if signed else f"{number:.{digits}f}"
 
 
+def fmt_gate_value(value: Any, threshold: Any, digits: int = 4) -> str:
+    """A gate's value with enough digits to sit on the same side of the threshold as the real value.
+
+    A tripped ``output_cosine<0.99999`` at 0.999985 must not read "1.0000": digits are added until the rounded
+    value compares to the threshold as the value does (or equals it only when the value does).
+    """
+    from edgeaudit.gates import format_against
+
+    number, limit = _number(value), _number(threshold)
+    return fmt(value, digits) if number is None or limit is None else format_against(number, limit, digits)
+
+
 def fmt_ci(ci: Any, digits: int = 3, signed: bool = False) -> str:
     """``[low, high]`` or an empty string when there is no interval."""
     if not isinstance(ci, (list, tuple)) or len(ci) != 2 or any(_number(v) is None for v in ci):

@@ -357,3 +357,19 @@ def test_cli_success_and_no_torch(tmp_path, tiny_checkpoint, plain_model):
     lines = proc.stdout.strip().splitlines()
     assert json.loads(lines[-1]) == {"code": 0, "heavy": []}
     assert "2 layers x 4 heads" in lines[0] and "attention_1 <- Softmax node" in proc.stdout
+
+
+def test_opset_23_attention_names_what_helps():
+    from onnx import TensorProto, helper
+
+    from exporters.tap_model import check_unfused
+
+    node = helper.make_node("Attention", ["q", "k", "v"], ["y"])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 4, 8])
+                                            for n in "qkv"], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
+    with pytest.raises(ExportError) as caught:
+        check_unfused(model, "dynamo.onnx")
+    line = caught.value.one_line()
+    assert "ai.onnx.Attention" in line and "opset 22 or lower" in line and "eager" in line
+    assert "plain torch.onnx.export" not in line  # the file was a plain export: that advice is a dead end

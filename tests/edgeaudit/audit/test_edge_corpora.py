@@ -30,3 +30,32 @@ def test_no_usable_sentence_is_one_line(tiny_bundle, tmp_path):
     with pytest.raises(EdgeAuditError, match="no usable sentences.*1 too-long") as caught:
         run_audit(tiny_bundle("bert"), tmp_path / "b", AuditOptions(data=str(data), **OPTIONS))
     assert "\n" not in caught.value.one_line()
+
+
+def test_a_twin_of_another_architecture_or_tokenizer_is_refused(tiny_bundle, tiny_checkpoint, tmp_path):
+    import json
+    import shutil
+
+    from edgeaudit.exporters import ExportOptions, export_checkpoint
+
+    gpt2_twin = tmp_path / "gpt2-twin"
+    export_checkpoint(tiny_checkpoint("gpt2"), gpt2_twin, ExportOptions(exporter="torchscript", random_init=True),
+                      log=lambda m: None)
+    manifest = json.loads((gpt2_twin / "edgeaudit.json").read_text())
+    bert = json.loads((tiny_bundle("bert") / "edgeaudit.json").read_text())
+    for key in ("num_layers", "num_heads", "hidden_size"):  # same shape, so only the new checks can catch it
+        manifest["model"][key] = bert["model"][key]
+    (gpt2_twin / "edgeaudit.json").write_text(json.dumps(manifest))
+    with pytest.raises(EdgeAuditError, match="twin's model.model_type is 'gpt2'.*same architecture"):
+        run_audit(tiny_bundle("bert"), tmp_path / "a", AuditOptions(twin=str(gpt2_twin), **OPTIONS))
+    other_tokens = shutil.copytree(tiny_bundle("bert"), tmp_path / "bert-twin")
+    twin_manifest = json.loads((other_tokens / "edgeaudit.json").read_text())
+    twin_manifest["variant"] = {**twin_manifest["variant"], "name": "random-init"}
+    (other_tokens / "edgeaudit.json").write_text(json.dumps(twin_manifest))
+    tokenizer = json.loads((other_tokens / "tokenizer.json").read_text())
+    vocab = tokenizer["model"]["vocab"]
+    word = next(token for token in vocab if token.isalpha() and len(token) > 2)
+    vocab[word + "x"] = vocab.pop(word)  # same size and special tokens: only the words differ
+    (other_tokens / "tokenizer.json").write_text(json.dumps(tokenizer))
+    with pytest.raises(EdgeAuditError, match="twin's tokenizer differs"):
+        run_audit(tiny_bundle("bert"), tmp_path / "b", AuditOptions(twin=str(other_tokens), **OPTIONS))

@@ -89,4 +89,6 @@ def test_explanation_to_output_ratio():
     assert drift["output_drift"] == pytest.approx(0.001)
     assert drift["explanation_to_output_ratio"] == pytest.approx(30.0)
     assert explanation_drift(entries, 1.0, [])["explanation_to_output_ratio"] is None
+    quiet = explanation_drift(entries, 1 - 4e-5, [])  # fp16-like noise: no alarm ratio of 750
+    assert quiet["explanation_to_output_ratio"] == pytest.approx(30.0) and "below the floor" in quiet["ratio_note"]
     assert explanation_drift(entries, None, [])["ratio_note"] == "the output drift was not computed"

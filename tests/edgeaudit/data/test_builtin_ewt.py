@@ -68,3 +68,17 @@ def test_not_gzip_despite_the_name_is_one_line_error(tmp_path):
     fake.write_text("1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n", encoding="utf-8")
     with pytest.raises(DataError, match="not a readable gzip file"):
         read_conllu(fake)
+
+
+def test_provenance_hashes_the_bytes_of_the_file_read(tmp_path):
+    from edgeaudit.audit.document import _file_sha256, _treebank_provenance
+
+    assert _file_sha256("builtin:ewt") == hashlib.sha256(packaged_file(EWT_FILE).read_bytes()).hexdigest()
+    one = tmp_path / "a.conllu"
+    two = tmp_path / "b.conllu"
+    text = "# sent_id = s1\n1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n\n"
+    one.write_text(text, encoding="utf-8")
+    two.write_text("# a comment that changes the file, not the sentences\n" + text, encoding="utf-8")
+    a, b = (_treebank_provenance(str(path), read_conllu(path).sentences) for path in (one, two))
+    assert a["sha256"] == hashlib.sha256(one.read_bytes()).hexdigest() != b["sha256"]
+    assert a["corpus_sha256"] == b["corpus_sha256"]  # the same sentences: only the file hash tells them apart

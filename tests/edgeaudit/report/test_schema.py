@@ -41,8 +41,9 @@ def test_audit_provenance_says_where_and_how(audit_document):
     assert provenance["bundles"]["random_init_twin"]["variant"] == "random-init"
     assert provenance["seeds"] == {"audit": 0, "random_init_twin": 3}
     datasets = provenance["datasets"]
-    assert datasets["treebank"]["sha256"] == audit_document["data"]["sha256"]
-    assert len(datasets["nonce"]["sha256"]) == 64 and datasets["nonce"]["sha256"] != datasets["treebank"]["sha256"]
+    assert datasets["treebank"]["corpus_sha256"] == audit_document["data"]["sha256"]
+    assert datasets["treebank"]["sha256"] is None  # builtin:treebank is generated in code: no file to hash
+    assert datasets["nonce"]["corpus_sha256"] != datasets["treebank"]["corpus_sha256"]
     assert datasets["norms"] == {"spec": "builtin:concepts", "sha256": datasets["norms"]["sha256"]}
     assert len(datasets["norms"]["sha256"]) == 64
     timings = provenance["timings"]
