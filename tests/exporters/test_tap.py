@@ -360,9 +360,8 @@ def test_cli_success_and_no_torch(tmp_path, tiny_checkpoint, plain_model):
 
 
 def test_opset_23_attention_names_what_helps():
+    from edgeaudit.exporters.tap_model import check_unfused
     from onnx import TensorProto, helper
-
-    from exporters.tap_model import check_unfused
 
     node = helper.make_node("Attention", ["q", "k", "v"], ["y"])
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 4, 8])
