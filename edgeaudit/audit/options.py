@@ -10,6 +10,7 @@ from edgeaudit.verdict import VerdictThresholds
 
 PROBE_GROUPS = ("attention", "tree", "structural", "correspondence", "property")
 DEFAULT_PROBES = PROBE_GROUPS
+MAX_SEED = 2**32 - 1  # numpy and scikit-learn seeds are unsigned 32-bit
 
 
 def parse_probe_list(text: str) -> tuple[str, ...]:
@@ -60,11 +61,13 @@ class AuditOptions:
             ("--structural-max-train", self.structural_max_train >= 2),
             ("--max-sentences", self.max_sentences is None or self.max_sentences >= 1),
             ("--threads", self.threads is None or self.threads >= 1),
+            ("--seed", 0 <= self.seed <= MAX_SEED),
         ]
         for option, ok in checks:
             if not ok:
                 value = getattr(self, option[2:].replace("-", "_"))
-                raise EdgeAuditError(f"option {option}: {value!r} is out of range", hint="see 'edgeaudit audit --help'")
+                raise EdgeAuditError(f"option {option}: {value!r} is out of range",
+                                     hint="a seed is 0..4294967295" if option == "--seed" else "see 'edgeaudit audit --help'")
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -18,6 +18,7 @@ from edgeaudit.audit.options import AuditOptions
 from edgeaudit.audit.property_claims import property_claims
 from edgeaudit.bundle import Bundle
 from edgeaudit.data import load_categories, load_norms
+from edgeaudit.data.skips import count_skips
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.verdict import Claim
 from probes import run_property_probe
@@ -31,24 +32,54 @@ def _norms_name(spec: str) -> str:
     return spec.split(":", 1)[1] if spec.startswith("builtin:") else Path(spec).parent.name or Path(spec).stem
 
 
+def _keep_rows(norms: Any, keep: list[int]) -> None:
+    """Restrict ``norms`` to the rows ``keep`` (in place: concepts, senses, names, matrix, categories)."""
+    rows = np.asarray(keep, dtype=np.int64)
+    norms.concepts = [norms.concepts[i] for i in keep]
+    norms.senses = [norms.senses[i] for i in keep]
+    norms.names = [norms.names[i] for i in keep]
+    norms.matrix = norms.matrix[rows].reshape(len(keep), len(norms.features))
+    if norms.categories is not None:
+        norms.categories = [norms.categories[i] for i in keep]
+
+
+def _drop_incomplete(norms: Any, spec: str) -> list[dict]:
+    """Concepts with empty (missing) cells cannot be regressed on: left out, each with its count of blanks."""
+    missing = np.isnan(norms.matrix).sum(axis=1)
+    left_out = [{"concept": norms.names[i], "reason": f"{int(n)} empty value(s) in {spec}"}
+                for i, n in enumerate(missing) if n]
+    if left_out:
+        _keep_rows(norms, [i for i, n in enumerate(missing) if not n])
+    return left_out
+
+
 def load_property_data(options: AuditOptions) -> tuple[Any, list[str] | None, list[dict]]:
     """Norms, one category per kept concept (or None), and the concepts left out with reasons."""
     spec = options.norms or DEFAULT_NORMS
     norms = load_norms(spec) if spec.startswith("builtin:") else load_norms(spec, duplicates="first")
-    left_out: list[dict] = []
+    left_out = _drop_incomplete(norms, spec)
+    if not len(norms.concepts):
+        raise EdgeAuditError(f"{spec}: every concept has empty values ({len(left_out)} left out)",
+                             hint="fill in the blanks, or use a table without missing cells")
     categories = norms.categories
     if options.categories is not None:
         extra = {} if options.categories_pos is None else {"pos": options.categories_pos}
         table = load_categories(options.categories, **extra)
         found, missing = table.lookup(norms.concepts)
         keep = [i for i, c in enumerate(found) if c is not None]
-        left_out = [{"concept": w, "reason": f"no category in {options.categories}"} for w in missing]
-        norms_rows = np.asarray(keep, dtype=np.int64)
-        norms.concepts = [norms.concepts[i] for i in keep]
-        norms.senses = [norms.senses[i] for i in keep]
-        norms.names = [norms.names[i] for i in keep]
-        norms.matrix = norms.matrix[norms_rows]
+        if not keep:
+            raise EdgeAuditError(
+                f"{options.categories}: no category for any of the {len(norms.concepts)} concepts of {spec} "
+                f"(e.g. {', '.join(map(repr, norms.concepts[:3]))})",
+                hint="check that the categories file's word column holds the norms' concept words")
+        left_out += [{"concept": w, "reason": f"no category in {options.categories}"} for w in missing]
+        _keep_rows(norms, keep)
         categories = [found[i] for i in keep]
+    if categories is not None and len(set(categories)) < 2:
+        raise EdgeAuditError(
+            f"{options.categories or spec}: all {len(categories)} usable concepts are in one category "
+            f"{categories[0]!r}; the category controls need at least 2",
+            hint="use a table with several categories" + (", or leave out --categories" if options.categories else ""))
     if len(norms.concepts) < options.folds * 2:
         raise EdgeAuditError(f"{spec}: only {len(norms.concepts)} concepts usable, too few for {options.folds}-fold "
                              "cross-validation", hint="use more concepts or lower --folds")
@@ -77,7 +108,8 @@ def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOption
     cats = None if categories is None else [categories[i] for i in kept]
     section: dict[str, Any] = {
         "norms": {"source": norms.source, "name": name, "concepts": len(norms.concepts), "features": len(norms.features),
-                  "binary": bool(np.isin(norms.matrix, (0.0, 1.0)).all()), "notes": norms.notes},
+                  "binary": bool(np.isin(norms.matrix, (0.0, 1.0)).all()), "notes": norms.notes,
+                  "skipped": [str(skip) for skip in norms.skipped], "skipped_by_kind": count_skips(norms.skipped)},
         "categories": options.categories or ("from norms" if categories is not None else None),
         "left_out": left_out + vectors.skipped, "layers": {},
     }

@@ -47,6 +47,18 @@ def parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+MAX_NORM_MAGNITUDE = 1e100
+"""Larger values overflow the probes' squares and cross-products (1e308**2 is inf) instead of failing."""
+
+
+def check_magnitude(value: float, where: str) -> float:
+    """``value`` if the probes can square and sum it; a DataError naming ``where`` (file:line: cell) if not."""
+    if abs(value) > MAX_NORM_MAGNITUDE:
+        raise DataError(f"{where} is {value:g}, beyond +-{MAX_NORM_MAGNITUDE:g} (the probes would overflow)",
+                        hint="rescale the norms (e.g. to 0..1 or z-scores)")
+    return value
+
+
 def _column(table: Table, explicit: str | None, candidates: Sequence[str], role: str) -> int | None:
     if explicit is not None:
         return table.index(explicit, role=role)
@@ -119,7 +131,7 @@ def _long_value(table: Table, text: str, line: int, column: str) -> float:
             f"{table.source}:{line}: {column} is {text!r}, which is not a finite number",
             hint="fix the value, or choose another value column",
         )
-    return value
+    return check_magnitude(value, f"{table.source}:{line}: {column}")
 
 
 def _combine(
@@ -181,7 +193,7 @@ def read_wide(
                     f"{table.source}:{line}: column {table.header[j]!r} is {text!r} for {name!r}, not a number",
                     hint="fix the value, or leave that column out of value_columns",
                 )
-            matrix[r, c] = value
+            matrix[r, c] = check_magnitude(value, f"{table.source}:{line}: column {table.header[j]!r} for {name!r}")
     if n_missing:
         notes.append(f"{n_missing} empty cells read as missing (NaN)")
     categories = None if gi is None else [row[gi].strip() for row in table.rows]

@@ -98,7 +98,16 @@ def read_table(path: str | os.PathLike[str], *, delimiter: str | None = None, so
         raise DataError(f"{label}:{reader.line_num}: {error}", hint="fix the quoting on that line") from None
     if header is None:
         raise DataError(f"{label}:1: no header row (every line is empty)", hint="add a header naming the columns")
+    _drop_trailing_empty_columns(header, rows)
     return Table(source=label, header=header, rows=rows, lines=lines, delimiter=delimiter)
+
+
+def _drop_trailing_empty_columns(header: list[str], rows: list[list[str]]) -> None:
+    """A delimiter at the end of every line makes an unnamed, empty last column: not data, so removed."""
+    while len(header) > 1 and not header[-1] and all(not row[-1].strip() for row in rows):
+        header.pop()
+        for row in rows:
+            row.pop()
 
 
 def _check_unique(header: list[str], label: str) -> None:

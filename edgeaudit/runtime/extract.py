@@ -97,6 +97,7 @@ class _Runner:
         sentences = []
         for row, (index, alignment) in enumerate(members):
             n, source = alignment.n_tokens, chunk[index - start]
+            _check_finite(outputs, names, row, n, source.sent_id, self.bundle)
             attention = special = hidden = None
             if ATTENTION in needs:
                 tokens = np.stack([outputs[name][row, :, :n, :n] for name in self.attention_taps])  # [layer, head, q, k]
@@ -106,6 +107,23 @@ class _Runner:
                 hidden = word_hidden(states, alignment.word_of_token, alignment.n_words, self.pooling)
             sentences.append(WordSentence(index, source.sent_id, list(source.words), n, attention, special, hidden))
         return WordBatch(sentences)
+
+
+def _check_finite(outputs: dict[str, np.ndarray], names: list[str], row: int, n: int, sent_id: str,
+                  bundle: Bundle) -> None:
+    """Refuse a sentence whose taps hold NaN/inf: stored or averaged, it would poison every statistic silently.
+
+    A graph that overflows on real input is a broken model or variant (often fp16), not a property of one
+    sentence, so the run stops and names the first tap and sentence instead of skipping.
+    """
+    for name in names:
+        output = outputs[name]
+        values = output[row, :, :n, :n] if output.ndim == 4 else output[row, :n]  # attention or hidden state
+        if not np.isfinite(values).all():
+            kind = "NaN" if np.isnan(values).any() else "inf"
+            raise EdgeAuditError(
+                f"{bundle.directory}: tap {name} gave {kind} values for sentence {sent_id!r}",
+                hint="the graph overflows on this input; check the export or use a wider-precision variant")
 
 
 def _shard_record(shard: int, chunk: Sequence[SentenceInput], start: int, result: _ChunkResult,
