@@ -363,6 +363,12 @@ ISSUE_18_CASES = [
          Fails(("cats.csv: all 12 usable concepts are in one category 'animal'", "at least 2")),
          audit("--probes", "property", "--categories", "cats.csv", "--folds", "2"),
          files={"cats.csv": "word,category\n" + "".join(f"{w},animal\n" for w in CONCEPT_WORDS)}),
+    Case("conllu-no-sentence-left-after-runtime-skips", "conllu",
+         Fails(("no usable sentences in long.conllu: 1 skipped (1 too-long)",)),
+         ("audit", "{bundle}", "--data", "long.conllu", "--out", "{out}", "--quiet", "--probes", "attention"),
+         files={"long.conllu": "# sent_id = long-1\n" + "".join(
+             f"{i}\tw{i}\tw\tX\t_\t_\t{0 if i == 1 else 1}\t{'root' if i == 1 else 'dep'}\t_\t_\n"
+             for i in range(1, 200)) + "\n"}),
 ]
 
 CASES: list[Case] = CONLLU_CASES + NORMS_CASES + CATEGORY_CASES + BUNDLE_CASES + OPTION_CASES + ISSUE_18_CASES
