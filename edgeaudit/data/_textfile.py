@@ -13,6 +13,7 @@ from pathlib import Path
 from edgeaudit.errors import DataError
 
 _BOM = "\ufeff"
+MAX_LINE_BYTES = 1 << 20  # one CoNLL-U line is one word: a megabyte is far beyond any real line
 _REENCODE_HINT = "re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in > out`)"
 
 
@@ -45,7 +46,10 @@ def iter_lines(path: Path, source: str | None = None) -> Iterator[tuple[int, str
     label = source or str(path)
     offset = 0
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), start=1):
+            if len(raw) > MAX_LINE_BYTES:  # a line without end would otherwise be read whole into memory
+                raise DataError(f"{label}:{number}: line is longer than {MAX_LINE_BYTES} bytes",
+                                hint="this is not a dataset file, or a line break is missing; fix the file")
             text = _decode_line(raw, label, number, offset)
             offset += len(raw)
             if number == 1 and text.startswith(_BOM):

@@ -369,6 +369,8 @@ ISSUE_18_CASES = [
          files={"long.conllu": "# sent_id = long-1\n" + "".join(
              f"{i}\tw{i}\tw\tX\t_\t_\t{0 if i == 1 else 1}\t{'root' if i == 1 else 'dep'}\t_\t_\n"
              for i in range(1, 200)) + "\n"}),
+    Case("conllu-unbounded-line", "conllu", Fails(("huge.conllu:2: line is longer than 1048576 bytes",)),
+         extract("huge.conllu"), files={"huge.conllu": "# sent_id = a\n" + "x" * (3 << 20)}),
 ]
 
 CASES: list[Case] = CONLLU_CASES + NORMS_CASES + CATEGORY_CASES + BUNDLE_CASES + OPTION_CASES + ISSUE_18_CASES
