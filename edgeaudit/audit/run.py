@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +38,6 @@ from edgeaudit.runtime import BatchOptions, SessionOptions, SpecialTokenMass, St
 from edgeaudit.verdict import Claim, LayerCorrespondence, verdict_counts
 
 AUDIT_SCHEMA_VERSION = 1
-MIN_SPLIT_SENTENCES = 2  # training sentences the structural and identifiability fits need at the very least
 
 
 @dataclass
@@ -161,6 +161,22 @@ def _correspondence(real: AuditRun, identifiability: dict | None) -> list[LayerC
     return out
 
 
+def _no_usable(spec: str, skipped: list) -> None:
+    """Stop with one line: nothing is left to audit once the reader and the runtime skipped what they must."""
+    kinds = Counter(getattr(skip, "kind", "other") for skip in skipped)
+    reasons = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common()) or "the file has no sentences"
+    raise EdgeAuditError(f"no usable sentences in {spec}: {len(skipped)} skipped ({reasons})",
+                         hint="fix or replace the listed sentences (edgeaudit extract lists each with its line)")
+
+
+def _too_few_for_split(split, store: StoredActivations | None) -> str | None:
+    """Why probes fitted on train sentences and scored on test sentences cannot be estimated, or None."""
+    if split is None or (split.train and split.test):
+        return None
+    return (f"too few instances: {len(store.sentence_ids)} extracted sentence(s) give {len(split.train)} training "
+            f"and {len(split.test)} test sentence(s); both need at least 1")
+
+
 def _trees_sha256(sentences: list) -> str:
     """Hash of ids, words and gold trees in order (the relational statistics depend on all three)."""
     digest = hashlib.sha256()
@@ -233,7 +249,7 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
         treebank = load_treebank(options.data)
         sentences = treebank.sentences[: options.max_sentences] if options.max_sentences else treebank.sentences
         if not sentences:
-            raise EdgeAuditError(f"{options.data}: no usable sentences", hint="check the file's skipped-sentence report")
+            _no_usable(options.data, treebank.skipped)
         nonce = _load_nonce(options, sentences)
         want = set(options.probes)
         property_data = None
@@ -258,11 +274,8 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     with stages.stage("extract"):
         _run_extract(checkpoints, "extract", keys["extract"], real, sentences, options,
                      out_dir / "activations" if need_store else None, rollout="correspondence" in want, **what)
-    if real.summary is not None and real.summary.extracted == 0:
-        kinds = ", ".join(f"{count} {kind}" for kind, count in real.summary.skipped_by_kind().items())
-        raise EdgeAuditError(f"{options.data}: no usable sentences: the model could take none of the "
-                             f"{len(sentences)} ({kinds}; e.g. {real.summary.skipped[0]})",
-                             hint="use shorter sentences, or a bundle exported with a larger --max-length")
+    if real.summary.extracted == 0:
+        _no_usable(options.data, [*treebank.skipped, *real.summary.skipped])
     twin = None
     if twin_bundle is not None:
         with stages.stage("extract-twin"):
@@ -278,10 +291,9 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     settings = StructuralSettings.from_options(options)
     identifiability = None
     split = make_split(len(real.store.sentence_ids), settings) if real.store is not None else None
-    if split is not None and (len(split.train) < MIN_SPLIT_SENTENCES or not split.test):
-        log(f"note: structural probes and identifiability skipped: they are fitted on training sentences and "
-            f"scored on held-out ones, and {len(real.store.sentence_ids)} extracted sentence(s) give "
-            f"{len(split.train)} / {len(split.test)} (need {MIN_SPLIT_SENTENCES} / 1)")
+    not_estimated = _too_few_for_split(split, real.store)
+    if not_estimated:
+        log(f"structural and identifiability probes not run: {not_estimated}")
         want -= {"structural", "correspondence"}
     if "correspondence" in want:
         with stages.stage("identifiability"):
@@ -343,6 +355,8 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     )
     if decoder_section is not None:
         document["probes"]["decoder_heads"] = decoder_section
+    if not_estimated:
+        document["probes"]["not_estimated"] = {"structural": not_estimated, "identifiability": not_estimated}
     document["provenance"]["stages"] = {"resumed": checkpoints.resumed, "computed": checkpoints.computed}
     path = out_dir / "audit.json"
     tmp = path.with_suffix(".json.tmp")

@@ -15,6 +15,7 @@ from typing import BinaryIO
 from edgeaudit.errors import DataError
 
 _BOM = "\ufeff"
+MAX_LINE_BYTES = 1 << 20  # one CoNLL-U line is one word: a megabyte is far beyond any real line
 _REENCODE_HINT = "re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in > out`)"
 
 
@@ -61,7 +62,7 @@ def iter_lines(path: Path, source: str | None = None) -> Iterator[tuple[int, str
     label = source or str(path)
     offset, number = 0, 0
     with open_binary(path, label) as handle:
-        lines = enumerate(handle, start=1)
+        lines = enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), start=1)
         while True:
             try:
                 number, raw = next(lines)
@@ -70,6 +71,9 @@ def iter_lines(path: Path, source: str | None = None) -> Iterator[tuple[int, str
             except (OSError, EOFError) as error:  # e.g. a truncated .gz file, found mid-stream
                 raise DataError(f"{label}:{number + 1}: reading stopped: {error}",
                                 hint="the file is damaged or truncated: copy it again") from None
+            if len(raw) > MAX_LINE_BYTES:  # a line without end would otherwise be read whole into memory
+                raise DataError(f"{label}:{number}: line is longer than {MAX_LINE_BYTES} bytes",
+                                hint="this is not a dataset file, or a line break is missing; fix the file")
             text = _decode_line(raw, label, number, offset)
             offset += len(raw)
             if number == 1 and text.startswith(_BOM):

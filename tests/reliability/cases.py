@@ -334,4 +334,43 @@ OPTION_CASES = [
          extract("{good}"), files={"out/activations/store.json": '{"key": '}),
 ]
 
-CASES: list[Case] = CONLLU_CASES + NORMS_CASES + CATEGORY_CASES + BUNDLE_CASES + OPTION_CASES
+
+
+def audit(*extra: str) -> tuple[str, ...]:
+    return ("audit", "{bundle}", "--data", "{good}", "--out", "{out}", "--quiet", *extra)
+
+
+CONCEPT_WORDS = ("dog", "cat", "horse", "cow", "pig", "sheep", "lion", "tiger", "bear", "wolf", "fox", "rabbit")
+
+# issue 18: numbers that are numbers, silent drops, seeds
+ISSUE_18_CASES = [
+    Case("option-seed-negative", "option", Fails(("option --seed: -1 is out of range", "0..4294967295")),
+         audit("--seed", "-1", "--probes", "attention")),
+    Case("option-seed-beyond-32-bits", "option", Fails(("option --seed: 4294967296 is out of range",)),
+         audit("--seed", str(2**32), "--probes", "attention")),
+    loader_case("norms-extreme-value", "norms", "n.csv", WIDE + "dog,1e308,2\ncat,1,1\n",
+                Fails(("n.csv:2", "column 'size' for 'dog' is 1e+308", "beyond"))),
+    loader_case("norms-extreme-value-long", "norms", "n.csv", "concept,feature,prod_freq\ndog,barks,-1e300\n",
+                Fails(("n.csv:2", "prod_freq is -1e+300", "beyond"))),
+    loader_case("norms-trailing-delimiter", "norms", "n.csv", "word,size,weight,\ndog,1,2,\ncat,2,1,\n",
+                Accepted(stdout=('"concepts": 2', '"features": 2'))),
+    Case("norms-blank-cells-everywhere", "norms", Fails(("n.csv: every concept has empty values (2 left out)",)),
+         audit("--probes", "property", "--norms", "n.csv"), files={"n.csv": WIDE + "dog,,2\ncat,1,\n"}),
+    Case("categories-match-no-concept", "categories",
+         Fails(("cats.csv: no category for any of the", "builtin:concepts")),
+         audit("--probes", "property", "--categories", "cats.csv"), files={"cats.csv": "word,category\nzzyzx,a\n"}),
+    Case("categories-single-category", "categories",
+         Fails(("cats.csv: all 12 usable concepts are in one category 'animal'", "at least 2")),
+         audit("--probes", "property", "--categories", "cats.csv", "--folds", "2"),
+         files={"cats.csv": "word,category\n" + "".join(f"{w},animal\n" for w in CONCEPT_WORDS)}),
+    Case("conllu-no-sentence-left-after-runtime-skips", "conllu",
+         Fails(("no usable sentences in long.conllu: 1 skipped (1 too-long)",)),
+         ("audit", "{bundle}", "--data", "long.conllu", "--out", "{out}", "--quiet", "--probes", "attention"),
+         files={"long.conllu": "# sent_id = long-1\n" + "".join(
+             f"{i}\tw{i}\tw\tX\t_\t_\t{0 if i == 1 else 1}\t{'root' if i == 1 else 'dep'}\t_\t_\n"
+             for i in range(1, 200)) + "\n"}),
+    Case("conllu-unbounded-line", "conllu", Fails(("huge.conllu:2: line is longer than 1048576 bytes",)),
+         extract("huge.conllu"), files={"huge.conllu": "# sent_id = a\n" + "x" * (3 << 20)}),
+]
+
+CASES: list[Case] = CONLLU_CASES + NORMS_CASES + CATEGORY_CASES + BUNDLE_CASES + OPTION_CASES + ISSUE_18_CASES

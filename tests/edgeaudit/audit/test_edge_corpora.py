@@ -18,7 +18,8 @@ def test_one_sentence_audits_with_inconclusive_claims_and_says_what_it_skipped(t
     notes: list[str] = []
     document = run_audit(tiny_bundle("bert"), tmp_path / "a", AuditOptions(data=str(data), min_count=1, **OPTIONS),
                          log=notes.append)
-    assert any("structural probes and identifiability skipped" in note for note in notes)
+    assert any("structural and identifiability probes not run: too few instances" in note for note in notes)
+    assert "too few instances" in document["probes"]["not_estimated"]["structural"]
     assert document["claims"] and all(claim["verdict"] == "inconclusive" for claim in document["claims"])
 
 
@@ -27,7 +28,7 @@ def test_no_usable_sentence_is_one_line(tiny_bundle, tmp_path):
                     for i in range(1, 80))
     data = tmp_path / "long.conllu"
     data.write_text("# sent_id = long\n" + words + "\n", encoding="utf-8")
-    with pytest.raises(EdgeAuditError, match="no usable sentences.*1 too-long") as caught:
+    with pytest.raises(EdgeAuditError, match="no usable sentences in .*long.conllu: 1 skipped \\(1 too-long\\)") as caught:
         run_audit(tiny_bundle("bert"), tmp_path / "b", AuditOptions(data=str(data), **OPTIONS))
     assert "\n" not in caught.value.one_line()
 

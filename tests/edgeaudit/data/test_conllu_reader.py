@@ -178,3 +178,15 @@ def test_missing_file_and_directory(tmp_path):
         read_conllu(tmp_path / "absent.conllu")
     with pytest.raises(DataError, match="is a directory"):
         read_conllu(tmp_path)
+
+
+def test_unbounded_line_is_refused_naming_file_and_line_without_reading_it_whole(tmp_path):
+    from edgeaudit.data._textfile import MAX_LINE_BYTES, iter_lines
+
+    path = tmp_path / "huge.conllu"
+    with path.open("wb") as handle:
+        handle.write(b"# sent_id = a\n")
+        handle.write(b"x" * (MAX_LINE_BYTES * 3))
+    with pytest.raises(DataError) as info:
+        list(iter_lines(path, "huge.conllu"))
+    assert info.value.one_line().startswith(f"huge.conllu:2: line is longer than {MAX_LINE_BYTES} bytes")
