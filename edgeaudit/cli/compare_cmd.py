@@ -9,7 +9,7 @@ import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
 from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
-from edgeaudit.cli.skips import claims_json
+from edgeaudit.cli.skips import audit_skip_line, claims_json
 from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
 from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
 from edgeaudit.gates import METRICS
@@ -158,6 +158,9 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
         options = dataclasses.replace(options, audit=dataclasses.replace(audit, data=keep_stdin(out, data, piped)))
         document = run_compare(reference, variant, out_dir, options, log=log)
     results = evaluate_gates(gates, document)  # the same evaluation that compare.json records
+    skipped = audit_skip_line(document, f"{out_dir}/compare.json")
+    if skipped:
+        click.echo(skipped, err=True)
     if as_json:
         gates_out = [{"gate": result.gate.expression, "value": result.value, "tripped": result.tripped}
                      for result in results]

@@ -20,13 +20,12 @@ def skip_line(by_kind: dict[str, int], total: int, where: str) -> str | None:
 
 def audit_skip_line(document: dict[str, Any], path: str) -> str | None:
     """Sentences the reader rejected plus those the model could not take (too long, unalignable)."""
-    data = document.get("data") or {}
-    counts: dict[str, int] = dict(data.get("skipped_while_reading_by_kind") or {})
-    extraction = ((document.get("runs") or {}).get("model") or {}).get("extraction") or {}
-    for kind, count in (extraction.get("skipped_by_kind") or {}).items():
-        counts[kind] = counts.get(kind, 0) + int(count)
-    total = int(data.get("sentences") or 0) + sum((data.get("skipped_while_reading_by_kind") or {}).values())
-    return skip_line(counts, total, f'{path}: "data.skipped_while_reading" and "runs.model.extraction.skipped"')
+    from edgeaudit.report.views import skipped_sentences
+
+    skips = skipped_sentences(document)
+    where = (f'{path}: "data.skipped_while_reading" and "runs.model.extraction.skipped"'
+             if document.get("schema") != "edgeaudit.compare" else f"{path} and the reference's audit.json")
+    return skip_line(skips.by_kind, skips.total, where)
 
 
 def claims_json(document: dict[str, Any], path: str, **extra: Any) -> str:

@@ -225,6 +225,7 @@ def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
                     "verdicts": {"reference": _verdicts(ref.document), "variant": _verdicts(var.document)}},
         "gates": [],
         "claims": comparison.entries,
+        "data": _data_section(ref.document),
         "numeric_drift": drift,
         "explanation_drift": explanation_drift(comparison.entries, output_cosine, explanation_notes),
         "fidelity": fidelity,
@@ -239,6 +240,16 @@ def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
     timer.timings["total"] = round(time.perf_counter() - timer.began, 3)
     document["provenance"] = _provenance(timer.timings, notes)
     return _write(document, out_dir)
+
+
+def _data_section(document: dict[str, Any]) -> dict[str, Any]:
+    """The corpus and the sentences the reference's audit could not use, so compare's reports show skips too."""
+    from edgeaudit.report.views import skipped_sentences
+
+    skips = skipped_sentences(document)
+    data = document.get("data") or {}
+    return {"spec": data.get("spec"), "sentences": int(data.get("sentences") or 0), "total_sentences": skips.total,
+            "skipped_by_kind": skips.by_kind}
 
 
 def _verdicts(document: dict[str, Any]) -> dict[str, int]:

@@ -25,6 +25,7 @@ h2 { font-size: 18px; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1p
 h3 { font-size: 15px; margin: 20px 0 6px; }
 p.sub { color: var(--grey); margin: 0 0 14px; }
 p.note, div.note { color: var(--grey); font-size: 13px; margin: 4px 0 10px; }
+p.note.warn { color: var(--warn); font-weight: 600; }
 .tiles { display:flex; flex-wrap:wrap; gap:10px; margin: 14px 0; }
 .tile { border:1px solid var(--line); border-radius:8px; padding:8px 14px; min-width:130px; }
 .tile b { display:block; font-size:24px; }

@@ -148,6 +148,15 @@ def details_section(document: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def skips_note(document: dict[str, Any]) -> str:
+    """First screen: how much of the data the verdicts rest on (a skip buried at the bottom is a silent one)."""
+    skips = views.skipped_sentences(document)
+    if not skips.total and not skips.skipped:
+        return ""
+    css = "note skips warn" if skips.skipped else "note skips"
+    return f'<p class="{css}">{esc(skips.sentence())}</p>'
+
+
 def audit_page(document: dict[str, Any]) -> str:
     figures = Figures()
     counts = views.verdict_counts(document)
@@ -155,7 +164,7 @@ def audit_page(document: dict[str, Any]) -> str:
     bundle = document.get("bundle") or {}
     head = tiles([("claims", len(document.get("claims") or []), "claims")]
                  + [(v, counts[v], v.replace("-", " ")) for v in views.VERDICTS])
-    body = "".join([head, findings_section(document), claims_section(document), heads_section(document, figures),
+    body = "".join([head, skips_note(document), findings_section(document), claims_section(document), heads_section(document, figures),
                     layers_section(document, figures), property_section(document, figures), details_section(document)])
     provenance = document.get("provenance") or {}
     subtitle = (f"{data.get('spec', '?')}, {data.get('sentences', '?')} sentences · bundle "

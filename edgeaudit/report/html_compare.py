@@ -6,6 +6,7 @@ from typing import Any
 
 from edgeaudit import __version__
 from edgeaudit.report import plots, views
+from edgeaudit.report.html_audit import skips_note
 from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
 
 
@@ -152,7 +153,7 @@ def compare_page(document: dict[str, Any]) -> str:
                   ("survives", counts["survives"], "survive"), ("drifts", counts["drifts"], "drift"),
                   ("breaks", counts["breaks"], "break"), ("flips", counts["flips"], "verdict flips"),
                   ("tripped" if counts["gates_tripped"] else "survives", counts["gates_tripped"], "gates tripped")])
-    body = "".join([head, verdicts_section(document), survival_section(document), gates_section(document),
+    body = "".join([head, skips_note(document), verdicts_section(document), survival_section(document), gates_section(document),
                     drift_section(document, figures),
                     fidelity_section(document), inputs_section(document)])
     reference, variant = views.side_label(document.get("reference")), views.side_label(document.get("variant"))

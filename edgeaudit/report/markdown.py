@@ -79,13 +79,21 @@ def _audit_property(document: dict[str, Any]) -> str:
             + md_table(["layer", "metric", "model", "strongest control", "chance"], rows, (2, 4)))
 
 
+def _skips(document: dict[str, Any]) -> str:
+    skips = views.skipped_sentences(document)
+    if not skips.total and not skips.skipped:
+        return ""
+    return f"**{skips.sentence()}**" if skips.skipped else skips.sentence()
+
+
 def audit_markdown(document: dict[str, Any]) -> str:
     counts = views.verdict_counts(document)
     data = document.get("data") or {}
     total = len(document.get("claims") or [])
     parts = [f"# edgeaudit audit — {views.model_title(document)}",
              f"Data: `{data.get('spec', '?')}` ({data.get('sentences', '?')} sentences). "
-             f"**{total} claims**: " + ", ".join(f"{counts[v]} {v}" for v in views.VERDICTS) + "."]
+             f"**{total} claims**: " + ", ".join(f"{counts[v]} {v}" for v in views.VERDICTS) + ".",
+             _skips(document)]
     findings = views.striking_findings(document)
     if findings:
         parts.append("\n".join(f"- **{verdict}**: {text}" for verdict, text in findings.items()))
@@ -104,7 +112,7 @@ def compare_markdown(document: dict[str, Any]) -> str:
     parts = [f"# edgeaudit compare — {reference} → {variant}",
              f"**{len(claims)} claims**: {counts['survives']} survive, {counts['drifts']} drift, "
              f"{counts['breaks']} break; **{counts['flips']} verdict flips**; "
-             f"{counts['gates_tripped']} gate(s) tripped."]
+             f"{counts['gates_tripped']} gate(s) tripped.", _skips(document)]
     cosine = ((document.get("numeric_drift") or {}).get("output_cosine")) or {}
     ratio = (document.get("explanation_drift") or {}).get("explanation_to_output_ratio")
     if cosine or ratio is not None:
@@ -131,7 +139,7 @@ def compare_markdown(document: dict[str, Any]) -> str:
     if sqnr:
         parts += ["## SQNR per layer", md_table(["hidden state", "SQNR (dB)"],
                                                 [[layer, views.fmt(v, 1)] for layer, v in sqnr], (1,))]
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(p for p in parts if p) + "\n"
 
 
 def render_markdown(document: dict[str, Any]) -> str:

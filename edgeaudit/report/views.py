@@ -29,6 +29,47 @@ VERDICT_MEANING = {
 DIRECTIONS = {"dependent_to_head": "dependent → head", "head_to_dependent": "head → dependent"}
 
 
+# ---------------------------------------------------------------------------------------------- skipped sentences
+
+@dataclass
+class Skips:
+    """Sentences the run could not use: rejected by the reader or by the model (too long, unalignable)."""
+
+    by_kind: dict[str, int]
+    total: int
+    where: str
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.by_kind.values())
+
+    def kinds(self) -> str:
+        return ", ".join(f"{count} {kind}" for kind, count in sorted(self.by_kind.items(), key=lambda kv: -kv[1]))
+
+    def sentence(self) -> str:
+        """One line for a report's first screen; says so when nothing was skipped (silence would be ambiguous)."""
+        if not self.skipped:
+            return f"All {self.total} sentence{'' if self.total == 1 else 's'} of the data were used; none skipped."
+        return (f"Skipped {self.skipped} of {self.total} sentence{'' if self.total == 1 else 's'}: {self.kinds()} "
+                f"(one reason per sentence in {self.where}).")
+
+
+def skipped_sentences(document: dict[str, Any]) -> Skips:
+    """Reader and extraction skips of an audit (or the reference side recorded in a compare document)."""
+    if document.get("schema") == "edgeaudit.compare":
+        data = document.get("data") or {}
+        return Skips({k: int(v) for k, v in (data.get("skipped_by_kind") or {}).items()},
+                     int(data.get("total_sentences") or 0), "the reference's audit.json")
+    data = document.get("data") or {}
+    reading = {k: int(v) for k, v in (data.get("skipped_while_reading_by_kind") or {}).items()}
+    counts = dict(reading)
+    extraction = ((document.get("runs") or {}).get("model") or {}).get("extraction") or {}
+    for kind, count in (extraction.get("skipped_by_kind") or {}).items():
+        counts[kind] = counts.get(kind, 0) + int(count)
+    total = int(data.get("sentences") or 0) + sum(reading.values())
+    return Skips(counts, total, 'audit.json "data.skipped_while_reading" and "runs.model.extraction.skipped"')
+
+
 # ---------------------------------------------------------------------------------------------- formatting
 
 def _number(value: Any) -> float | None:

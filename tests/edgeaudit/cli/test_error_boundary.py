@@ -74,13 +74,30 @@ def test_hints_per_errno(code, fragment):
     assert line.startswith("/x/y: reason — ") and fragment in line
 
 
-def test_audit_says_on_stderr_what_it_skipped_and_why(tmp_path, tiny_bundle):
+def _mixed_treebank(folder):
+    """Six good sentences, one with a head out of range, one too long for the tiny model."""
     good = "# sent_id = ok-{i}\n1\tDogs\tdog\tNOUN\t_\t_\t2\tnsubj\t_\t_\n2\tbark\tbark\tVERB\t_\t_\t0\troot\t_\t_\n\n"
     bad = "# sent_id = bad\n1\tDogs\tdog\tNOUN\t_\t_\t7\tnsubj\t_\t_\n2\tbark\tbark\tVERB\t_\t_\t0\troot\t_\t_\n\n"
     long = "# sent_id = long\n" + "".join(f"{i}\tw\tw\tX\t_\t_\t{0 if i == 1 else 1}\t{'root' if i == 1 else 'dep'}"
                                            f"\t_\t_\n" for i in range(1, 80)) + "\n"
-    data = tmp_path / "mixed.conllu"
+    data = folder / "mixed.conllu"
     data.write_text("".join(good.format(i=i) for i in range(6)) + bad + long, encoding="utf-8")
+    return data
+
+
+def test_compare_says_on_stderr_what_it_skipped_and_why(tmp_path, tiny_bundle):
+    bundle = str(tiny_bundle("bert"))
+    result = run_edgeaudit(["compare", bundle, bundle, "--data", str(_mixed_treebank(tmp_path)), "--probes",
+                            "attention", "--out", str(tmp_path / "c"), "-q", "--min-count", "1", "--bootstrap", "50",
+                            "--no-fidelity"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "skipped" in line]
+    assert line.startswith("edgeaudit: skipped 2 of 8 sentences: ") and "compare.json" in line
+    assert "1 head-out-of-range" in line and "1 too-long" in line
+
+
+def test_audit_says_on_stderr_what_it_skipped_and_why(tmp_path, tiny_bundle):
+    data = _mixed_treebank(tmp_path)
     result = run_edgeaudit(["audit", str(tiny_bundle("bert")), "--data", str(data), "--probes", "attention",
                             "--out", str(tmp_path / "a"), "-q", "--min-count", "1"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr

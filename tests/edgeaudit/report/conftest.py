@@ -100,6 +100,8 @@ def full_compare() -> dict:
                                      "explanation_to_output_ratio": 16.6}
     document["fidelity"] = {"reference": {"computed": True, "faithful": True, "output_cosine": {"min": 1.0}},
                             "variant": {"computed": True, "faithful": False, "output_cosine": {"min": 0.97}}}
+    document["data"] = {"spec": "ewt-test.conllu", "sentences": 118, "total_sentences": 120,
+                        "skipped_by_kind": {"head-out-of-range": 1, "too-long": 1}}
     document["options"] = {"drift_tolerance": 0.05}
     document["provenance"] = {"tool_versions": {"edgeaudit": "0.1.0"}, "timings": {"total": 12.5}}
     return document

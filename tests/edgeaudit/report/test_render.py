@@ -3,6 +3,7 @@ network), a Markdown summary with the claims table, and an HTML that still works
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -192,3 +193,43 @@ def test_an_audit_with_fewer_probe_groups_renders(audit_document):
     assert "Property inference" not in page.plain
     assert len([1 for tag, _, _ in page.urls if tag == "img"]) == 1  # only the layer curves
     assert "## Claims" in render_markdown(document)
+
+
+def _first_screen(html: str) -> str:
+    """What a reader sees before the claims table: everything up to its heading."""
+    return html[: html.index("<h2>Claims")]
+
+
+def test_audit_reports_show_skipped_sentences_on_their_first_screen(audit_document, tmp_path):
+    document = copy.deepcopy(audit_document)
+    document["data"]["skipped_while_reading_by_kind"] = {"head-out-of-range": 2}
+    document["data"]["skipped_while_reading"] = ["s1: head-out-of-range", "s2: head-out-of-range"]
+    document["runs"]["model"]["extraction"]["skipped_by_kind"] = {"too-long": 1}
+    total = document["data"]["sentences"] + 2
+    html = render_html(document)
+    assert f"Skipped 3 of {total} sentences: 2 head-out-of-range, 1 too-long" in _first_screen(html)
+    assert 'class="note skips warn"' in _first_screen(html)
+    markdown = render_markdown(document)
+    assert f"**Skipped 3 of {total} sentences" in markdown.split("## Claims")[0]
+
+
+def test_an_audit_without_skips_says_so_instead_of_staying_silent(audit_document):
+    document = copy.deepcopy(audit_document)
+    document["data"]["skipped_while_reading_by_kind"] = {}
+    document["runs"]["model"]["extraction"]["skipped_by_kind"] = {}
+    n = document["data"]["sentences"]
+    assert f"All {n} sentences of the data were used; none skipped." in _first_screen(render_html(document))
+
+
+def _first_screen_of_compare(html: str) -> str:
+    return html[: html.index("<h2>Claims after compression")]
+
+
+def test_compare_reports_show_the_reference_corpus_skips_first(compare_json):
+    document = json.loads(compare_json.read_text(encoding="utf-8"))
+    html = render_html(document)
+    first = _first_screen_of_compare(html)
+    assert "Skipped 2 of 120 sentences: 1 head-out-of-range, 1 too-long" in first
+    assert "Skipped 2 of 120" in render_markdown(document).split("## Claims")[0]
+    del document["data"]  # an older compare.json: nothing to claim either way
+    assert "skipped" not in _first_screen_of_compare(render_html(document)).lower()
