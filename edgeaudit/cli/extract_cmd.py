@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
+
+from edgeaudit.cli.skips import skip_line
 
 from edgeaudit.runtime.output_dir import STORE_DIR, DirectoryExtraction, ExtractOptions, extract_to_directory
 from edgeaudit.runtime.session import OPTIMIZATION_LEVELS
@@ -23,6 +26,24 @@ def _data_report(spec: str, treebank) -> dict:
         "reader_skipped_by_kind": kinds,
         "reader_skips": [str(skip) for skip in skipped],
     }
+
+
+def _skip_summary(result: DirectoryExtraction) -> str | None:
+    """Reader rejections plus sentences the model could not take, as the one stderr line every command prints."""
+    data = result.report["data"]
+    counts = dict(data.get("reader_skipped_by_kind") or {})
+    for kind, count in result.summary.skipped_by_kind().items():
+        counts[kind] = counts.get(kind, 0) + count
+    total = int(data.get("sentences_read") or 0) + int(data.get("reader_skipped") or 0)
+    return skip_line(counts, total, str(result.path))
+
+
+def _json_summary(result: DirectoryExtraction, out_dir: Path) -> str:
+    summary = result.summary.to_dict()
+    summary.pop("skipped", None)  # one line per sentence stays in extraction.json
+    return json.dumps({"file": str(result.path), "store": str(out_dir / STORE_DIR), "reused": result.report["reused"],
+                       "data": {k: v for k, v in result.report["data"].items() if k != "reader_skips"},
+                       "extraction": summary}, indent=2)
 
 
 def _print_result(result: DirectoryExtraction, out_dir: Path) -> None:
@@ -52,8 +73,9 @@ def _print_result(result: DirectoryExtraction, out_dir: Path) -> None:
               help="onnxruntime graph optimisation level.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing extraction made with another bundle/data/settings.")
+@click.option("--json", "as_json", is_flag=True, help="Print the extraction summary as JSON on stdout.")
 def extract_command(bundle_dir: str, data_spec: str, out_dir: Path, threads: int | None, batch_tokens: int,
-                    pooling: str, optimization: str, quiet: bool, overwrite: bool) -> None:
+                    pooling: str, optimization: str, quiet: bool, overwrite: bool, as_json: bool) -> None:
     """Run a treebank through BUNDLE and store word-level hidden states of every layer.
 
     Words are aligned to subtokens (special tokens dropped, their attention mass reported); sentences
@@ -65,6 +87,7 @@ def extract_command(bundle_dir: str, data_spec: str, out_dir: Path, threads: int
       edgeaudit extract ./bundle --data en_ewt-ud-dev.conllu --out ./runs/ewt-dev
       edgeaudit extract ./bundle --data builtin:treebank --out ./runs/builtin --threads 2 --quiet
       edgeaudit extract ./bundle-int8 --data dev.conllu --out ./runs/int8 --pooling first --overwrite
+      edgeaudit extract ./bundle --data dev.conllu --out ./runs/dev -q --json | jq .extraction.skipped_by_kind
     """
     from edgeaudit.bundle import load_bundle
 
@@ -77,4 +100,10 @@ def extract_command(bundle_dir: str, data_spec: str, out_dir: Path, threads: int
     treebank = load_treebank(data_spec)
     result = extract_to_directory(bundle, treebank.sentences, out_dir, options,
                                   data=_data_report(data_spec, treebank))
-    _print_result(result, out_dir)
+    skipped = _skip_summary(result)
+    if skipped:
+        click.echo(skipped, err=True)
+    if as_json:
+        click.echo(_json_summary(result, out_dir))
+    else:
+        _print_result(result, out_dir)

@@ -58,6 +58,21 @@ def test_extract_writes_store_and_report_then_reuses(tiny_bundle, treebank_file,
     assert json.loads((out / "extraction.json").read_text())["attention_mass"] == report["attention_mass"]
 
 
+def test_extract_prints_the_skip_line_on_stderr_and_json_on_request(tiny_bundle, treebank_file, tmp_path, capsys):
+    bad_head = "# sent_id = bad\n1\tDogs\tdog\tNOUN\t_\t_\t9\tnsubj\t_\t_\n2\tbark\tbark\tVERB\t_\t_\t0\troot\t_\t_\n\n"
+    treebank_file.write_text(treebank_file.read_text(encoding="utf-8") + bad_head, encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["extract", str(tiny_bundle("bert")), "--data", str(treebank_file), "--out", str(out), "-q",
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    [line] = [line for line in captured.err.splitlines() if "skipped" in line]
+    assert line.startswith("edgeaudit: skipped 2 of 4 sentences: ") and str(out / "extraction.json") in line
+    assert "1 too-long" in line and "1 head-out-of-range" in line
+    summary = json.loads(captured.out)  # stdout is JSON alone
+    assert summary["extraction"]["extracted"] == 2 and summary["extraction"]["skipped_by_kind"] == {"too-long": 1}
+    assert summary["data"]["reader_skipped_by_kind"] == {"head-out-of-range": 1} and summary["reused"] is False
+
+
 def test_other_data_in_same_out_dir_needs_overwrite(tiny_bundle, treebank_file, tmp_path, capsys):
     out = tmp_path / "run"
     bundle = str(tiny_bundle("bert"))
