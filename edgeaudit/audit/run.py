@@ -114,7 +114,7 @@ def _load_nonce(options: AuditOptions, sentences: list) -> list | None:
 
 
 def _extract(run: AuditRun, sentences: list, options: AuditOptions, store_dir: Path | None, *,
-             trees: bool, rollout: bool) -> dict[str, Any]:
+             trees: bool, rollout: bool, label: str = "extract") -> dict[str, Any]:
     """Run the model over ``sentences``: what the stage checkpoints (summary and streamed statistics)."""
     manifest = run.bundle.manifest
     collector = RelationalCollector(sentences, manifest.num_layers, manifest.num_heads, seed=options.seed,
@@ -122,7 +122,7 @@ def _extract(run: AuditRun, sentences: list, options: AuditOptions, store_dir: P
     mass = SpecialTokenMass()
     batch, session = _runtime_options(options)
     summary = extract(run.bundle, sentences, collectors=[collector, mass], store_dir=store_dir, batch=batch,
-                      session=session, progress=options.progress)
+                      session=session, progress=options.progress, label=label)
     return {"summary": summary, "relational": collector.result(), "special_mass": mass.result()}
 
 
@@ -139,7 +139,7 @@ def _store_complete(store_dir: Path | None) -> bool:
 
 def _run_extract(checkpoints: Checkpoints, stage: str, key: str, run: AuditRun, sentences: list,
                  options: AuditOptions, store_dir: Path | None, **what: bool) -> None:
-    result = checkpoints.run(stage, key, lambda: _extract(run, sentences, options, store_dir, **what),
+    result = checkpoints.run(stage, key, lambda: _extract(run, sentences, options, store_dir, label=stage, **what),
                              valid=lambda: _store_complete(store_dir))
     run.summary, run.relational, run.special_mass = result["summary"], result["relational"], result["special_mass"]
     if store_dir is not None:

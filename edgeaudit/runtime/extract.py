@@ -142,11 +142,18 @@ def _shard_record(shard: int, chunk: Sequence[SentenceInput], start: int, result
     return record, [np.concatenate([h[layer] for h in stacked], axis=0) for layer in range(stacked[0].shape[0])]
 
 
-def _progress_bar(total: int, enabled: bool):
+def _progress_bar(total: int, enabled: bool, label: str, initial: int = 0):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="sent", file=sys.stderr, desc="extract", leave=False,
+    return tqdm(total=total, initial=initial, unit="sent", file=sys.stderr, desc=label, leave=False,
                 disable=not enabled or not sys.stderr.isatty())
+
+
+def _resumed_sentences(store, collectors: Sequence[object], chunk_size: int, total: int) -> int:
+    """Sentences in finished shards that will not be rerun: where a resumed run's progress bar starts."""
+    if store is None or collectors:  # collectors rerun every shard, so the bar counts them again
+        return 0
+    return min(len(store.done) * chunk_size, total)
 
 
 def _store_key(bundle: Bundle, sentences: list[SentenceInput], words: WordTokenizer, pooling: str,
@@ -179,12 +186,14 @@ def extract(
     overwrite: bool = False,
     progress: bool = True,
     max_shards: int | None = None,
+    label: str = "extract",
 ) -> ExtractionSummary:
     """Run ``sentences`` (objects with ``sent_id``/``words`` or ``(id, words)`` pairs) through ``bundle``.
 
     Every collector sees every extracted sentence once. With ``store_dir`` the word hidden states of every
     layer are written to an activation store, reused when complete and resumed when interrupted; with
-    ``max_shards`` the run stops after writing that many new shards (a time-boxed or test run).
+    ``max_shards`` the run stops after writing that many new shards (a time-boxed or test run). ``label``
+    names the progress bar (an audit extracts its model, twin and nonce corpus one after another).
     """
     if pooling not in POOLINGS:
         raise EdgeAuditError(f"option --pooling: {pooling!r} is not one of {', '.join(POOLINGS)}")
@@ -203,7 +212,8 @@ def extract(
                 "word_prefix": words.strategy, "word_prefix_verified": words.verified,
                 "prefix_token": words.prefix_token,
                 "batch_tokens": (batch or BatchOptions()).batch_tokens, "max_length": words.max_length}
-    with _progress_bar(len(corpus), progress) as bar:
+    resumed = _resumed_sentences(store, collectors, chunk_size, len(corpus))
+    with _progress_bar(len(corpus), progress, label, initial=resumed) as bar:
         runner = _Runner(bundle, words, session or SessionOptions(), batch or BatchOptions(), pooling, bar)
         settings["threads"] = runner.session_options.threads or available_cores()
         # onnxruntime owns the cores; numpy's small per-sentence pooling matmuls only contend with it
@@ -224,8 +234,7 @@ def _run_chunks(corpus: list[SentenceInput], chunk_size: int, runner: _Runner, c
         chunk = corpus[start:start + chunk_size]
         reused = store is not None and shard < len(store.done)
         if reused and not collectors:  # nothing to compute: counts come from the shard's record
-            tally.add_record(store.done[shard])
-            runner.progress.update(len(chunk))
+            tally.add_record(store.done[shard])  # already counted in the bar's starting point
             continue
         if max_shards is not None and tally.shards_written >= max_shards and not reused:
             tally.stopped = True

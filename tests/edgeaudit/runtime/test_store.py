@@ -208,3 +208,22 @@ def test_half_created_store_from_an_older_run_is_recognised_and_replaced(bundle,
     assert summary.complete
     assert_same_as_reference(directory, reference)
     assert not (tmp_path / ".store.creating-abc").exists()
+
+
+def test_a_resumed_run_s_progress_bar_starts_where_the_interrupted_one_stopped(bundle, sentences, tmp_path,
+                                                                               monkeypatch):
+    import tqdm
+
+    bars = []
+    real_tqdm = tqdm.tqdm
+
+    def recording(*args, **kwargs):
+        bar = real_tqdm(*args, **{**kwargs, "disable": True})
+        bars.append((kwargs.get("desc"), kwargs.get("initial", 0), kwargs.get("total")))
+        return bar
+
+    monkeypatch.setattr(tqdm, "tqdm", recording)
+    directory = tmp_path / "store"
+    extract(bundle, sentences, store_dir=directory, shard_sentences=SHARD, progress=False, max_shards=2)
+    extract(bundle, sentences, store_dir=directory, shard_sentences=SHARD, progress=False, label="extract-twin")
+    assert bars == [("extract", 0, 12), ("extract-twin", 2 * SHARD, 12)]
