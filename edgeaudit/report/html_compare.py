@@ -101,28 +101,47 @@ def drift_section(document: dict[str, Any], figures: Figures) -> str:
     return "".join(parts)
 
 
-def _headline_items(section: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Scalars and one level of small dicts (e.g. output_cosine.min): what fits on a glance."""
-    items = []
-    for key, value in section.items():
-        if isinstance(value, dict):
-            if 0 < len(value) <= 3 and all(not isinstance(v, (dict, list)) for v in value.values()):
-                items += [(f"{key}.{k}", views.flat_items({k: v})[0][1]) for k, v in value.items()]
-        elif not isinstance(value, list):
-            items.append((key, views.flat_items({key: value})[0][1]))
-    return items
+def _fidelity_row(side: str, section: dict[str, Any]) -> list[str]:
+    if section.get("computed") is False or "faithful" not in section:
+        return [esc(side), badge("not checked", "inconclusive"), "—", "—", "—", "—", esc(section.get("note") or "")]
+    faithful = section.get("faithful")
+    state = badge("faithful", "survives") if faithful else badge("differs", "breaks") if faithful is False else \
+        badge("no tokens", "inconclusive")
+    cosine = section.get("output_cosine") or {}
+    criteria = section.get("criteria") or {}
+    graphs = (f"{(section.get('audited') or {}).get('nodes', '?')} → {(section.get('deployed') or {}).get('nodes', '?')}"
+              " nodes")
+    return [esc(side), state, views.fmt(cosine.get("min"), 6), views.fmt(section.get("output_max_abs_diff"), 4),
+            f"{esc(section.get('sentences', '?'))} / {esc(section.get('tokens', '?'))}", esc(graphs),
+            esc(f"needs cosine ≥ {criteria.get('min_cosine', '?')} and |diff| ≤ {criteria.get('max_abs_diff', '?')}")]
+
+
+def _fusions(side: str, section: dict[str, Any]) -> str:
+    fusions = section.get("prevented_fusions") or {}
+    if not fusions:
+        return ""
+    rows = [[esc(op), str(c.get("audited", "?")), str(c.get("deployed", "?")), views.fmt(c.get("difference"), signed=True)]
+            for op, c in fusions.items()]
+    return details(f"{side}: op types whose count differs (fusions the taps prevent)",
+                   table(["op", "audited graph", "deployed graph", "difference"], rows, raw=True, numeric=(1, 2, 3)))
 
 
 def fidelity_section(document: dict[str, Any]) -> str:
-    fidelity = document.get("fidelity") or {}
+    """Whether the graph that was audited computes what the deployed graph computes, one row per side."""
+    fidelity = {side: section for side, section in (document.get("fidelity") or {}).items()
+                if isinstance(section, dict) and section}
     if not fidelity:
         return ""
-    parts = ["<h2>Fidelity: audited graph vs deployed graph</h2>"]
-    for side, section in fidelity.items():
-        if isinstance(section, dict) and section:
-            parts.append(f"<h3>{esc(side)}</h3>" + key_values(_headline_items(section))
-                         + details("All measurements", key_values(views.flat_items(section))))
-    return "".join(parts)
+    header = ["side", "", "final-output cosine (min)", "max |difference|", "sentences / tokens",
+              "audited → deployed graph", "criterion"]
+    rows = [_fidelity_row(side, section) for side, section in fidelity.items()]
+    extra = "".join(_fusions(side, section) for side, section in fidelity.items())
+    extra += "".join(details(f"{side}: all measurements", key_values(views.flat_items(section)))
+                     for side, section in fidelity.items())
+    return ("<h2>Fidelity: audited graph vs deployed graph</h2><p class=note>The audit reads a graph with every "
+            "attention and hidden state exposed; the device runs a graph with the final output only, which "
+            "onnxruntime may fuse differently. Faithful means both give the same final output.</p>"
+            + table(header, rows, raw=True, numeric=(2, 3)) + extra)
 
 
 def verdicts_section(document: dict[str, Any]) -> str:

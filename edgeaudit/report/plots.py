@@ -18,6 +18,9 @@ TWIN_COLOUR = "#b35900"
 CONTROL_COLOUR = "#8c959f"
 STRONGEST_COLOUR = "#cf222e"
 BASELINE_COLOUR = "#57606a"
+# The JSD colour scale never tops out below this: a variant that moved attention by 1e-8 (float noise) must look
+# unchanged, not like a map of strong contrasts. 0.01 nats is about where a head's argmax starts to move.
+JSD_SCALE_FLOOR = 0.01
 
 
 def plots_unavailable() -> str | None:
@@ -48,6 +51,22 @@ def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _integer_ticks(ax) -> None:
+    """Layers and hidden states are whole numbers; matplotlib would label a short axis 0.5, 1.5, ..."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def jsd_scale(grid) -> tuple[float, float]:
+    """Colour range of the JSD map: from 0 to the largest value, but never narrower than ``JSD_SCALE_FLOOR``."""
+    import numpy as np
+
+    finite = np.ma.compressed(np.ma.masked_invalid(grid))
+    top = float(finite.max()) if finite.size else 0.0
+    return 0.0, max(top, JSD_SCALE_FLOOR)
 
 
 def _masked(matrix):
@@ -97,6 +116,7 @@ def head_margin_figure(maps: list[HeadMap], ncols: int = 4) -> bytes:
         bar = figure.colorbar(image, cax=figure.add_axes((1 - 1.05 / width, 0.15, 0.12 / width, 0.7)))
         bar.set_label("accuracy − offset baseline", fontsize=8)
         bar.ax.tick_params(labelsize=7)
+    bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))  # no "1e-8" offset text over the title
     return _png(figure)
 
 
@@ -153,6 +173,7 @@ def layer_curves_figure(curves: LayerCurves) -> bytes:
             ax.set_xlabel("attention layer", fontsize=8.5)
         ax.grid(alpha=0.25)
         ax.tick_params(labelsize=7.5)
+        _integer_ticks(ax)
         ax.legend(fontsize=7, loc="best", framealpha=0.85)
     return _png(figure)
 
@@ -210,11 +231,14 @@ def sqnr_figure(layers: list[tuple[int, float | None]]) -> bytes:
 
 def jsd_figure(matrix: list[list[float | None]]) -> bytes:
     """Jensen–Shannon divergence of every head's attention rows between reference and variant."""
+    from matplotlib.ticker import FormatStrFormatter
+
     grid = _masked(matrix)
     layers, heads = grid.shape
     figure = _figure(max(4.0, 0.42 * heads + 1.6), max(2.4, 0.36 * layers + 1.0), left=0.55, right=1.0, top=0.35)
     ax = figure.subplots()
-    image = ax.imshow(grid, cmap="magma_r", aspect="auto", interpolation="nearest", vmin=0)
+    low, high = jsd_scale(grid)
+    image = ax.imshow(grid, cmap="magma_r", aspect="auto", interpolation="nearest", vmin=low, vmax=high)
     ax.set_xticks(range(heads))
     ax.set_yticks(range(layers))
     ax.tick_params(labelsize=7, length=0)
@@ -225,4 +249,5 @@ def jsd_figure(matrix: list[list[float | None]]) -> bytes:
     bar = figure.colorbar(image, cax=figure.add_axes((1 - 0.8 / width, 0.5 / height, 0.12 / width,
                                                       1 - 0.85 / height)))
     bar.ax.tick_params(labelsize=7)
+    bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))  # no "1e-8" offset text over the title
     return _png(figure)

@@ -233,3 +233,17 @@ def test_compare_reports_show_the_reference_corpus_skips_first(compare_json):
     assert "Skipped 2 of 120" in render_markdown(document).split("## Claims")[0]
     del document["data"]  # an older compare.json: nothing to claim either way
     assert "skipped" not in _first_screen_of_compare(render_html(document)).lower()
+
+
+def test_fidelity_is_a_table_with_one_verdict_per_side_not_a_key_dump(compare_json):
+    document = json.loads(compare_json.read_text(encoding="utf-8"))
+    document["fidelity"]["variant"].update(output_max_abs_diff=0.31, sentences=20, tokens=412,
+                                           criteria={"min_cosine": 0.9999, "max_abs_diff": 0.001},
+                                           prevented_fusions={"com.microsoft:Attention": {
+                                               "audited": 0, "deployed": 4, "difference": 4}})
+    page = parse(render_html(document))
+    section = page.plain[page.plain.index("Fidelity: audited graph vs deployed graph"):]
+    assert "reference faithful 1.000000" in " ".join(section.split())
+    assert "variant differs 0.970000 0.3100 20 / 412" in " ".join(section.split())
+    assert "com.microsoft:Attention 0 4 +4" in " ".join(section.split())
+    assert "output_cosine.min" not in section.split("all measurements")[0]  # dotted keys only behind details
