@@ -8,6 +8,7 @@ tokenizers only (no torch): it runs wherever the model itself runs.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +19,11 @@ from edgeaudit.exporters.tap_facts import (
     EmbeddingFacts,
     ProbeFacts,
     TokenizerFacts,
+    config_contradictions,
     embedding_facts,
     probe,
     tokenizer_facts,
+    vocabulary_problem,
 )
 from edgeaudit.exporters.tap_find import TapPlan, find_taps
 from edgeaudit.exporters.tap_graph import GraphIndex
@@ -55,6 +58,7 @@ class TapOptions:
     padding_side: str | None = None  # None: tokenizer_config.json's, else right
     pad_token_id: int | None = None
     force: bool = False
+    vocab_mismatch_ok: bool = False  # accept a tokenizer covering < MIN_VOCAB_COVERAGE of the embedding table
 
     def __post_init__(self) -> None:
         if self.padding_side not in (None, "left", "right"):
@@ -191,11 +195,19 @@ def tap_onnx(model_path: str | Path, tokenizer_path: str | Path, out_dir: str | 
     if vocab is None:
         vocab = tokenizer.vocab_size
         notes.append(f"no token-embedding table found; vocab_size taken from the tokenizer ({vocab})")
-    if tokenizer.vocab_size > vocab:
-        raise ExportError(
-            f"{tokenizer_path}: tokenizer has {tokenizer.vocab_size} tokens but {source} embeds only {vocab}",
-            hint="pass the tokenizer.json that belongs to this model",
-        )
+    problem = vocabulary_problem(tokenizer.vocab_size, vocab)
+    if problem and not (options.vocab_mismatch_ok and tokenizer.vocab_size <= vocab):
+        raise ExportError(f"{tokenizer_path}: {problem} ({source})",
+                          hint="pass the tokenizer.json that belongs to this model (or --vocab-mismatch-ok when its "
+                               "embedding table is deliberately padded)")
+    if problem:
+        notes.append(f"{problem}; accepted (--vocab-mismatch-ok)")
+    contradictions = config_contradictions(tokenizer.config, num_layers=plan.num_layers,
+                                           hidden_size=embeddings.hidden_size, vocab_size=embeddings.vocab_size)
+    if contradictions:  # e.g. the config.json beside a foreign tokenizer: describing that model would be a lie
+        notes.append(f"config.json found beside the model or tokenizer describes another model "
+                     f"({'; '.join(contradictions)}): ignored")
+        tokenizer = dataclasses.replace(tokenizer, config={})
     positions, max_length = _limits(options, embeddings, tokenizer, source)
     pad_id = _pad_id(options, tokenizer, notes)
     with staged_bundle(out_dir, options.force) as staging:

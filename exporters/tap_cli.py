@@ -40,10 +40,13 @@ def summary(result: TapResult) -> list[str]:
 @click.option("--pad-token-id", type=int, default=None, help="Token id used for padding (default: the tokenizer's).")
 @click.option("--overwrite", "--force", "force", is_flag=True,
               help="Replace OUT_DIR if it exists (a bundle, or any directory).")
+@click.option("--vocab-mismatch-ok", is_flag=True,
+              help="Accept a tokenizer that covers under 90% of the model's embedding table (a deliberately padded "
+                   "table); by default that tokenizer is taken to belong to another model.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the first summary line.")
 def tap_command(model_onnx: str, out_dir: str, tokenizer_path: str, num_heads: int | None, causal: bool | None,
                 max_length: int | None, padding_side: str | None, pad_token_id: int | None, force: bool,
-                quiet: bool) -> None:
+                vocab_mismatch_ok: bool, quiet: bool) -> None:
     """Expose attention and hidden-state taps in the plain transformer export MODEL_ONNX; write a bundle to OUT_DIR.
 
     MODEL_ONNX must have unfused attention (Q·Kᵀ → Softmax → ·V) and inputs input_ids + attention_mask
@@ -56,7 +59,7 @@ def tap_command(model_onnx: str, out_dir: str, tokenizer_path: str, num_heads: i
       edgeaudit tap llama.onnx ./bundles/llama --tokenizer tokenizer.json --max-length 2048
     """
     options = TapOptions(num_heads=num_heads, causal=causal, max_length=max_length, padding_side=padding_side,
-                         pad_token_id=pad_token_id, force=force)
+                         pad_token_id=pad_token_id, force=force, vocab_mismatch_ok=vocab_mismatch_ok)
     result = tap_onnx(model_onnx, tokenizer_path, out_dir, options)
     lines = summary(result)
     click.echo("\n".join(lines[:1] if quiet else lines))

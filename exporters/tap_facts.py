@@ -20,6 +20,12 @@ from edgeaudit.errors import ExportError
 
 PAD_NAMES = ("[PAD]", "<pad>", "<|pad|>", "<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>")
 NO_LIMIT = 1_000_000  # transformers writes a huge model_max_length when a tokenizer has none
+# Embedding tables are padded past the tokenizer (Qwen2.5 by 271 rows, Phi-2 by 905 = 1.8%), never by a tenth:
+# a tokenizer covering less than this share of the table belongs to another model.
+MIN_VOCAB_COVERAGE = 0.9
+# config.json spellings of the facts a graph reveals, per family (BERT/Llama, GPT-2, DistilBERT, T5-style).
+CONFIG_LAYERS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers")
+CONFIG_WIDTH = ("hidden_size", "n_embd", "dim", "d_model")
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,28 @@ def tokenizer_facts(tokenizer_path: Path, model_path: Path) -> TokenizerFacts:
     side_name = side.get("padding_side") if side.get("padding_side") in ("left", "right") else "right"
     return TokenizerFacts(data, tokenizer.get_vocab_size(with_added_tokens=True),
                           None if pad_id is None else int(pad_id), limit, side_name, config)
+
+
+def vocabulary_problem(tokens: int, rows: int) -> str | None:
+    """Why a tokenizer of ``tokens`` ids cannot belong to a model embedding ``rows`` ids, or None."""
+    if tokens > rows:
+        return f"the tokenizer has {tokens} tokens but the model embeds only {rows}"
+    if tokens < MIN_VOCAB_COVERAGE * rows:
+        return (f"the tokenizer has {tokens} tokens but the model embeds {rows} "
+                f"(it covers {tokens / rows:.0%} of the table; a model's own covers at least {MIN_VOCAB_COVERAGE:.0%})")
+    return None
+
+
+def config_contradictions(config: dict[str, Any], *, num_layers: int, hidden_size: int | None,
+                          vocab_size: int | None) -> list[str]:
+    """Facts of a config.json that the graph contradicts: it then describes another model."""
+    found = []
+    for keys, measured, what in ((CONFIG_LAYERS, num_layers, "layers"), (CONFIG_WIDTH, hidden_size, "hidden size"),
+                                 (("vocab_size",), vocab_size, "vocabulary")):
+        stated = next((config[key] for key in keys if isinstance(config.get(key), int)), None)
+        if stated is not None and measured is not None and stated != measured:
+            found.append(f"{what} {stated}, the graph has {measured}")
+    return found
 
 
 # --- probe run ---------------------------------------------------------------------------------

@@ -372,3 +372,26 @@ def test_opset_23_attention_names_what_helps():
     line = caught.value.one_line()
     assert "ai.onnx.Attention" in line and "opset 22 or lower" in line and "eager" in line
     assert "plain torch.onnx.export" not in line  # the file was a plain export: that advice is a dead end
+
+
+def test_a_smaller_foreign_tokenizer_is_refused_and_its_config_never_describes_the_model(tmp_path, tiny_checkpoint,
+                                                                                         plain_model):
+    """Item 10: GPT-2's graph (400 embedding rows) with BERT's tokenizer (164 tokens) and BERT's config.json."""
+    model, foreign = plain_model("gpt2"), tiny_checkpoint("bert") / "tokenizer.json"
+    with pytest.raises(ExportError, match="164 tokens but the model embeds 400 .*covers 41%") as caught:
+        tap_onnx(model, foreign, tmp_path / "out")
+    assert "--vocab-mismatch-ok" in caught.value.one_line()
+    result = tap_onnx(model, foreign, tmp_path / "out", TapOptions(vocab_mismatch_ok=True))
+    described = result.bundle.manifest.data["model"]
+    assert described["model_type"] == "unknown" and described["vocab_size"] == 400  # not BERT's description
+    assert any("describes another model (vocabulary 164, the graph has 400)" in note for note in result.notes)
+    proc = subprocess.run([sys.executable, "-m", "edgeaudit", "tap", str(model), str(tmp_path / "cli"),
+                           "--tokenizer", str(foreign)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "covers 41%" in proc.stderr
+
+
+def test_the_model_s_own_tokenizer_and_config_still_describe_it(tmp_path, tiny_checkpoint, plain_model):
+    checkpoint = tiny_checkpoint("gpt2")
+    result = tap_onnx(plain_model("gpt2"), checkpoint / "tokenizer.json", tmp_path / "out")
+    assert result.bundle.manifest.data["model"]["model_type"] == "gpt2"
+    assert not any("another model" in note for note in result.notes)
