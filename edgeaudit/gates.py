@@ -175,6 +175,7 @@ def load_gate_file(path: str | Path) -> list[Gate]:
         raise GateError(f"{path}: is a directory, expected a TOML gate file") from None
     except UnicodeDecodeError as exc:
         raise GateError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark (Windows editors write one) is not TOML, nor an error
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -190,6 +191,9 @@ def load_gate_file(path: str | Path) -> list[Gate]:
     if not isinstance(entries, list):
         raise GateError(f"{path}: fail_on must be a list of strings, got {type(entries).__name__}",
                         hint='write e.g. fail_on = ["flips>0"]')
+    if not entries:  # a gate file that gates nothing would let every build pass: that is never what was meant
+        raise GateError(f"{path}: defines no gate" + ("" if "fail_on" in data else " (no fail_on key)"),
+                        hint='write e.g. fail_on = ["flips>0"], or drop --gates to compare without gates')
     return [parse_gate(entry, source=f"{path}: fail_on[{i}]") for i, entry in enumerate(entries)]
 
 

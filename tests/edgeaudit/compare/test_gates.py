@@ -89,12 +89,39 @@ def test_gate_file(tmp_path):
     ('fail_ob = ["flips>0"]\n', r"unknown key 'fail_ob'.*did you mean 'fail_on'"),
     ('fail_on = ["flops>0"]\n', r"gates\.toml: fail_on\[0\]: unknown metric 'flops'.*did you mean 'flips'"),
     ('fail_on = [1]\n', r"fail_on\[0\]: gate 1 is not a string"),
+    ('fail_on = []\n', r"gates\.toml: defines no gate.*drop --gates"),
+    ('# gates to come\n', r"gates\.toml: defines no gate \(no fail_on key\)"),
+    ('', r"gates\.toml: defines no gate"),
 ])
 def test_bad_gate_files_name_file_and_problem(tmp_path, content, pattern):
     path = tmp_path / "gates.toml"
     path.write_text(content)
     with pytest.raises(GateError, match=pattern):
         load_gate_file(path)
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    path = tmp_path / "gates.toml"
+    path.write_bytes(b'\xef\xbb\xbffail_on = ["flips>0"]\r\n')  # as Notepad saves it
+    assert [g.expression for g in load_gate_file(path)] == ["flips>0"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=80),
+                 st.lists(st.one_of(st.text(max_size=20), st.integers(), st.sampled_from(sorted(METRICS))),
+                          max_size=4).map(lambda items: f"fail_on = {items!r}".replace("'", '"').encode()),
+                 st.text(max_size=60).map(lambda text: ("\ufeff" + text).encode("utf-8", "surrogatepass"))))
+def test_any_gate_file_gives_gates_or_one_line_gate_error(tmp_path_factory, content):
+    """Gate files are a space of inputs: whatever bytes arrive, the answer is gates or one line, never a pass by
+    default (an empty list) and never another exception."""
+    path = tmp_path_factory.mktemp("gates") / "gates.toml"
+    path.write_bytes(content)
+    try:
+        gates = load_gate_file(path)
+    except GateError as error:
+        assert "\n" not in error.one_line() and str(path) in error.one_line()
+    else:
+        assert gates and all(gate.metric in METRICS for gate in gates)
 
 
 def test_missing_gate_file(tmp_path):
