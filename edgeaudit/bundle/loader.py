@@ -110,6 +110,25 @@ def _check_external_locations(bundle: Bundle, model) -> None:
                 f"{bundle.onnx_path}: tensor {tensor.name!r} keeps its data in {location!r}, which is not in the bundle",
                 hint="copy the external data file next to the model, or re-export the bundle",
             )
+        real = (bundle.directory / location).resolve()
+        if not real.is_relative_to(bundle.directory.resolve()):
+            raise BundleError(
+                f"{bundle.onnx_path}: tensor {tensor.name!r} keeps its data in {location!r}, a link to {real}, "
+                "outside the bundle", hint="copy the external data file into the bundle instead of linking to it",
+            )
+
+
+def _check_contained(bundle: Bundle, manifest_path: Path) -> None:
+    """Every file the manifest names must *be* inside the bundle, symlinks resolved: the name check alone lets
+    ``model.onnx -> /elsewhere/model.onnx`` read (and hash) a file the bundle does not hold."""
+    root = bundle.directory.resolve()
+    named = [("onnx.file", bundle.onnx_path), ("tokenizer.file", bundle.tokenizer_path)]
+    named += [("onnx.external_data", bundle.directory / name) for name in bundle.manifest.data["onnx"]["external_data"]]
+    for field, path in named:
+        real = path.resolve()
+        if not real.is_relative_to(root):
+            raise BundleError(f"{manifest_path}: field '{field}' names {path.name}, a link to {real}, outside the bundle",
+                              hint="copy the file into the bundle directory instead of linking to it")
 
 
 def load_bundle(directory: str | Path, *, verify_hash: bool = True, check_graph: bool = True) -> Bundle:
@@ -127,6 +146,7 @@ def load_bundle(directory: str | Path, *, verify_hash: bool = True, check_graph:
     for name in bundle.manifest.data["onnx"]["external_data"]:
         if not (directory / name).is_file():
             raise BundleError(f"{manifest_path}: external data file {name} is missing from the bundle")
+    _check_contained(bundle, manifest_path)
     if verify_hash:
         actual = sha256_of(bundle.onnx_path)
         if actual != bundle.sha256:

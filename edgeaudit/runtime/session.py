@@ -84,6 +84,11 @@ class ModelSession:
             raise BundleError(f"{bundle.onnx_path}: onnxruntime cannot load the model ({first})",
                               hint="re-export the bundle; the graph may use operators this onnxruntime lacks") from None
         self.output_names = {out.name for out in self._session.get_outputs()}
+        self._onnx_path = bundle.onnx_path
+        manifest = bundle.manifest
+        # what each tap must look like; graphs often leave head counts symbolic, so only a run can tell
+        self._expected = {name: ("attention", manifest.num_heads) for name in manifest.attention_taps}
+        self._expected |= {name: ("hidden", manifest.hidden_size) for name in manifest.hidden_state_taps}
 
     def feeds(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
         """Inputs for one batch: ids/mask [batch, seq] int64 plus zeros / mask-derived positions if listed."""
@@ -103,4 +108,24 @@ class ModelSession:
         if missing:
             raise BundleError(f"model has no output(s) {', '.join(missing)}", hint="re-export or re-tap the bundle")
         values = self._session.run(outputs, self.feeds(input_ids, attention_mask))
+        for name, value in zip(outputs, values, strict=True):
+            self._check_tap(name, value, input_ids.shape)
         return dict(zip(outputs, values, strict=True))
+
+    def _check_tap(self, name: str, value: np.ndarray, ids_shape: tuple[int, ...]) -> None:
+        """A tap whose shape contradicts the manifest is a lying manifest: say which field, before any statistic."""
+        kind, size = self._expected.get(name, (None, None))
+        if kind is None:
+            return
+        batch, seq = ids_shape
+        if kind == "attention":
+            want, field = (batch, size, seq, seq), "model.num_heads"
+        else:
+            want, field = (batch, seq, size), "model.hidden_size"
+        if tuple(value.shape) != want:
+            got = ("heads" if kind == "attention" else "hidden size",
+                   value.shape[1] if kind == "attention" and value.ndim == 4 else value.shape[-1] if value.ndim else None)
+            raise BundleError(
+                f"{self._onnx_path}: output {name} has shape {list(value.shape)} ({got[0]} {got[1]}), but the "
+                f"manifest's {field} is {size} (expected {list(want)})",
+                hint="the manifest and the model disagree; re-export or re-tap the bundle")

@@ -173,3 +173,12 @@ def smaller_foreign_tokenizer(bundle: Path) -> None:
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.add_special_tokens(specials)
     tokenizer.save(str(bundle / "tokenizer.json"))
+
+
+def linked_outside(name: str) -> Edit:
+    """Move ``name`` out of the bundle and leave a symlink in its place (the name still looks contained)."""
+    def edit(bundle: Path) -> None:
+        outside = bundle.parent / f"outside-{name}"
+        (bundle / name).replace(outside)
+        (bundle / name).symlink_to(outside.resolve())
+    return edit

@@ -299,6 +299,16 @@ BUNDLE_CASES = [
                 "field 'tokenizer.max_length' (4096) exceeds 'model.max_positions' (64)"),
     bundle_case("bundle-hidden-size-mismatch", be.set_field("model.hidden_size", 64),
                 "output hidden_state_0 has hidden size 32", "model.hidden_size is 64"),
+    bundle_case("bundle-onnx-symlinked-outside", be.linked_outside("model.onnx"),
+                "field 'onnx.file' names model.onnx, a link to", "outside the bundle"),
+    bundle_case("bundle-tokenizer-symlinked-outside", be.linked_outside("tokenizer.json"),
+                "field 'tokenizer.file' names tokenizer.json, a link to", "outside the bundle"),
+    bundle_case("bundle-head-count-the-graph-contradicts", be.set_field("model.num_heads", 8),
+                "model.onnx: output attention_0 has shape", "(heads 4)", "model.num_heads is 8"),
+    bundle_case("bundle-absurd-layer-count", be.set_field("model.num_layers", 10**9),
+                "field 'model.num_layers'", "is greater than the maximum of"),
+    bundle_case("bundle-absurd-vocabulary", be.set_field("model.vocab_size", 10**12),
+                "field 'model.vocab_size'", "is greater than the maximum of"),
 ]
 
 OPTION_CASES = [
