@@ -43,6 +43,37 @@ def current_umask() -> int:
     return mask
 
 
+OWNER_FILE = ".edgeaudit-staging-pid"  # inside a staging directory: the process writing it
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Delete staging directories of ``out_dir`` left by killed runs (SIGKILL, power loss): their owner is gone.
+
+    A run that is still writing (its process alive) is left alone; so is any directory without an owner file.
+    """
+    removed = []
+    for candidate in out_dir.parent.glob(f".{out_dir.name}.*"):
+        owner = candidate / OWNER_FILE
+        try:
+            pid = int(owner.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            continue
+        if not _process_alive(pid):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
 @contextlib.contextmanager
 def staged_bundle(out_dir: Path, force: bool, *, error: type[EdgeAuditError] = BundleError) -> Iterator[Path]:
     """Yield a temp directory to write into; on success it replaces ``out_dir`` atomically-enough."""
@@ -55,10 +86,13 @@ def staged_bundle(out_dir: Path, force: bool, *, error: type[EdgeAuditError] = B
         reason = f"{blocker} is a file" if blocker else exc.strerror
         raise error(f"{out_dir}: cannot create its parent directory ({reason})",
                     hint="choose another output directory") from None
+    remove_stale_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700; a bundle is shared like any directory
     try:
+        (staging / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
         yield staging
+        (staging / OWNER_FILE).unlink(missing_ok=True)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)

@@ -6,10 +6,13 @@ workstation-side ``exporters`` package (and with it torch).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 
 import click
@@ -103,6 +106,29 @@ def main(argv: list[str] | None = None) -> int:
     internal error, 130 when interrupted. A crash must never read as "a gate tripped" to a CI pipeline.
     """
     _DEBUG["on"] = False
+    with _terminate_as_interrupt():
+        return _main(argv)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (a CI timeout, ``kill``, a service stop) unwinds like Ctrl-C: stores are closed, staging
+    directories removed, and the rerun resumes; the default action would kill the process mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="edgeaudit", standalone_mode=False)
     except EdgeAuditError as error:
