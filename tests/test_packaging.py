@@ -17,12 +17,24 @@ def _setuptools_config() -> dict:
 
 
 def _packages_on_disk() -> set[str]:
+    """Code folders (with __init__.py) and data folders (schemas, built-in datasets): setuptools warns about a
+    data folder it is not told about, so both belong in the list."""
     found = set()
     for folder, import_name in PARTS.items():
-        for init in (REPO / folder).rglob("__init__.py"):
-            relative = init.parent.relative_to(REPO / folder).parts
+        for directory in [REPO / folder, *(REPO / folder).rglob("*")]:
+            if not directory.is_dir() or "__pycache__" in directory.parts:
+                continue
+            if not any(child.is_file() for child in directory.iterdir()):
+                continue
+            relative = directory.relative_to(REPO / folder).parts
             found.add(".".join((import_name, *relative)))
     return found
+
+
+def test_every_data_folder_ships_its_files():
+    data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    for package in ("edgeaudit.schemas", "edgeaudit.data.builtin"):
+        assert package in data, f"{package}: its files would be left out of the wheel"
 
 
 def test_every_package_folder_is_listed():
