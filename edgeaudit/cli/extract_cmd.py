@@ -14,18 +14,31 @@ from edgeaudit.runtime.session import OPTIMIZATION_LEVELS
 from edgeaudit.runtime.words import POOLINGS
 
 
-def _data_report(spec: str, treebank) -> dict:
-    skipped = list(getattr(treebank, "skipped", []))
+def _data_report(spec: str, sentences_read: int, skipped: list) -> dict:
     kinds: dict[str, int] = {}
     for skip in skipped:
         kinds[getattr(skip, "kind", "other")] = kinds.get(getattr(skip, "kind", "other"), 0) + 1
     return {
         "spec": spec,
-        "sentences_read": len(treebank.sentences),
+        "sentences_read": sentences_read,
         "reader_skipped": len(skipped),
         "reader_skipped_by_kind": kinds,
         "reader_skips": [str(skip) for skip in skipped],
     }
+
+
+def _open_corpus(spec: str):
+    """``(sentences, data report)``. A file is streamed (read once to count and hash, then chunk by chunk as the
+    model runs), so memory does not grow with its length; built-in treebanks are small and held."""
+    from edgeaudit.data import is_builtin, load_treebank, stream_conllu
+    from edgeaudit.runtime.corpus import StreamedCorpus
+
+    if is_builtin(spec):
+        treebank = load_treebank(spec)
+        return treebank.sentences, _data_report(spec, len(treebank.sentences), list(treebank.skipped))
+    stream = stream_conllu(spec)
+    corpus = StreamedCorpus(stream)
+    return corpus, _data_report(spec, len(corpus), list(stream.skipped))
 
 
 def _skip_summary(result: DirectoryExtraction) -> str | None:
@@ -95,11 +108,8 @@ def extract_command(bundle_dir: str, data_spec: str, out_dir: Path, threads: int
                              overwrite=overwrite, progress=not quiet)
     bundle = load_bundle(bundle_dir)  # a bad bundle fails before the data is read
 
-    from edgeaudit.data import load_treebank
-
-    treebank = load_treebank(data_spec)
-    result = extract_to_directory(bundle, treebank.sentences, out_dir, options,
-                                  data=_data_report(data_spec, treebank))
+    sentences, data_report = _open_corpus(data_spec)
+    result = extract_to_directory(bundle, sentences, out_dir, options, data=data_report)
     skipped = _skip_summary(result)
     if skipped:
         click.echo(skipped, err=True)

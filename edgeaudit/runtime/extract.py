@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -22,7 +22,7 @@ from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime.alignment import Alignment, AlignmentSkip, WordTokenizer
 from edgeaudit.runtime.batching import BatchOptions, pad_right, plan_batches
 from edgeaudit.runtime.collectors import ATTENTION, HIDDEN_STATES, WordBatch, WordSentence, collector_needs
-from edgeaudit.runtime.corpus import SentenceInput, as_sentences, corpus_sha256
+from edgeaudit.runtime.corpus import SentenceInput, StreamedCorpus, as_sentences, corpus_sha256, iter_chunks
 from edgeaudit.runtime.session import ModelSession, SessionOptions, available_cores
 from edgeaudit.runtime.store import ActivationStore, ShardRecord, StoreKey
 from edgeaudit.runtime.summary import ExtractionSummary, SkippedSentence
@@ -170,7 +170,8 @@ def store_key(bundle: Bundle, sentences: Iterable[object], *, pooling: str = "me
     """The key an extraction of ``sentences`` with these settings gives its store (to check for reuse)."""
     manifest = bundle.manifest
     shard_sentences = shard_sentences or default_shard_sentences(manifest.num_layers, manifest.hidden_size)
-    return _store_key(bundle, as_sentences(sentences), WordTokenizer.from_bundle(bundle), pooling, shard_sentences)
+    corpus = sentences if isinstance(sentences, StreamedCorpus) else as_sentences(sentences)
+    return _store_key(bundle, corpus, WordTokenizer.from_bundle(bundle), pooling, shard_sentences)
 
 
 def extract(
@@ -198,7 +199,8 @@ def extract(
     if pooling not in POOLINGS:
         raise EdgeAuditError(f"option --pooling: {pooling!r} is not one of {', '.join(POOLINGS)}")
     began = time.perf_counter()
-    corpus = as_sentences(sentences)
+    # a StreamedCorpus is read chunk by chunk (memory flat in the corpus size); anything else is a list
+    corpus = sentences if isinstance(sentences, StreamedCorpus) else as_sentences(sentences)
     words = WordTokenizer.from_bundle(bundle)
     manifest = bundle.manifest
     shard_sentences = shard_sentences or default_shard_sentences(manifest.num_layers, manifest.hidden_size)
@@ -225,13 +227,12 @@ def extract(
     return tally.summary(corpus, time.perf_counter() - began, settings, store)
 
 
-def _run_chunks(corpus: list[SentenceInput], chunk_size: int, runner: _Runner, collectors: Sequence[object],
+def _run_chunks(corpus: Iterable[SentenceInput], chunk_size: int, runner: _Runner, collectors: Sequence[object],
                 store: ActivationStore | None, max_shards: int | None) -> _Tally:
     """The chunk loop: reuse finished shards, run the rest, write each new chunk as the next shard."""
     collector_union = frozenset().union(*(collector_needs(c) for c in collectors))
     tally = _Tally()
-    for shard, start in enumerate(range(0, len(corpus), chunk_size)):
-        chunk = corpus[start:start + chunk_size]
+    for shard, (start, chunk) in enumerate(iter_chunks(corpus, chunk_size)):
         reused = store is not None and shard < len(store.done)
         if reused and not collectors:  # nothing to compute: counts come from the shard's record
             tally.add_record(store.done[shard])  # already counted in the bar's starting point
@@ -242,7 +243,7 @@ def _run_chunks(corpus: list[SentenceInput], chunk_size: int, runner: _Runner, c
         write = store is not None and not reused  # a reused shard is rerun for the collectors only
         needs = collector_union | (frozenset({HIDDEN_STATES}) if write else frozenset())
         result = runner.run_chunk(chunk, start, collectors, needs, keep_hidden=write)
-        tally.add_chunk(result, corpus, reused)
+        tally.add_chunk(result, chunk, start, reused)
         if write:
             store.write_shard(*_shard_record(shard, chunk, start, result, store.num_layers, store.hidden_size))
             tally.shards_written += 1
@@ -267,15 +268,15 @@ class _Tally:
         self.extracted += len(record.sentence_ids)
         self.shards_reused += 1
 
-    def add_chunk(self, result: _ChunkResult, corpus: list[SentenceInput], reused: bool) -> None:
+    def add_chunk(self, result: _ChunkResult, chunk: list[SentenceInput], start: int, reused: bool) -> None:
         self.skipped += result.skipped
         self.tokens += sum(result.tokens.values())
-        self.words += sum(len(corpus[i].words) for i in result.tokens)
+        self.words += sum(len(chunk[i - start].words) for i in result.tokens)
         self.extracted += len(result.tokens)
         self.batches += result.batches
         self.shards_reused += int(reused)
 
-    def summary(self, corpus: list[SentenceInput], seconds: float, settings: dict,
+    def summary(self, corpus: Sized, seconds: float, settings: dict,
                 store: ActivationStore | None) -> ExtractionSummary:
         store_info = None
         if store is not None:

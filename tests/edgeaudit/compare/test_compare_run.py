@@ -13,7 +13,7 @@ from edgeaudit.gates import collect_gates
 from edgeaudit.report.schema import validate_result
 from tests.edgeaudit.compare.conftest import FAST
 
-TOP_LEVEL = ["schema", "schema_version", "summary", "gates", "claims", "numeric_drift", "explanation_drift",
+TOP_LEVEL = ["schema", "schema_version", "summary", "gates", "claims", "data", "numeric_drift", "explanation_drift",
              "fidelity", "reference", "variant", "options", "provenance"]
 CLAIM_KEYS = {"id", "kind", "text", "reference", "variant", "applied", "delta", "delta_ci", "survival", "flip"}
 

@@ -27,3 +27,33 @@ def test_peak_memory_is_flat_in_corpus_size(tiny_bundle, tmp_path):
     small = peak_bytes(bundle, corpus_sentences(4), tmp_path / "small")
     large = peak_bytes(bundle, corpus_sentences(32), tmp_path / "large")  # 8x the sentences
     assert large < 1.5 * small, (small, large)
+
+
+def _treebank_file(path, repeat: int, words: int = 16):
+    rows = "".join(f"{i}\tword{i}\tword\tNOUN\t_\t_\t{0 if i == 1 else 1}\t{'root' if i == 1 else 'dep'}\t_\t_\n"
+                   for i in range(1, words + 1))
+    path.write_text("".join(f"# sent_id = s{i}\n{rows}\n" for i in range(repeat)), encoding="utf-8")
+    return path
+
+
+def test_the_extract_command_streams_a_data_file(tiny_bundle, tmp_path):
+    """`edgeaudit extract --data FILE` must not hold the treebank: Python's peak is flat in the file's length."""
+    from edgeaudit.cli import main
+
+    bundle = str(tiny_bundle("bert"))
+
+    def peak(repeat: int) -> int:
+        data = _treebank_file(tmp_path / f"t{repeat}.conllu", repeat)
+        tracemalloc.start()
+        try:
+            assert main(["extract", bundle, "--data", str(data), "--out", str(tmp_path / f"o{repeat}"), "-q"]) == 0
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(50)  # first-use allocations
+    small, large = peak(500), peak(4500)
+    # What may grow is the store's index (ids and offsets, ~0.5 KB a sentence); holding the parsed treebank
+    # costs ~4 KB a sentence of 16 words.
+    per_sentence = (large - small) / 4000
+    assert per_sentence < 1500, per_sentence

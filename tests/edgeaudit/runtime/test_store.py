@@ -227,3 +227,14 @@ def test_a_resumed_run_s_progress_bar_starts_where_the_interrupted_one_stopped(b
     extract(bundle, sentences, store_dir=directory, shard_sentences=SHARD, progress=False, max_shards=2)
     extract(bundle, sentences, store_dir=directory, shard_sentences=SHARD, progress=False, label="extract-twin")
     assert bars == [("extract", 0, 12), ("extract-twin", 2 * SHARD, 12)]
+
+
+def test_a_streamed_corpus_gives_the_same_store_as_a_list(bundle, sentences, reference, tmp_path):
+    """The CLI streams data files; the store (and its key, so reuse) must not depend on that."""
+    from edgeaudit.runtime.corpus import StreamedCorpus
+
+    directory = tmp_path / "store"
+    summary = extract(bundle, StreamedCorpus(sentences), store_dir=directory, shard_sentences=SHARD, progress=False)
+    assert summary.complete and summary.extracted == len(sentences) and summary.sentences == len(sentences)
+    assert_same_as_reference(directory, reference)
+    assert StoredActivations(directory).key == reference[0].key
