@@ -126,7 +126,7 @@ def decide(claim: Claim, thresholds: VerdictThresholds) -> Claim:
     """Fill ``verdict`` and ``reason`` from the score, the margin over the strongest control and its CI."""
     top = claim.strongest_control
     if claim.n < thresholds.min_instances:
-        return _set(claim, "inconclusive", f"only {claim.n} instances (< {thresholds.min_instances})")
+        return _set(claim, "inconclusive", f"only {claim.n} instance{'' if claim.n == 1 else 's'} (< {thresholds.min_instances})")
     if claim.margin is None or claim.margin_ci is None or top is None:
         return _set(claim, "inconclusive", "no control could be computed")
     low, high = claim.margin_ci

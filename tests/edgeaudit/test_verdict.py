@@ -44,6 +44,7 @@ def test_significant_but_tiny_margin_is_an_artifact():
 def test_too_few_instances_is_inconclusive():
     made = decide(claim(n=5, margins={"offset": (0.5, 0.4, 0.6)}), DEFAULT)
     assert made.verdict == "inconclusive" and "only 5 instances" in made.reason
+    assert "only 1 instance (<" in decide(claim(n=1, margins={"offset": (0.5, 0.4, 0.6)}), DEFAULT).reason
 
 
 def test_wide_interval_straddling_zero_is_inconclusive_not_artifact():
