@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmarks import common
 
-IDS = ("B1", "B2", "B3", "B4", "B5", "B6")
+IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B9")
 
 
 def _runner(bench_id: str):
@@ -27,6 +27,10 @@ def _runner(bench_id: str):
         from benchmarks import audit
 
         return audit.run_b4 if bench_id == "B4" else audit.run_b5
+    if bench_id == "B9":
+        from benchmarks import streaming
+
+        return streaming.run
     from benchmarks import roofline
 
     return roofline.run

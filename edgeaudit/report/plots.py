@@ -116,7 +116,6 @@ def head_margin_figure(maps: list[HeadMap], ncols: int = 4) -> bytes:
         bar = figure.colorbar(image, cax=figure.add_axes((1 - 1.05 / width, 0.15, 0.12 / width, 0.7)))
         bar.set_label("accuracy − offset baseline", fontsize=8)
         bar.ax.tick_params(labelsize=7)
-    bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))  # no "1e-8" offset text over the title
     return _png(figure)
 
 
