@@ -72,12 +72,20 @@ def layers_section(document: dict[str, Any], figures: Figures) -> str:
     curves = views.layer_curves(document)
     if curves.empty:
         return ""
-    figure = figures.figure("layer curves", lambda: plots.layer_curves_figure(curves),
-                            "Left: whether position i still holds token i (identifiability) and how much of it "
-                            "comes from token i (attention-rollout self-share; head claims below the floor are "
-                            "'unwarranted-assumption'). Middle and right: tree recovery by the model (blue) and by "
-                            "its random-init twin (orange) with the same probe.")
-    hidden = table(views.HIDDEN_STATE_HEADER, views.hidden_state_rows(curves), numeric=(1, 2, 3, 4))
+    panels = [(bool(curves.identifiability or curves.rollout_self_share),
+               "whether position i still holds token i (identifiability) and how much of it comes from token i "
+               "(attention-rollout self-share; head claims below the floor are 'unwarranted-assumption')"),
+              (bool(curves.structural_uuas), "tree recovery from hidden states by the structural probe"),
+              (bool(curves.tree_uuas), "tree recovery from attention (spanning trees of head-averaged attention)")]
+    described = [text for shown, text in panels if shown]
+    names = ["Left", "Middle", "Right"] if len(described) == 3 else ["Left", "Right"] if len(described) == 2 else [""]
+    caption = " ".join(f"{name}: {text}." if name else f"{text[0].upper()}{text[1:]}."
+                       for name, text in zip(names, described, strict=False))
+    caption += " Blue: the model; orange: its random-init twin, with the same probe."
+    figure = figures.figure("layer curves", lambda: plots.layer_curves_figure(curves), caption)
+    rows = views.hidden_state_rows(curves)
+    measured = any(cell != "—" for row in rows for cell in row[1:])
+    hidden = table(views.HIDDEN_STATE_HEADER, rows, numeric=(1, 2, 3, 4)) if measured else ""
     body = figure + hidden
     if curves.tree_uuas:
         twin = curves.tree_uuas_twin or []

@@ -247,3 +247,17 @@ def test_fidelity_is_a_table_with_one_verdict_per_side_not_a_key_dump(compare_js
     assert "variant differs 0.970000 0.3100 20 / 412" in " ".join(section.split())
     assert "com.microsoft:Attention 0 4 +4" in " ".join(section.split())
     assert "output_cosine.min" not in section.split("all measurements")[0]  # dotted keys only behind details
+
+
+def test_the_layer_section_describes_only_the_panels_it_draws(audit_document, monkeypatch):
+    from edgeaudit.report import html_audit, views
+    from edgeaudit.report.html import Figures
+
+    full = html_audit.layers_section(audit_document, Figures())
+    assert "Left: whether position i" in full and "Middle: tree recovery from hidden states" in full
+    only_trees = views.LayerCurves(hidden_states=[0, 1, 2], layers=[0, 1], tree_uuas=[0.38, 0.37],
+                                   tree_baselines={"chain": 0.45})
+    monkeypatch.setattr(views, "layer_curves", lambda document: only_trees)
+    section = html_audit.layers_section(audit_document, Figures())
+    assert "Tree recovery from attention" in section and "Left:" not in section and "Middle" not in section
+    assert "identifiability</th>" not in section  # no table of dashes for curves that were not measured
