@@ -33,6 +33,27 @@ def resample_indices(n_units: int, replicates: int, seed: int) -> np.ndarray:
     return rng.integers(0, n_units, size=(replicates, n_units))
 
 
+# Index entries drawn at once (~16 MB of int64): a [1000, 20,000-sentence] index matrix would take 160 MB, and
+# the values gathered through it as much again, so the replicates are drawn in chunks of rows. Chunks of an even
+# number of rows draw exactly the numbers one big draw would (numpy's bounded integers consume 32-bit halves of
+# 64-bit outputs in pairs), so results do not depend on the chunking.
+_MAX_CHUNK_ENTRIES = 2_000_000
+
+
+def replicate_sums(arrays: list[np.ndarray], replicates: int, seed: int) -> list[np.ndarray]:
+    """For each ``[unit]`` array, its sums over the same ``replicates`` resamples of units ([replicate] each)."""
+    n_units = arrays[0].size
+    rng = np.random.default_rng(seed)
+    rows = max(2, (_MAX_CHUNK_ENTRIES // max(n_units, 1)) // 2 * 2)
+    out = [np.empty(replicates) for _ in arrays]
+    for start in range(0, replicates, rows):
+        stop = min(start + rows, replicates)
+        idx = rng.integers(0, n_units, size=(stop - start, n_units))
+        for values, sums in zip(arrays, out, strict=True):
+            sums[start:stop] = _replicate_sums(values, idx)
+    return out
+
+
 def ratio_interval(numerator: np.ndarray, denominator: np.ndarray, *, replicates: int = 1000,
                    confidence: float = 0.95, seed: int = 0, indices: np.ndarray | None = None) -> RatioInterval:
     """Percentile CI of sum(numerator)/sum(denominator) over units (``[unit]`` arrays)."""
@@ -42,10 +63,12 @@ def ratio_interval(numerator: np.ndarray, denominator: np.ndarray, *, replicates
     estimate = numerator.sum() / total if total else float("nan")
     if numerator.size == 0 or not total:
         return RatioInterval(estimate, float("nan"), float("nan"))
-    idx = resample_indices(numerator.size, replicates, seed) if indices is None else indices
-    den = _replicate_sums(denominator, idx)
+    if indices is None:
+        num, den = replicate_sums([numerator, denominator], replicates, seed)
+    else:
+        num, den = _replicate_sums(numerator, indices), _replicate_sums(denominator, indices)
     with np.errstate(invalid="ignore", divide="ignore"):
-        reps = _replicate_sums(numerator, idx) / den
+        reps = num / den
     low, high = _percentiles(reps, confidence)
     return RatioInterval(float(estimate), low, high)
 
@@ -61,10 +84,10 @@ def paired_ratio_margin(numerator: np.ndarray, control_numerator: np.ndarray, de
     if denominator.sum() == 0 or control_denominator.sum() == 0:
         return RatioInterval(float("nan"), float("nan"), float("nan"))
     estimate = numerator.sum() / denominator.sum() - control_numerator.sum() / control_denominator.sum()
-    idx = resample_indices(numerator.size, replicates, seed)
+    num, den, control_num, control_den = replicate_sums(
+        [numerator, denominator, control_numerator, control_denominator], replicates, seed)
     with np.errstate(invalid="ignore", divide="ignore"):
-        reps = (_replicate_sums(numerator, idx) / _replicate_sums(denominator, idx)
-                - _replicate_sums(control_numerator, idx) / _replicate_sums(control_denominator, idx))
+        reps = num / den - control_num / control_den
     low, high = _percentiles(reps, confidence)
     return RatioInterval(float(estimate), low, high)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from edgeaudit.probes.ratio_bootstrap import paired_ratio_margin, ratio_interval
 
 
@@ -42,3 +43,20 @@ def test_same_seed_same_interval():
 def test_empty_input_gives_nan_not_an_error():
     result = ratio_interval(np.array([]), np.array([]))
     assert np.isnan(result.low) and np.isnan(result.high)
+
+
+@pytest.mark.parametrize("n_units", [7, 301, 5000])
+def test_chunked_replicates_give_exactly_the_intervals_of_one_big_draw(monkeypatch, n_units):
+    """Memory is bounded by drawing replicates in chunks; the draws (so every CI and verdict) must not change."""
+    from edgeaudit.probes import ratio_bootstrap
+
+    rng = np.random.default_rng(1)
+    hits, possible = rng.integers(0, 4, n_units).astype(float), rng.integers(1, 5, n_units).astype(float)
+    control = rng.integers(0, 3, n_units).astype(float)
+    one_draw = ratio_bootstrap.resample_indices(n_units, 1000, 5)
+    expected = ratio_bootstrap.ratio_interval(hits, possible, seed=5, indices=one_draw)
+    monkeypatch.setattr(ratio_bootstrap, "_MAX_CHUNK_ENTRIES", 3 * n_units)  # 2 rows a chunk: 500 chunks
+    assert ratio_bootstrap.ratio_interval(hits, possible, seed=5) == expected
+    margin = ratio_bootstrap.paired_ratio_margin(hits, control, possible, seed=5)
+    monkeypatch.setattr(ratio_bootstrap, "_MAX_CHUNK_ENTRIES", 10**9)  # one chunk
+    assert ratio_bootstrap.paired_ratio_margin(hits, control, possible, seed=5) == margin
