@@ -32,8 +32,7 @@ def _repeated_file(small: Path, target: Path, copies: int) -> Path:
     with open(target, "w", encoding="utf-8") as out:
         for copy in range(copies):
             for block in blocks:
-                out.write(re.sub(r"^# sent_id = (.*)$", lambda m: f"# sent_id = copy{copy}-{m.group(1)}", block,
-                                 flags=re.M) + "\n\n")
+                out.write(re.sub(r"^# sent_id = (.*)$", rf"# sent_id = copy{copy}-\1", block, flags=re.M) + "\n\n")
     return target
 
 

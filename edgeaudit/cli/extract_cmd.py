@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from edgeaudit.cli.skips import skip_line
-
 from edgeaudit.runtime.output_dir import STORE_DIR, DirectoryExtraction, ExtractOptions, extract_to_directory
 from edgeaudit.runtime.session import OPTIMIZATION_LEVELS
 from edgeaudit.runtime.words import POOLINGS

@@ -6,8 +6,8 @@ from typing import Any
 
 from edgeaudit import __version__
 from edgeaudit.report import plots, views
-from edgeaudit.report.html_audit import skips_note
 from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
+from edgeaudit.report.html_audit import skips_note
 
 
 def gates_section(document: dict[str, Any]) -> str:
