@@ -190,3 +190,13 @@ def test_unbounded_line_is_refused_naming_file_and_line_without_reading_it_whole
     with pytest.raises(DataError) as info:
         list(iter_lines(path, "huge.conllu"))
     assert info.value.one_line().startswith(f"huge.conllu:2: line is longer than {MAX_LINE_BYTES} bytes")
+
+
+def test_repeated_forms_and_labels_are_one_object_each(tmp_path):
+    """An audit holds every sentence: a form or label repeated across the treebank is stored once."""
+    rows = "1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n"
+    path = tmp_path / "t.conllu"
+    path.write_text(f"# sent_id = a\n{rows}\n# sent_id = b\n{rows}\n", encoding="utf-8")
+    first, second = read_conllu(path).sentences
+    assert first.words == second.words and all(x is y for x, y in zip(first.words, second.words, strict=True))
+    assert first.relations[1] is second.relations[1] and first.upos[0] is second.upos[0]
