@@ -6,6 +6,7 @@ same tree check (:func:`tree_problem`).
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +18,10 @@ from edgeaudit.data.skips import Skip, count_skips
 
 
 def base_relation(relation: str) -> str:
-    """The universal part of a relation: ``nsubj:pass`` -> ``nsubj`` (UD subtypes follow a colon)."""
-    return relation.split(":", 1)[0]
+    """The universal part of a relation: ``nsubj:pass`` -> ``nsubj`` (UD subtypes follow a colon).
+
+    Interned: an audit keeps one label per dependency instance (hundreds of thousands on a large treebank)."""
+    return sys.intern(relation.split(":", 1)[0])
 
 
 @dataclass(eq=False)

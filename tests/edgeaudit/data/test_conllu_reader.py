@@ -200,3 +200,9 @@ def test_repeated_forms_and_labels_are_one_object_each(tmp_path):
     first, second = read_conllu(path).sentences
     assert first.words == second.words and all(x is y for x, y in zip(first.words, second.words, strict=True))
     assert first.relations[1] is second.relations[1] and first.upos[0] is second.upos[0]
+
+
+def test_base_relations_are_shared_labels():
+    from edgeaudit.data.treebank import base_relation
+
+    assert base_relation("nsubj:pass") == "nsubj" and base_relation("nsubj:pass") is base_relation("nsubj:outer")
