@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 
 from edgeaudit.bundle import load_bundle
@@ -29,31 +30,32 @@ def test_peak_memory_is_flat_in_corpus_size(tiny_bundle, tmp_path):
     assert large < 1.5 * small, (small, large)
 
 
-def _treebank_file(path, repeat: int, words: int = 16):
-    rows = "".join(f"{i}\tword{i}\tword\tNOUN\t_\t_\t{0 if i == 1 else 1}\t{'root' if i == 1 else 'dep'}\t_\t_\n"
+def _treebank_file(path, repeat: int, words: int = 6):
+    rows = "".join(f"{i}\tthe\tthe\tDET\t_\t_\t{0 if i == 1 else 1}\t{'root' if i == 1 else 'det'}\t_\t_\n"
                    for i in range(1, words + 1))
     path.write_text("".join(f"# sent_id = s{i}\n{rows}\n" for i in range(repeat)), encoding="utf-8")
     return path
 
 
-def test_the_extract_command_streams_a_data_file(tiny_bundle, tmp_path):
-    """`edgeaudit extract --data FILE` must not hold the treebank: Python's peak is flat in the file's length."""
+def test_the_extract_command_streams_a_data_file(tiny_bundle, tmp_path, monkeypatch):
+    """`edgeaudit extract --data FILE` holds one shard of parsed sentences at a time, never the whole file."""
+    import weakref
+
     from edgeaudit.cli import main
+    from edgeaudit.data import treebank
 
-    bundle = str(tiny_bundle("bert"))
+    alive, most = weakref.WeakSet(), [0]
+    original = treebank.Sentence.__post_init__
 
-    def peak(repeat: int) -> int:
-        data = _treebank_file(tmp_path / f"t{repeat}.conllu", repeat)
-        tracemalloc.start()
-        try:
-            assert main(["extract", bundle, "--data", str(data), "--out", str(tmp_path / f"o{repeat}"), "-q"]) == 0
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    def counted(self):
+        original(self)
+        alive.add(self)
+        most[0] = max(most[0], len(alive))
 
-    peak(50)  # first-use allocations
-    small, large = peak(300), peak(2300)
-    # What may grow is the store's index and the summary (ids, offsets: 0.5-1.5 KB a sentence); holding the
-    # parsed treebank costs ~6 KB a sentence of 16 words (measured: 5.7 KB before streaming).
-    per_sentence = (large - small) / 2000
-    assert per_sentence < 3000, per_sentence
+    monkeypatch.setattr(treebank.Sentence, "__post_init__", counted)
+    data = _treebank_file(tmp_path / "t.conllu", 2500)
+    out = tmp_path / "out"
+    assert main(["extract", str(tiny_bundle("bert")), "--data", str(data), "--out", str(out), "-q",
+                 "--json"]) == 0
+    shard = json.loads((out / "extraction.json").read_text(encoding="utf-8"))["summary"]["settings"]["shard_sentences"]
+    assert shard < 2500 and most[0] <= shard + 1, (most[0], shard)  # one chunk (+ the sentence being read)
