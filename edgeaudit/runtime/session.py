@@ -56,7 +56,9 @@ def _ort_options(options: SessionOptions):
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.graph_optimization_level = levels[options.optimization]
-    so.log_severity_level = 3  # warnings about unused initialisers are noise for users
+    # 4 = fatal only: warnings about unused initialisers are noise, and a failed run is reported by the caller
+    # as one line (onnxruntime would also print its own coloured copy of it)
+    so.log_severity_level = 4
     return so
 
 
@@ -85,6 +87,7 @@ class ModelSession:
                               hint="re-export the bundle; the graph may use operators this onnxruntime lacks") from None
         self.output_names = {out.name for out in self._session.get_outputs()}
         self._onnx_path = bundle.onnx_path
+        self._max_length = bundle.manifest.tokenizer["max_length"]
         manifest = bundle.manifest
         # what each tap must look like; graphs often leave head counts symbolic, so only a run can tell
         self._expected = {name: ("attention", manifest.num_heads) for name in manifest.attention_taps}
@@ -107,7 +110,16 @@ class ModelSession:
         missing = [name for name in outputs if name not in self.output_names]
         if missing:
             raise BundleError(f"model has no output(s) {', '.join(missing)}", hint="re-export or re-tap the bundle")
-        values = self._session.run(outputs, self.feeds(input_ids, attention_mask))
+        try:
+            values = self._session.run(outputs, self.feeds(input_ids, attention_mask))
+        except Exception as exc:  # onnxruntime's Fail/InvalidArgument/RuntimeException all derive from Exception
+            first = " ".join((str(exc).strip().splitlines() or [type(exc).__name__])[0].split())
+            batch, seq = input_ids.shape
+            raise BundleError(
+                f"{self._onnx_path}: onnxruntime failed on a batch of {batch} sentence(s) x {seq} tokens ({first[:300]})",
+                hint=f"if it fails only on long inputs, the graph takes fewer positions than the manifest's "
+                     f"tokenizer.max_length ({self._max_length}) promises; re-export or re-tap the bundle",
+            ) from None
         for name, value in zip(outputs, values, strict=True):
             self._check_tap(name, value, input_ids.shape)
         return dict(zip(outputs, values, strict=True))
