@@ -22,6 +22,7 @@ from edgeaudit.data.skips import count_skips
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.probes import run_property_probe
 from edgeaudit.probes.property.mdl import feature_mdl
+from edgeaudit.runtime.progress import progress_bar
 from edgeaudit.verdict import Claim
 
 DEFAULT_NORMS = "builtin:concepts"
@@ -114,22 +115,24 @@ def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOption
         "left_out": left_out + vectors.skipped, "layers": {},
     }
     claims: list[Claim] = []
-    for layer in layers:
-        log(f"property probe: layer {layer} ({len(kept)} concepts x {Y.shape[1]} features, {options.mapper})")
-        X = vectors.vectors[layer]
-        X_twin = twin_vectors.vectors[layer] if twin_vectors is not None and twin_vectors.kept == kept else None
-        with threadpool_limits(limits=1, user_api="blas"):
-            result = run_property_probe(X, Y, concepts=concepts, categories=cats, X_twin=X_twin, mapper=options.mapper,
-                                        folds=options.folds, n_shuffles=options.shuffles, n_resamples=options.bootstrap,
-                                        confidence=options.confidence, seed=options.seed)
-            layer_section = {"probe": result.to_dict()}
-            if section["norms"]["binary"]:
-                mdl = feature_mdl(X, Y, concepts=concepts, seed=options.seed,
-                                  features=_most_balanced(Y, MAX_MDL_FEATURES))
-                layer_section["mdl"] = {norms.features[j]: r.to_dict() for j, r in mdl.items()}
-        section["layers"][str(layer)] = layer_section
-        claims += property_claims(result, layer=layer, norms_name=name, thresholds=options.thresholds,
-                                  n_concepts=len(kept))
+    with progress_bar(len(layers), "property", options.progress, unit="layer") as shown:
+        for layer in layers:
+            log(f"property probe: layer {layer} ({len(kept)} concepts x {Y.shape[1]} features, {options.mapper})")
+            X = vectors.vectors[layer]
+            X_twin = twin_vectors.vectors[layer] if twin_vectors is not None and twin_vectors.kept == kept else None
+            with threadpool_limits(limits=1, user_api="blas"):
+                result = run_property_probe(X, Y, concepts=concepts, categories=cats, X_twin=X_twin, mapper=options.mapper,
+                                            folds=options.folds, n_shuffles=options.shuffles, n_resamples=options.bootstrap,
+                                            confidence=options.confidence, seed=options.seed)
+                layer_section = {"probe": result.to_dict()}
+                if section["norms"]["binary"]:
+                    mdl = feature_mdl(X, Y, concepts=concepts, seed=options.seed,
+                                      features=_most_balanced(Y, MAX_MDL_FEATURES))
+                    layer_section["mdl"] = {norms.features[j]: r.to_dict() for j, r in mdl.items()}
+            section["layers"][str(layer)] = layer_section
+            claims += property_claims(result, layer=layer, norms_name=name, thresholds=options.thresholds,
+                                      n_concepts=len(kept))
+            shown.update(1)
     return section, claims
 
 

@@ -298,12 +298,13 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     if "correspondence" in want:
         with stages.stage("identifiability"):
             identifiability = checkpoints.run("identifiability", keys["identifiability"],
-                                              lambda: run_identifiability(real.store, split, settings))
+                                              lambda: run_identifiability(real.store, split, settings, bar=options.progress))
     if "structural" in want:
         with stages.stage("structural"):
             real.structural = checkpoints.run(
                 "structural", keys["structural"],
-                lambda: run_structural(real.store, _store_trees(real.store, sentences), split, settings, progress=log))
+                lambda: run_structural(real.store, _store_trees(real.store, sentences), split, settings, progress=log,
+                                       bar=options.progress))
         if twin is not None and twin.store is not None:
             if twin.store.sentence_ids != real.store.sentence_ids:
                 raise EdgeAuditError("the twin skipped different sentences than the audited bundle",
@@ -311,7 +312,8 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
             with stages.stage("structural-twin"):
                 twin.structural = checkpoints.run(
                     "structural-twin", keys["structural-twin"],
-                    lambda: run_structural(twin.store, _store_trees(twin.store, sentences), split, settings))
+                    lambda: run_structural(twin.store, _store_trees(twin.store, sentences), split, settings,
+                                       bar=options.progress, label="structural-twin"))
     correspondence = _correspondence(real, identifiability)
     ctx = ClaimContext(n_sentences=len(sentences), thresholds=options.thresholds, correspondence=correspondence,
                        replicates=options.bootstrap, confidence=options.confidence, seed=options.seed)

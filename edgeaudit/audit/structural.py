@@ -17,6 +17,7 @@ from edgeaudit.audit.layers import layer_sentences
 from edgeaudit.probes import DepthProbe, DistanceProbe, chain_uuas, distance_metrics, split_sentences
 from edgeaudit.probes.correspondence import linear_token_identifiability, token_identifiability
 from edgeaudit.runtime import StoredActivations
+from edgeaudit.runtime.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,15 @@ def per_sentence_edges(pred: Sequence[np.ndarray], heads: Sequence[np.ndarray],
 
 
 def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSplit, settings: StructuralSettings,
-                   *, progress=None) -> StructuralResult:
-    """Distance and depth probes per layer; ``trees`` are the gold sentences in store order."""
+                   *, progress=None, bar: bool = False, label: str = "structural") -> StructuralResult:
+    """Distance and depth probes per layer; ``trees`` are the gold sentences in store order. ``bar`` shows a
+    per-layer progress bar named ``label`` (the fits take most of an audit on deep models)."""
     heads = [np.asarray(t.heads) for t in trees]
     punct = [t.is_punct for t in trees]
     pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
     result = StructuralResult(split=split)
-    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: extra BLAS threads only contend
+    with threadpool_limits(limits=1, user_api="blas"), \
+            progress_bar(store.num_layers, label, bar, unit="layer") as shown:  # BLAS: small matrices contend
         for layer in range(store.num_layers):
             X_train = layer_sentences(store, layer, split.train)
             X_test = layer_sentences(store, layer, split.test)
@@ -111,6 +114,7 @@ def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSpl
                 | {"fit": depth.fit_report()},
                 correct_edges=correct, gold_edges=gold,
             ))
+            shown.update(1)
             if progress is not None:
                 progress(f"structural probes: layer {layer} done")
     if result.layers:
@@ -122,7 +126,8 @@ def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSpl
     return result
 
 
-def run_identifiability(store: StoredActivations, split: SentenceSplit, settings: StructuralSettings) -> dict:
+def run_identifiability(store: StoredActivations, split: SentenceSplit, settings: StructuralSettings, *,
+                        bar: bool = False) -> dict:
     """Per hidden_state layer: direct and linear-map identifiability against hidden_state_0 (Brunner et al. 2020).
 
     The linear map is fitted on the training sentences and scored on the disjoint test sentences.
@@ -134,8 +139,10 @@ def run_identifiability(store: StoredActivations, split: SentenceSplit, settings
     score_idx = list(range(len(split.train), len(everything)))
     direct: list[float | None] = []
     linear: list[float | None] = []
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=1, user_api="blas"), \
+            progress_bar(store.num_layers, "identifiability", bar, unit="layer") as shown:
         for layer in range(store.num_layers):
+            shown.update(1)
             vectors = layer_sentences(store, layer, everything)
             test_vectors = [vectors[i] for i in score_idx]
             direct.append(float(token_identifiability(inputs_test, test_vectors).rate))

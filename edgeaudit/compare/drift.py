@@ -17,7 +17,6 @@ reduced at once to running sums, so the corpus' attention is never held:
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +37,7 @@ from edgeaudit.runtime import (
     word_hidden,
 )
 from edgeaudit.runtime.alignment import Alignment, AlignmentSkip
+from edgeaudit.runtime.progress import progress_bar
 
 CHUNK = 1024  # sentences aligned and bucketed together
 
@@ -135,13 +135,6 @@ def _unpack(outputs: dict[str, np.ndarray], row: int, alignment: Alignment, atte
     return hidden, rows, final_words, final_tokens
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="sent", file=sys.stderr, desc="paired run", leave=False,
-                disable=not enabled or not sys.stderr.isatty())
-
-
 def numeric_drift(reference: Bundle, variant: Bundle, sentences: Sequence[object], *,
                   batch: BatchOptions | None = None, session: SessionOptions | None = None,
                   progress: bool = False) -> dict[str, Any]:
@@ -159,7 +152,7 @@ def numeric_drift(reference: Bundle, variant: Bundle, sentences: Sequence[object
     acc = DriftAccumulator(manifest.num_layers, manifest.num_heads, len(hidden_taps))
     next_token = manifest.causal and manifest.data["taps"].get("final_output_kind") == "logits"
     skipped: dict[str, int] = {}
-    with _progress(len(sentences), progress) as bar:
+    with progress_bar(len(sentences), "paired run", progress) as bar:
         for start in range(0, len(sentences), CHUNK):
             chunk = sentences[start:start + CHUNK]
             aligned = []

@@ -9,7 +9,6 @@ corpus size.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterable, Sequence, Sized
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from edgeaudit.runtime.alignment import Alignment, AlignmentSkip, WordTokenizer
 from edgeaudit.runtime.batching import BatchOptions, pad_right, plan_batches
 from edgeaudit.runtime.collectors import ATTENTION, HIDDEN_STATES, WordBatch, WordSentence, collector_needs
 from edgeaudit.runtime.corpus import SentenceInput, StreamedCorpus, as_sentences, corpus_sha256, iter_chunks
+from edgeaudit.runtime.progress import progress_bar
 from edgeaudit.runtime.session import ModelSession, SessionOptions, available_cores
 from edgeaudit.runtime.store import ActivationStore, ShardRecord, StoreKey
 from edgeaudit.runtime.summary import ExtractionSummary, SkippedSentence
@@ -142,13 +142,6 @@ def _shard_record(shard: int, chunk: Sequence[SentenceInput], start: int, result
     return record, [np.concatenate([h[layer] for h in stacked], axis=0) for layer in range(stacked[0].shape[0])]
 
 
-def _progress_bar(total: int, enabled: bool, label: str, initial: int = 0):
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, unit="sent", file=sys.stderr, desc=label, leave=False,
-                disable=not enabled or not sys.stderr.isatty())
-
-
 def _resumed_sentences(store, collectors: Sequence[object], chunk_size: int, total: int) -> int:
     """Sentences in finished shards that will not be rerun: where a resumed run's progress bar starts."""
     if store is None or collectors:  # collectors rerun every shard, so the bar counts them again
@@ -215,7 +208,7 @@ def extract(
                 "prefix_token": words.prefix_token,
                 "batch_tokens": (batch or BatchOptions()).batch_tokens, "max_length": words.max_length}
     resumed = _resumed_sentences(store, collectors, chunk_size, len(corpus))
-    with _progress_bar(len(corpus), progress, label, initial=resumed) as bar:
+    with progress_bar(len(corpus), label, progress, initial=resumed) as bar:
         runner = _Runner(bundle, words, session or SessionOptions(), batch or BatchOptions(), pooling, bar)
         settings["threads"] = runner.session_options.threads or available_cores()
         # onnxruntime owns the cores; numpy's small per-sentence pooling matmuls only contend with it

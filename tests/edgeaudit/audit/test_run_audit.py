@@ -97,3 +97,22 @@ def test_cli_audit_runs_without_torch_and_rejects_bad_probes(tiny_bundle, tmp_pa
                           str(tmp_path / "b"), "--probes", "atention"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "did you mean 'attention'" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_every_long_stage_shows_a_progress_bar(tiny_bundle, tiny_twin, tmp_path, monkeypatch):
+    """Structural, identifiability and property fits take most of an audit: each gets its own labelled bar."""
+    import tqdm
+
+    bars = []
+    real_tqdm = tqdm.tqdm
+
+    def recording(*args, **kwargs):
+        bars.append((kwargs.get("desc"), kwargs.get("unit"), kwargs.get("total")))
+        return real_tqdm(*args, **{**kwargs, "disable": True})
+
+    monkeypatch.setattr(tqdm, "tqdm", recording)
+    run_audit(tiny_bundle("bert"), tmp_path, AuditOptions(twin=str(tiny_twin), **{**FAST, "progress": True}))
+    labels = {desc: (unit, total) for desc, unit, total in bars}
+    for stage in ("structural", "structural-twin", "identifiability"):
+        assert labels[stage] == ("layer", 3), (stage, labels)  # hidden states 0..2 of the 2-layer model
+    assert labels["property"][0] == "layer" and {"extract", "extract-twin"} <= set(labels)
