@@ -118,22 +118,61 @@ def reindex_edges(edges: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
 def spanning_tree_edges(scores: np.ndarray, *, maximize: bool) -> np.ndarray:
     """Maximum (``maximize=True``) or minimum spanning tree of a complete graph with symmetric weights.
 
-    ``scores`` is ``[node, node]``. scipy treats a zero entry as "no edge", so the weights are shifted to
-    strictly positive costs before calling ``minimum_spanning_tree``; adding one constant to every edge
-    does not change which spanning tree is optimal because every spanning tree has ``node - 1`` edges.
-    Returns ``[node - 1, 2]`` edges (i < j) sorted lexicographically.
+    ``scores`` is ``[node, node]``; returns ``[node - 1, 2]`` edges (i < j) sorted lexicographically. One graph
+    of :func:`spanning_trees`.
     """
-    n = scores.shape[0]
-    if n < 2:
-        return np.zeros((0, 2), dtype=np.int64)
+    scores = np.asarray(scores)
+    return spanning_trees(scores[None], maximize=maximize)[0]
+
+
+def spanning_trees(scores: np.ndarray, *, maximize: bool) -> np.ndarray:
+    """Spanning trees of many complete graphs of one size in one scipy call.
+
+    ``scores`` is ``[graph, node, node]`` (symmetric weights). scipy treats a zero entry as "no edge", so each
+    graph's weights are shifted to strictly positive costs; adding one constant to every edge of a graph does not
+    change which spanning tree is optimal because every spanning tree has ``node - 1`` edges. The graphs are laid
+    side by side as the blocks of one block-diagonal graph, whose minimum spanning forest is the union of the
+    blocks' trees: one call instead of one per attention head (the audit's per-head trees cost 30% of its time
+    one by one). Each block's edges keep their order in scipy's edge list, so ties resolve exactly as they do for
+    the graph alone (tested). Returns ``[graph, node - 1, 2]`` edges (i < j), each graph's sorted lexicographically.
+    """
+    scores = np.asarray(scores)
+    if scores.ndim != 3 or scores.shape[1] != scores.shape[2]:
+        raise ValueError(f"scores must be [graph, node, node], got shape {scores.shape}")
+    graphs, n = scores.shape[0], scores.shape[1]
+    if n < 2 or graphs == 0:
+        return np.zeros((graphs, 0, 2), dtype=np.int64)
     off = ~np.eye(n, dtype=bool)
-    cost = -scores if maximize else scores.astype(np.float64, copy=True)
-    cost = cost - cost[off].min() + 1.0
-    mst = minimum_spanning_tree(np.triu(cost, 1)).tocoo()
-    edges = np.sort(np.stack([mst.row, mst.col], axis=1), axis=1).astype(np.int64)
-    if len(edges) != n - 1:
+    if not np.isfinite(scores[:, off]).all():
         raise ValueError("spanning tree is not connected: weights contain NaN or infinity")
-    return edges[np.lexsort((edges[:, 1], edges[:, 0]))]
+    cost = -scores.astype(np.float64) if maximize else scores.astype(np.float64, copy=True)
+    cost = cost - cost[:, off].min(axis=1)[:, None, None] + 1.0
+    upper_row, upper_col = np.triu_indices(n, 1)
+    first_node = (np.arange(graphs, dtype=np.int64) * n)[:, None]
+    size = graphs * n
+    graph = csr_matrix(
+        (cost[:, upper_row, upper_col].ravel(), ((first_node + upper_row).ravel(), (first_node + upper_col).ravel())),
+        shape=(size, size),
+    )
+    forest = minimum_spanning_tree(graph).tocoo()
+    if forest.nnz != graphs * (n - 1):
+        raise ValueError("spanning tree is not connected: weights contain NaN or infinity")
+    block = forest.row // n
+    edges = np.sort(np.stack([forest.row % n, forest.col % n], axis=1), axis=1).astype(np.int64)
+    order = np.lexsort((edges[:, 1], edges[:, 0], block))
+    return edges[order].reshape(graphs, n - 1, 2)
+
+
+def count_shared_edges_batch(pred: np.ndarray, gold: np.ndarray, n: int) -> np.ndarray:
+    """Shared undirected edges of each predicted edge set (``[graph, edge, 2]``) with ``gold`` (``[edge, 2]``).
+
+    Returns ``[graph]`` int64 counts; equal to :func:`count_shared_edges` per graph.
+    """
+    if pred.shape[1] == 0 or len(gold) == 0:
+        return np.zeros(pred.shape[0], dtype=np.int64)
+    adjacency = np.zeros((n, n), dtype=bool)
+    adjacency[gold[:, 0], gold[:, 1]] = True
+    return adjacency[pred[..., 0], pred[..., 1]].sum(axis=1).astype(np.int64)
 
 
 def count_shared_edges(pred: np.ndarray, gold: np.ndarray, n: int) -> int:

@@ -23,7 +23,12 @@ from typing import Any
 
 import numpy as np
 from edgeaudit.probes._serialise import jsonable
-from edgeaudit.probes._trees import count_shared_edges, spanning_tree_edges, validate_heads
+from edgeaudit.probes._trees import (
+    count_shared_edges_batch,
+    spanning_tree_edges,
+    spanning_trees,
+    validate_heads,
+)
 from edgeaudit.probes.tree_baselines import TreeBaselineCounts, scored_gold_tree
 
 
@@ -147,12 +152,11 @@ class AttentionTreeUUAS:
             return SentenceTreeHits(head_correct, layer_correct, 0)
         self.num_sentences += 1
         sub = attn[:, :, gold.kept][:, :, :, gold.kept]  # [layer, head, kept, kept]
-        for layer in range(self.num_layers):
-            for head in range(self.num_heads):
-                pred = attention_tree_edges(sub[layer, head])
-                head_correct[layer, head] = count_shared_edges(pred, gold.edges, k)
-            pred = attention_tree_edges(sub[layer].mean(axis=0))
-            layer_correct[layer] = count_shared_edges(pred, gold.edges, k)
+        # Every head's matrix and every layer's head mean: one batch of spanning trees per sentence.
+        graphs = np.concatenate([sub.reshape(-1, k, k), sub.mean(axis=1)])  # [layer*head + layer, kept, kept]
+        hits = count_shared_edges_batch(spanning_trees(symmetrise(graphs), maximize=True), gold.edges, k)
+        head_correct[:] = hits[: self.num_layers * self.num_heads].reshape(self.num_layers, self.num_heads)
+        layer_correct[:] = hits[self.num_layers * self.num_heads :]
         self._head_correct += head_correct
         self._layer_correct += layer_correct
         self._baselines.update(gold)
