@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import asdict, dataclass, field
 
 from edgeaudit.errors import EdgeAuditError
@@ -12,6 +13,16 @@ from edgeaudit.verdict import VerdictThresholds
 PROBE_GROUPS = ("attention", "tree", "structural", "correspondence", "property", "decoder")
 DEFAULT_PROBES = PROBE_GROUPS
 MAX_SEED = 2**32 - 1  # numpy and scikit-learn seeds are unsigned 32-bit
+# Options that change how fast an audit runs, not what it finds (reruns and compares may differ in them).
+RUNTIME_ONLY = ("threads", "jobs", "batch_tokens", "progress")
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def parse_probe_list(text: str) -> tuple[str, ...]:
@@ -50,6 +61,7 @@ class AuditOptions:
     confidence: float = 0.95
     seed: int = 0
     threads: int | None = None
+    jobs: int | None = None  # worker processes of the probe stages; None = every available core
     batch_tokens: int | None = None
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
     progress: bool = True
@@ -62,6 +74,7 @@ class AuditOptions:
             ("--structural-max-train", self.structural_max_train >= 2),
             ("--max-sentences", self.max_sentences is None or self.max_sentences >= 1),
             ("--threads", self.threads is None or self.threads >= 1),
+            ("--jobs", self.jobs is None or self.jobs >= 1),
             ("--seed", 0 <= self.seed <= MAX_SEED),
         ]
         for option, ok in checks:
@@ -69,6 +82,11 @@ class AuditOptions:
                 value = getattr(self, option[2:].replace("-", "_"))
                 raise EdgeAuditError(f"option {option}: {value!r} is out of range",
                                      hint="a seed is 0..4294967295" if option == "--seed" else "see 'edgeaudit audit --help'")
+
+    @property
+    def workers(self) -> int:
+        """Worker processes for the probe stages (``jobs``, or every available core)."""
+        return self.jobs if self.jobs is not None else available_cores()
 
     def to_dict(self) -> dict:
         data = asdict(self)

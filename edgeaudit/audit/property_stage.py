@@ -123,7 +123,8 @@ def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOption
             with threadpool_limits(limits=1, user_api="blas"):
                 result = run_property_probe(X, Y, concepts=concepts, categories=cats, X_twin=X_twin, mapper=options.mapper,
                                             folds=options.folds, n_shuffles=options.shuffles, n_resamples=options.bootstrap,
-                                            confidence=options.confidence, seed=options.seed)
+                                            confidence=options.confidence, seed=options.seed,
+                                            n_jobs=options.workers)
                 layer_section = {"probe": result.to_dict()}
                 if section["norms"]["binary"]:
                     mdl = feature_mdl(X, Y, concepts=concepts, seed=options.seed,

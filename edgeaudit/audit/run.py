@@ -21,7 +21,7 @@ import numpy as np
 
 from edgeaudit.audit.checkpoint import Checkpoints, stage_key
 from edgeaudit.audit.head_claims import ClaimContext, head_claims, tree_claims
-from edgeaudit.audit.options import AuditOptions
+from edgeaudit.audit.options import RUNTIME_ONLY, AuditOptions
 from edgeaudit.audit.relational import RelationalCollector, RelationalStatistics
 from edgeaudit.audit.structural import (
     StructuralResult,
@@ -211,7 +211,8 @@ def _stage_keys(options: AuditOptions, bundle: Bundle, twin: Bundle | None, sent
     if twin is not None:
         keys["structural-twin"] = stage_key(stage="structural-twin", extract=keys["extract-twin"],
                                             real=keys["extract"], **structural)
-    keys["claims"] = stage_key(stage="claims", upstream=dict(keys), options=options.to_dict())
+    findings = {name: value for name, value in options.to_dict().items() if name not in RUNTIME_ONLY}
+    keys["claims"] = stage_key(stage="claims", upstream=dict(keys), options=findings)
     if "property" in options.probes:
         from edgeaudit.audit.document import _file_sha256
 
@@ -304,7 +305,7 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
             real.structural = checkpoints.run(
                 "structural", keys["structural"],
                 lambda: run_structural(real.store, _store_trees(real.store, sentences), split, settings, progress=log,
-                                       bar=options.progress))
+                                       bar=options.progress, jobs=options.workers))
         if twin is not None and twin.store is not None:
             if twin.store.sentence_ids != real.store.sentence_ids:
                 raise EdgeAuditError("the twin skipped different sentences than the audited bundle",
@@ -313,7 +314,7 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
                 twin.structural = checkpoints.run(
                     "structural-twin", keys["structural-twin"],
                     lambda: run_structural(twin.store, _store_trees(twin.store, sentences), split, settings,
-                                       bar=options.progress, label="structural-twin"))
+                                       bar=options.progress, label="structural-twin", jobs=options.workers))
     correspondence = _correspondence(real, identifiability)
     ctx = ClaimContext(n_sentences=len(sentences), thresholds=options.thresholds, correspondence=correspondence,
                        replicates=options.bootstrap, confidence=options.confidence, seed=options.seed)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from edgeaudit.audit.layers import layer_sentences
@@ -87,36 +88,46 @@ def per_sentence_edges(pred: Sequence[np.ndarray], heads: Sequence[np.ndarray],
     return np.asarray(correct, dtype=np.int64), np.asarray(gold, dtype=np.int64)
 
 
+def _fit_layer(layer: int, X_train: list[np.ndarray], X_test: list[np.ndarray], train_heads: list[np.ndarray],
+               test_heads: list[np.ndarray], test_punct: list[np.ndarray],
+               settings: StructuralSettings) -> LayerStructural:
+    """Distance and depth probes of one layer (one task: layers are fitted side by side on worker processes)."""
+    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads contend, and results stay equal
+        distance = DistanceProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
+        distance.fit(X_train, train_heads)
+        depth = DepthProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
+        depth.fit(X_train, train_heads)
+        pred = distance.predict(X_test)
+        correct, gold = per_sentence_edges(pred, test_heads, test_punct)
+        return LayerStructural(
+            layer=layer,
+            distance=distance_metrics(pred, test_heads, test_punct).to_dict() | {"fit": distance.fit_report()},
+            depth=depth.evaluate(X_test, test_heads, test_punct).to_dict() | {"fit": depth.fit_report()},
+            correct_edges=correct, gold_edges=gold,
+        )
+
+
 def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSplit, settings: StructuralSettings,
-                   *, progress=None, bar: bool = False, label: str = "structural") -> StructuralResult:
+                   *, progress=None, bar: bool = False, label: str = "structural",
+                   jobs: int | None = 1) -> StructuralResult:
     """Distance and depth probes per layer; ``trees`` are the gold sentences in store order. ``bar`` shows a
-    per-layer progress bar named ``label`` (the fits take most of an audit on deep models)."""
+    per-layer progress bar named ``label`` (the fits take most of an audit on deep models). ``jobs`` worker
+    processes fit layers side by side; every layer's fit is the same computation wherever it runs."""
     heads = [np.asarray(t.heads) for t in trees]
     punct = [t.is_punct for t in trees]
     pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
+    train_heads, test_heads, test_punct = pick(heads, split.train), pick(heads, split.test), pick(punct, split.test)
+    tasks = (delayed(_fit_layer)(layer, layer_sentences(store, layer, split.train),
+                                 layer_sentences(store, layer, split.test), train_heads, test_heads, test_punct,
+                                 settings)
+             for layer in range(store.num_layers))
     result = StructuralResult(split=split)
-    with threadpool_limits(limits=1, user_api="blas"), \
-            progress_bar(store.num_layers, label, bar, unit="layer") as shown:  # BLAS: small matrices contend
-        for layer in range(store.num_layers):
-            X_train = layer_sentences(store, layer, split.train)
-            X_test = layer_sentences(store, layer, split.test)
-            distance = DistanceProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
-            distance.fit(X_train, pick(heads, split.train))
-            depth = DepthProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
-            depth.fit(X_train, pick(heads, split.train))
-            pred = distance.predict(X_test)
-            correct, gold = per_sentence_edges(pred, pick(heads, split.test), pick(punct, split.test))
-            result.layers.append(LayerStructural(
-                layer=layer,
-                distance=distance_metrics(pred, pick(heads, split.test), pick(punct, split.test)).to_dict()
-                | {"fit": distance.fit_report()},
-                depth=depth.evaluate(X_test, pick(heads, split.test), pick(punct, split.test)).to_dict()
-                | {"fit": depth.fit_report()},
-                correct_edges=correct, gold_edges=gold,
-            ))
+    with progress_bar(store.num_layers, label, bar, unit="layer") as shown:
+        for fitted in Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="n_jobs")(tasks):
+            result.layers.append(fitted)
             shown.update(1)
             if progress is not None:
-                progress(f"structural probes: layer {layer} done")
+                progress(f"structural probes: layer {fitted.layer} done")
     if result.layers:
         gold = result.layers[0].gold_edges
         result.chain_correct = np.asarray(

@@ -17,6 +17,7 @@ from edgeaudit.cli.out_dir import (
     stdin_spec,
 )
 from edgeaudit.cli.skips import audit_skip_line, claims_json
+from edgeaudit.cli.speed_options import jobs_option, threads_option
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
 
 PATH_OPTIONS = ("bundle_dir", "twin", "data", "nonce", "norms", "categories")
@@ -80,7 +81,8 @@ def claims_table(document: dict, limit: int = 25) -> str:
               show_default=True, help="Which token-correspondence assumption head claims are tested against.")
 @click.option("--min-rollout-self-share", type=float, default=0.25, show_default=True)
 @click.option("--min-identifiability", type=float, default=0.5, show_default=True)
-@click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
+@threads_option
+@jobs_option
 @click.option("--batch-tokens", type=int, help="Token budget per model batch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--overwrite", is_flag=True,
@@ -89,7 +91,7 @@ def claims_table(document: dict, limit: int = 25) -> str:
 def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categories, categories_pos, min_count, max_sentences,
                   property_layers, mapper, folds, shuffles, bootstrap, seed, structural_rank, structural_max_iter,
                   structural_max_train, min_effect, max_ci_width, min_instances,
-                  correspondence_signal, min_rollout_self_share, min_identifiability, threads, batch_tokens,
+                  correspondence_signal, min_rollout_self_share, min_identifiability, threads, jobs, batch_tokens,
                   quiet, overwrite, as_json) -> None:
     """Audit BUNDLE_DIR: attention-head, attention-tree, structural and property claims, each with its controls
     and a verdict (supported / artifact / inconclusive / unwarranted-assumption).
@@ -111,7 +113,7 @@ def audit_command(bundle_dir, data, out_dir, probes, twin, nonce, norms, categor
     options = AuditOptions(
         data=data, probes=parse_probe_list(probes), twin=twin, nonce=nonce, norms=norms, categories=categories, categories_pos=categories_pos,
         min_count=min_count, max_sentences=max_sentences, property_layers=_layers(property_layers), mapper=mapper,
-        folds=folds, shuffles=shuffles, bootstrap=bootstrap, seed=seed, threads=threads, batch_tokens=batch_tokens,
+        folds=folds, shuffles=shuffles, bootstrap=bootstrap, seed=seed, threads=threads, jobs=jobs, batch_tokens=batch_tokens,
         structural_rank=structural_rank, structural_max_iter=structural_max_iter,
         structural_max_train=structural_max_train,
         thresholds=thresholds, progress=not quiet and sys.stderr.isatty(),

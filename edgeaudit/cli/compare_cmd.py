@@ -10,6 +10,7 @@ import click
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
 from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
 from edgeaudit.cli.skips import audit_skip_line, claims_json
+from edgeaudit.cli.speed_options import jobs_option, threads_option
 from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
 from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
 from edgeaudit.gates import METRICS
@@ -106,7 +107,8 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.option("--gates", "gates_file", type=click.Path(path_type=str), help='TOML file with fail_on = ["flips>0", ...].')
 @click.option("--unrelated-ok", is_flag=True,
               help="Compare even when VARIANT was not compressed from REFERENCE (its manifest names another parent).")
-@click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
+@threads_option
+@jobs_option
 @click.option("--batch-tokens", type=int, help="Token budget per model batch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--overwrite", is_flag=True,
@@ -114,7 +116,7 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print claims, drift and gates as JSON on stdout.")
 def compare_command(reference, variant, out_dir, data, probes, twin, norms, categories, categories_pos, max_sentences,
                     min_count, shuffles, bootstrap, seed, drift_tolerance, drift_sentences, fidelity,
-                    fidelity_sentences, fidelity_tolerance, refit, fail_on, gates_file, unrelated_ok, threads,
+                    fidelity_sentences, fidelity_tolerance, refit, fail_on, gates_file, unrelated_ok, threads, jobs,
                     batch_tokens, quiet, overwrite, as_json) -> None:
     """Compare REFERENCE with its compressed VARIANT claim by claim: survives / drifts / breaks, verdict flips,
     numeric drift (per-layer SQNR, per-head attention JSD, output cosine) and whether each audited graph is the
@@ -137,7 +139,7 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
     progress = not quiet and sys.stderr.isatty()
     audit = AuditOptions(data=data, probes=parse_probe_list(probes), twin=twin, norms=norms, categories=categories,
                          categories_pos=categories_pos, min_count=min_count, max_sentences=max_sentences,
-                         shuffles=shuffles, bootstrap=bootstrap, seed=seed, threads=threads,
+                         shuffles=shuffles, bootstrap=bootstrap, seed=seed, threads=threads, jobs=jobs,
                          batch_tokens=batch_tokens, progress=progress)
     options = CompareOptions(audit=audit, drift_tolerance=drift_tolerance, drift_sentences=drift_sentences,
                              fidelity=fidelity, fidelity_sentences=fidelity_sentences,

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from edgeaudit.cli.speed_options import jobs_option, threads_option
+
 
 @click.command("demo")
 @click.option("--out", "out_dir", default="edgeaudit-demo", show_default=True, type=click.Path(path_type=str),
@@ -26,11 +28,12 @@ import click
 @click.option("--bootstrap", type=int, default=500, show_default=True, help="Bootstrap resamples for every CI.")
 @click.option("--folds", type=int, default=10, show_default=True, help="Cross-validation folds of the property probes.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=int, help="onnxruntime intra-op threads (default: all cores).")
+@threads_option
+@jobs_option
 @click.option("--fresh", is_flag=True, help="Redo every stage instead of reusing finished ones.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 def demo_command(out_dir, data, norms, model, preset, max_sentences, ewt_sentences, shuffles, bootstrap, folds, seed,
-                 threads, fresh, quiet) -> None:
+                 threads, jobs, fresh, quiet) -> None:
     """The whole story on a real model: all-MiniLM-L6-v2 exported, given a random-init twin and an int8
     variant; audited first on real English (500 sentences of UD English EWT, shipped as builtin:ewt), then
     fp32 and int8 on the controlled data (the generated treebank, its nonce twin, built-in concepts) against
@@ -49,7 +52,7 @@ def demo_command(out_dir, data, norms, model, preset, max_sentences, ewt_sentenc
 
     options = DemoOptions(out=out_dir, data=data, norms=norms, model=model, preset=preset, max_sentences=max_sentences,
                           ewt_sentences=ewt_sentences,
-                          shuffles=shuffles, bootstrap=bootstrap, folds=folds, seed=seed, threads=threads,
+                          shuffles=shuffles, bootstrap=bootstrap, folds=folds, seed=seed, threads=threads, jobs=jobs,
                           fresh=fresh, progress=not quiet and sys.stderr.isatty())
 
     def log(message: str) -> None:

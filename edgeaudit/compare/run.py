@@ -19,13 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edgeaudit.audit.options import AuditOptions
+from edgeaudit.audit.options import RUNTIME_ONLY, AuditOptions
 from edgeaudit.compare.applied import applied_scores
 from edgeaudit.compare.claims import compare_claims, explanation_drift
 from edgeaudit.compare.drift import not_computed, numeric_drift
 from edgeaudit.compare.options import CompareOptions
 from edgeaudit.compare.sources import (
-    RUNTIME_ONLY,
     Side,
     check_lineage,
     check_same_model_shape,
@@ -69,7 +68,7 @@ def _audit_options(reference: Side, variant: Side, options: CompareOptions, log:
         bundle_side = variant if audits[0] is reference else reference
         log(f"auditing the {bundle_side.label} with the options of the audit in {audits[0].given}")
     return dataclasses.replace(chosen, progress=options.progress, threads=options.audit.threads,
-                               batch_tokens=options.audit.batch_tokens)
+                               jobs=options.audit.jobs, batch_tokens=options.audit.batch_tokens)
 
 
 def _check_bundles(reference: Side, variant: Side, unrelated_ok: bool) -> list[str]:

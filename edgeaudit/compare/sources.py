@@ -10,14 +10,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from edgeaudit.audit.options import AuditOptions
+from edgeaudit.audit.options import RUNTIME_ONLY, AuditOptions
 from edgeaudit.bundle import MANIFEST_NAME, Bundle, load_bundle
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.verdict import VerdictThresholds
 
 AUDIT_FILE = "audit.json"
-# Options that change how fast an audit runs, not what it finds.
-RUNTIME_ONLY = ("threads", "batch_tokens", "progress")
 
 
 @dataclass

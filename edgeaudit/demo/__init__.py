@@ -54,6 +54,7 @@ class DemoOptions:
     folds: int = 10
     seed: int = 0
     threads: int | None = None
+    jobs: int | None = None  # worker processes of the probe stages (None: all cores)
     fresh: bool = False  # redo every stage instead of reusing finished work
     progress: bool = False
 
@@ -71,7 +72,8 @@ class DemoOptions:
 
         return AuditOptions(data=self.data, norms=self.norms, twin=str(twin), min_count=self.min_count,
                             max_sentences=self.max_sentences, shuffles=self.shuffles, bootstrap=self.bootstrap,
-                            folds=self.folds, seed=self.seed, threads=self.threads, progress=self.progress)
+                            folds=self.folds, seed=self.seed, threads=self.threads, jobs=self.jobs,
+                            progress=self.progress)
 
     def ewt_options(self, twin: Path):
         """The real-language audit: relational claims on EWT (the property probes read concept words, not

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgeaudit.audit.options import RUNTIME_ONLY
 from edgeaudit.errors import EdgeAuditError, MissingExtraError
 
 INSTALL_EXPORT = "pip install 'edgeaudit[export]'"
@@ -113,7 +114,7 @@ def compress_bundle(parent, directory: Path, preset: str, *, fresh: bool, state:
 def _same_options(document: dict[str, Any], options) -> bool:
     wanted = json.loads(json.dumps(options.to_dict()))
     recorded = dict(document.get("options") or {})
-    for key in ("threads", "batch_tokens"):  # how fast, not what: a rerun with other threads may reuse
+    for key in RUNTIME_ONLY:  # how fast, not what: a rerun with other threads may reuse
         wanted.pop(key, None)
         recorded.pop(key, None)
     return recorded == wanted

@@ -10,13 +10,14 @@ each control's margin (real − control) with a paired bootstrap interval over c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from edgeaudit.probes.property.controls import (
     CONTROLS,
     ControlEntry,
+    ControlRun,
     ProbeSetup,
     get_control,
     missing_requirements,
@@ -42,6 +43,7 @@ from edgeaudit.probes.property.results import (
     ScoredRun,
     p_value,
 )
+from sklearn.utils.parallel import Parallel, delayed
 
 PROBE_METRICS: tuple[str, ...] = (*DEFAULT_METRICS, "feature_f1")
 
@@ -95,24 +97,21 @@ def _setup(
     )
 
 
-def _run_control(
+def _cross_validate(run: ControlRun, metrics: Sequence[str | MetricSpec], candidates: str) -> CrossValScores:
+    """One cross-validated run (a task of its own, so runs can go to worker processes)."""
+    return cross_validated_scores(
+        run.X, run.Y, run.predictor, run.splits, metrics, candidates=candidates, n_gold=run.n_gold
+    )
+
+
+def _control_result(
     entry: ControlEntry,
-    setup: ProbeSetup,
+    splits_name: str,
+    runs: list[CrossValScores],
     real: ScoredRun,
-    metrics: Sequence[str | MetricSpec],
-    candidates: str,
     bootstrap: BootstrapSettings,
 ) -> ControlResult:
-    """Score every run of one control with the real run's metrics, then its margins to the real run."""
-    runs: list[CrossValScores] = []
-    splits_name = setup.splits.name
-    for run in entry.build(setup):
-        splits_name = run.splits.name
-        runs.append(
-            cross_validated_scores(
-                run.X, run.Y, run.predictor, run.splits, metrics, candidates=candidates, n_gold=run.n_gold
-            )
-        )
+    """A control's runs scored with the real run's metrics, then its margins to the real run."""
     scored = ScoredRun.from_scores(average_runs(runs), bootstrap)
     shared = [m for m in real.scores.per_unit if m in scored.scores.per_unit]
     margins = {m: bootstrap.margin(real.scores.per_unit[m], scored.scores.per_unit[m]) for m in shared}
@@ -129,6 +128,41 @@ def _run_control(
         p_values,
         entry.nonsense,
     )
+
+
+def _all_runs(setup: ProbeSetup, chosen: Sequence[str]) -> Iterator[tuple[str | None, ControlRun]]:
+    """The real run (name None), then every run of every chosen control, built lazily in a fixed order."""
+    yield None, ControlRun(setup.X, setup.Y, setup.mapper, setup.splits)
+    for name in chosen:
+        for run in CONTROLS[name].build(setup):
+            yield name, run
+
+
+def _cross_validate_all(
+    setup: ProbeSetup, chosen: Sequence[str], metrics: Sequence[str | MetricSpec], candidates: str, n_jobs: int | None
+) -> tuple[CrossValScores, dict[str, tuple[str, list[CrossValScores]]]]:
+    """Every cross-validated run of the probe: the real one and each control's, on ``n_jobs`` processes.
+
+    The runs are independent, so they are handed out one per task (the 100 shuffles of a permutation control are
+    most of the work); each run is the same computation wherever it happens, so the results do not depend on
+    ``n_jobs``. Runs are built lazily and at most a few are in flight, so only a few shuffled copies of the norms
+    exist at a time.
+    """
+    names: list[str | None] = []
+    splits: list[str] = []
+
+    def tasks() -> Iterator[Any]:
+        for name, run in _all_runs(setup, chosen):
+            names.append(name)
+            splits.append(run.splits.name)
+            yield delayed(_cross_validate)(run, metrics, candidates)
+
+    scores = Parallel(n_jobs=n_jobs, pre_dispatch="2*n_jobs")(tasks())
+    real = scores[0]
+    per_control: dict[str, tuple[str, list[CrossValScores]]] = {}
+    for name, split_name, score in zip(names[1:], splits[1:], scores[1:], strict=True):
+        per_control.setdefault(name, (split_name, []))[1].append(score)
+    return real, per_control
 
 
 def _select_controls(names: Sequence[str] | None, setup: ProbeSetup) -> tuple[list[str], dict[str, str]]:
@@ -171,13 +205,15 @@ def run_property_probe(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    n_jobs: int | None = None,
 ) -> PropertyProbeResult:
     """Real property-probe scores and every applicable control's, with bootstrap margins.
 
     ``mapper`` is a registered name (``plsr``, ``ridge``, ``mlp``; ``mapper_params`` passed on) or any
     unfitted scikit-learn regressor. ``candidates`` is the neighbour-score protocol (``"fold"`` or ``"all"``,
     see ``probes.property.metrics``). ``controls=None`` runs every registered control whose requirements are
-    met and lists the others in ``skipped_controls``.
+    met and lists the others in ``skipped_controls``. ``n_jobs`` worker processes share the cross-validated runs
+    (scikit-learn's convention: None = 1, -1 = all cores); the result is the same for any value.
     """
     if n_shuffles < 1:
         raise ValueError(f"n_shuffles must be >= 1, got {n_shuffles}")
@@ -188,12 +224,10 @@ def run_property_probe(
     setup = _setup(X, Y, concepts, categories, X_twin, estimator, folds, n_shuffles, seed)
     chosen, skipped = _select_controls(controls, setup)  # before any fitting: unmet requests fail fast
     bootstrap = BootstrapSettings(n_resamples, confidence, seed)
-    real = ScoredRun.from_scores(
-        cross_validated_scores(setup.X, setup.Y, estimator, setup.splits, metrics, candidates=candidates),
-        bootstrap,
-    )
+    real_scores, per_control = _cross_validate_all(setup, chosen, metrics, candidates, n_jobs)
+    real = ScoredRun.from_scores(real_scores, bootstrap)
     results = {
-        name: _run_control(CONTROLS[name], setup, real, metrics, candidates, bootstrap) for name in chosen
+        name: _control_result(CONTROLS[name], *per_control[name], real, bootstrap) for name in chosen
     }
     settings = {
         "mapper": mapper if isinstance(mapper, str) else type(mapper).__name__,

@@ -78,6 +78,20 @@ def test_same_seed_gives_identical_results():
     assert run_property_probe(data.X, data.Y, seed=4, **kwargs).to_dict() != first.to_dict()
 
 
+def test_worker_processes_give_the_result_of_one_process():
+    # The runs go to worker processes in any order; every score, margin and p-value must be those of one process.
+    data = planted_linear(seed=2, n=60, dim=10, features=12)
+    kwargs = dict(concepts=data.concepts, categories=data.categories, X_twin=data.X[::-1], folds=4, n_shuffles=7,
+                  n_resamples=200, seed=5)
+    alone = run_property_probe(data.X, data.Y, n_jobs=1, **kwargs)
+    shared = run_property_probe(data.X, data.Y, n_jobs=2, **kwargs)
+    assert json.dumps(alone.to_dict(), sort_keys=True) == json.dumps(shared.to_dict(), sort_keys=True)
+    assert shared.controls["shuffled_pairing"].n_runs == 7
+    for name, control in alone.controls.items():
+        for metric, values in control.run.scores.per_unit.items():
+            np.testing.assert_array_equal(values, shared.controls[name].run.scores.per_unit[metric])
+
+
 def test_summary_is_strict_json_with_settings_and_skips(planted_run):
     _, result = planted_run
     summary = json.loads(json.dumps(result.to_dict(), allow_nan=False))
