@@ -55,3 +55,19 @@ def test_pls_predictions_rotate_with_rotated_targets():
     plain = CappedPLSRegression(n_components=6).fit(data.X, data.Y).predict(data.X)
     rotated = CappedPLSRegression(n_components=6).fit(data.X, data.Y @ Q).predict(data.X)
     np.testing.assert_allclose(rotated, plain @ Q, atol=1e-8)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 9, 75, 200])
+def test_direct_dsyevr_is_scipy_eigh_bit_for_bit(dim):
+    # The PLS fit calls LAPACK directly to skip eigh's per-call overhead; it must stay the same computation.
+    from edgeaudit.probes.property._pls import _top_eigenpair_dense
+    from scipy.linalg import eigh
+
+    rng = np.random.default_rng(dim)
+    for rounded in (False, True):  # rounded Grams have repeated eigenvalues
+        A = rng.standard_normal((dim + 5, dim))
+        S = np.round(A.T @ A) if rounded else A.T @ A
+        vector, value = _top_eigenpair_dense(S)
+        values, vectors = eigh(S, subset_by_index=[dim - 1, dim - 1])
+        np.testing.assert_array_equal(vector, vectors[:, 0])
+        assert value == float(values[0])
