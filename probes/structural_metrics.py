@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,9 @@ class DistanceMetrics:
     spearman_by_length: dict[int, float]
     num_sentences: int
     num_edges: int
+    # per sentence [sentence]: MST edges shared with gold, and gold edges scored (the bootstrap pairs sentences)
+    correct_by_sentence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    edges_by_sentence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(
@@ -123,7 +126,8 @@ def distance_metrics(
 ) -> DistanceMetrics:
     """UUAS (punctuation excluded) and macro-averaged distance Spearman of predicted distances."""
     _check_lengths(pred_distances, heads_seq, is_punct_seq)
-    correct = total = 0
+    correct_by_sentence = np.zeros(len(heads_seq), dtype=np.int64)
+    edges_by_sentence = np.zeros(len(heads_seq), dtype=np.int64)
     by_length: dict[int, list[float]] = defaultdict(list)
     for s, (pred, heads) in enumerate(zip(pred_distances, heads_seq, strict=True)):
         pred = np.asarray(pred, dtype=np.float64)
@@ -134,19 +138,22 @@ def distance_metrics(
         if gold.size >= 2:
             sub = pred[np.ix_(gold.kept, gold.kept)]
             edges = spanning_tree_edges(0.5 * (sub + sub.T), maximize=False)
-            correct += count_shared_edges(edges, gold.edges, gold.size)
-            total += len(gold.edges)
+            correct_by_sentence[s] = count_shared_edges(edges, gold.edges, gold.size)
+            edges_by_sentence[s] = len(gold.edges)
         if n >= 2:
             rho = rowwise_spearman(pred, tree_distances(heads))
             if np.any(np.isfinite(rho)):
                 by_length[n].append(float(np.nanmean(rho)))
     spearman, per_length = _macro_over_lengths(by_length, length_range)
+    correct, total = int(correct_by_sentence.sum()), int(edges_by_sentence.sum())
     return DistanceMetrics(
         uuas=correct / total if total else float("nan"),
         spearman=spearman,
         spearman_by_length=per_length,
         num_sentences=len(heads_seq),
         num_edges=total,
+        correct_by_sentence=correct_by_sentence,
+        edges_by_sentence=edges_by_sentence,
     )
 
 

@@ -77,17 +77,6 @@ def make_split(n_stored: int, settings: StructuralSettings) -> SentenceSplit:
     return SentenceSplit(train=train, test=sorted(int(i) for i in test))
 
 
-def per_sentence_edges(pred: Sequence[np.ndarray], heads: Sequence[np.ndarray],
-                       punct: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Correct and gold undirected edges of each sentence's MST over predicted distances."""
-    correct, gold = [], []
-    for p, h, q in zip(pred, heads, punct, strict=True):
-        metrics = distance_metrics([p], [h], [q])
-        gold.append(metrics.num_edges)
-        correct.append(0 if metrics.num_edges == 0 else round(metrics.uuas * metrics.num_edges))
-    return np.asarray(correct, dtype=np.int64), np.asarray(gold, dtype=np.int64)
-
-
 def _fit_layer(layer: int, X_train: list[np.ndarray], X_test: list[np.ndarray], train_heads: list[np.ndarray],
                test_heads: list[np.ndarray], test_punct: list[np.ndarray],
                settings: StructuralSettings) -> LayerStructural:
@@ -97,13 +86,12 @@ def _fit_layer(layer: int, X_train: list[np.ndarray], X_test: list[np.ndarray], 
         distance.fit(X_train, train_heads)
         depth = DepthProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
         depth.fit(X_train, train_heads)
-        pred = distance.predict(X_test)
-        correct, gold = per_sentence_edges(pred, test_heads, test_punct)
+        metrics = distance_metrics(distance.predict(X_test), test_heads, test_punct)
         return LayerStructural(
             layer=layer,
-            distance=distance_metrics(pred, test_heads, test_punct).to_dict() | {"fit": distance.fit_report()},
+            distance=metrics.to_dict() | {"fit": distance.fit_report()},
             depth=depth.evaluate(X_test, test_heads, test_punct).to_dict() | {"fit": depth.fit_report()},
-            correct_edges=correct, gold_edges=gold,
+            correct_edges=metrics.correct_by_sentence, gold_edges=metrics.edges_by_sentence,
         )
 
 

@@ -52,9 +52,9 @@ def _paired_stores(reference_dir: Path, variant_dir: Path, subdir: str, kind: st
 def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
                        log: Callable[[str], None], notes: list[str]) -> dict[int, float]:
     """hidden-state layer -> UUAS of the reference-fitted distance probe on the variant's test sentences."""
-    from edgeaudit.audit.structural import StructuralSettings, make_split, per_sentence_edges
+    from edgeaudit.audit.structural import StructuralSettings, make_split
     from edgeaudit.data import load_treebank
-    from edgeaudit.probes import DistanceProbe
+    from edgeaudit.probes import DistanceProbe, distance_metrics
 
     stores = _paired_stores(reference_dir, variant_dir, "activations", "structural", notes)
     if stores is None:
@@ -77,9 +77,9 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
             probe = DistanceProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
             probe.fit(layer_sentences(ref_store, layer, split.train), [heads[i] for i in split.train])
             pred = probe.predict(layer_sentences(var_store, layer, split.test))
-            correct, gold = per_sentence_edges(pred, [heads[i] for i in split.test], [punct[i] for i in split.test])
-            if gold.sum():
-                out[layer] = float(correct.sum() / gold.sum())
+            metrics = distance_metrics(pred, [heads[i] for i in split.test], [punct[i] for i in split.test])
+            if metrics.num_edges:
+                out[layer] = float(metrics.uuas)
             log(f"applied structural probe: layer {layer} done")
     return out
 
