@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +48,40 @@ def test_full_audit_on_ewt_test_reports_all_72_heads(minilm_bundle, shared_data,
     assert layers[0]["identifiability"] == 1.0
     shares = [layer["rollout_self_share"] for layer in layers]
     assert shares == sorted(shares, reverse=True), "rollout self-share must fall with depth"
+
+
+GOLDEN = Path(__file__).parent / "golden" / "minilm_ewt_test_claims.json"
+
+
+def _claim_table(document: dict) -> dict[str, dict]:
+    """What a speed-up must not change: each claim's verdict, score, best control and margin."""
+    return {claim["id"]: {"verdict": claim["verdict"], "score": claim["score"],
+                          "strongest_control": claim.get("strongest_control"), "margin": claim.get("margin")}
+            for claim in document["claims"]}
+
+
+def test_claims_and_verdicts_on_ewt_test_are_pinned(minilm_bundle, shared_data, tmp_path):
+    """Same seed, same data: the same claims, verdicts and scores as the committed golden file (written by
+    EDGEAUDIT_WRITE_GOLDEN=1 from code whose full default audit.json was checked equal, byte for byte, to the
+    audit before the speed work). Scores may move by float rounding on another CPU, verdicts not at all."""
+    ewt = shared_data / "ud_english_ewt" / "en_ewt-ud-test.conllu"
+    if not ewt.is_file():
+        pytest.skip(f"{ewt} not found")
+    options = AuditOptions(data=str(ewt), probes=("attention", "tree", "structural", "correspondence", "property"),
+                           shuffles=5, bootstrap=200, structural_max_iter=30, structural_max_train=200,
+                           progress=False)
+    table = _claim_table(run_audit(minilm_bundle, tmp_path, options))
+    if os.environ.get("EDGEAUDIT_WRITE_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        pytest.skip(f"wrote {GOLDEN}")
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert sorted(table) == sorted(golden)
+    flipped = {cid: (golden[cid]["verdict"], row["verdict"]) for cid, row in table.items()
+               if row["verdict"] != golden[cid]["verdict"]
+               or row["strongest_control"] != golden[cid]["strongest_control"]}
+    assert not flipped, flipped
+    for cid, row in table.items():
+        assert row["score"] == pytest.approx(golden[cid]["score"], abs=1e-6), cid
+        if row["margin"] is not None:
+            assert row["margin"] == pytest.approx(golden[cid]["margin"], abs=1e-6), cid
