@@ -29,8 +29,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 install: $(VENV)/.installed
 
+# Test files spread over the cores (pytest-xdist; a file stays on one worker so its module fixtures are built once).
 test: install
-	EDGEAUDIT_DATA=$${EDGEAUDIT_DATA:-$(abspath ../shared/data)} $(PY) -m pytest -q
+	EDGEAUDIT_DATA=$${EDGEAUDIT_DATA:-$(abspath ../shared/data)} $(PY) -m pytest -q -n auto --dist loadfile
 
 # Everything, including the slow fuzzing budgets.
 test-all: install
