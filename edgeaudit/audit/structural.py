@@ -77,10 +77,16 @@ def make_split(n_stored: int, settings: StructuralSettings) -> SentenceSplit:
     return SentenceSplit(train=train, test=sorted(int(i) for i in test))
 
 
-def _fit_layer(layer: int, X_train: list[np.ndarray], X_test: list[np.ndarray], train_heads: list[np.ndarray],
+def _fit_layer(store_dir: str, layer: int, split: SentenceSplit, train_heads: list[np.ndarray],
                test_heads: list[np.ndarray], test_punct: list[np.ndarray],
                settings: StructuralSettings) -> LayerStructural:
-    """Distance and depth probes of one layer (one task: layers are fitted side by side on worker processes)."""
+    """Distance and depth probes of one layer (one task: layers are fitted side by side on worker processes).
+
+    The task reads its layer from the store itself, so only a path and the gold trees travel to a worker and the
+    parent never holds the layers of tasks in flight (peak memory stays that of one layer per process)."""
+    store = StoredActivations(store_dir)
+    X_train = layer_sentences(store, layer, split.train)
+    X_test = layer_sentences(store, layer, split.test)
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads contend, and results stay equal
         distance = DistanceProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
         distance.fit(X_train, train_heads)
@@ -105,9 +111,7 @@ def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSpl
     punct = [t.is_punct for t in trees]
     pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
     train_heads, test_heads, test_punct = pick(heads, split.train), pick(heads, split.test), pick(punct, split.test)
-    tasks = (delayed(_fit_layer)(layer, layer_sentences(store, layer, split.train),
-                                 layer_sentences(store, layer, split.test), train_heads, test_heads, test_punct,
-                                 settings)
+    tasks = (delayed(_fit_layer)(str(store.directory), layer, split, train_heads, test_heads, test_punct, settings)
              for layer in range(store.num_layers))
     result = StructuralResult(split=split)
     with progress_bar(store.num_layers, label, bar, unit="layer") as shown:
