@@ -21,7 +21,6 @@ Metrics (see :data:`METRICS`) are read from the finished ``compare.json`` docume
 
 from __future__ import annotations
 
-import difflib
 import math
 import operator
 import re
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeaudit.errors import EXIT_GATE_TRIPPED, EdgeAuditError
+from edgeaudit.suggest import did_you_mean
 
 #: metric name -> what it measures (also the help text of ``--fail-on``)
 METRICS: dict[str, str] = {
@@ -134,8 +134,7 @@ def _format(value: float | None) -> str:
 
 
 def suggest_metric(name: str) -> str:
-    close = difflib.get_close_matches(name, list(METRICS), n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}? " if close else ""
+    return did_you_mean(name, METRICS)
 
 
 def parse_gate(text: str, *, source: str = "--fail-on") -> Gate:
@@ -182,9 +181,9 @@ def load_gate_file(path: str | Path) -> list[Gate]:
         raise GateError(f"{path}: invalid TOML: {exc}", hint='write e.g. fail_on = ["flips>0"]') from None
     unknown = [key for key in data if key != "fail_on"]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], ["fail_on"], n=1)
+        suggestion = did_you_mean(unknown[0], ["fail_on"], cutoff=0.6)
         raise GateError(f"{path}: unknown key {unknown[0]!r}",
-                        hint=f"{'did you mean ' + repr(close[0]) + '? ' if close else ''}the only key is fail_on")
+                        hint=f"{suggestion}the only key is fail_on")
     entries = data.get("fail_on", [])
     if isinstance(entries, str):
         entries = [entries]

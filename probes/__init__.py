@@ -7,10 +7,10 @@ export line and one registry entry.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from edgeaudit.probes._names import unknown_name_message
 from edgeaudit.probes.attention_heads import (
     HeadRelationAccuracy,
     HeadRelationResult,
@@ -184,8 +184,4 @@ def get_probe(name: str) -> Any:
     try:
         return PROBES[name].target
     except KeyError:
-        close = difflib.get_close_matches(name, PROBES, n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "no similar name"
-        raise UnknownProbeError(
-            f"unknown probe {name!r}: {hint} Known probes: {', '.join(sorted(PROBES))}"
-        ) from None
+        raise UnknownProbeError(unknown_name_message("probe", name, PROBES)) from None

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import asdict, dataclass, field
 
 from edgeaudit.errors import EdgeAuditError
+from edgeaudit.suggest import did_you_mean
 from edgeaudit.verdict import VerdictThresholds
 
-# "decoder" (previous-token and induction heads on random token sequences) runs for causal models only
-PROBE_GROUPS = ("attention", "tree", "structural", "correspondence", "property", "decoder")
+#: what ``audit --probes`` accepts, with what each group claims ("decoder" runs for causal models only)
+PROBE_GROUP_DESCRIPTIONS: dict[str, str] = {
+    "attention": "head L.H tracks a dependency relation, both directions, against fixed-offset heads and the twin",
+    "tree": "the maximum spanning tree of a head's (or layer's) attention recovers the dependency tree (UUAS)",
+    "structural": "distance and depth structural probes per layer (Hewitt & Manning 2019) against the linear chain",
+    "correspondence": "do positions still stand for their tokens: identifiability and rollout self-share per layer",
+    "property": "layer embeddings predict feature norms, against every property control",
+    "decoder": "previous-token and induction heads on random token sequences (causal models only)",
+}
+PROBE_GROUPS = tuple(PROBE_GROUP_DESCRIPTIONS)
 DEFAULT_PROBES = PROBE_GROUPS
 MAX_SEED = 2**32 - 1  # numpy and scikit-learn seeds are unsigned 32-bit
 # Options that change how fast an audit runs, not what it finds (reruns and compares may differ in them).
@@ -32,10 +40,9 @@ def parse_probe_list(text: str) -> tuple[str, ...]:
         raise EdgeAuditError("option --probes: empty list", hint=f"choose from {', '.join(PROBE_GROUPS)}")
     for name in names:
         if name not in PROBE_GROUPS:
-            close = difflib.get_close_matches(name, PROBE_GROUPS, n=1)
-            suggestion = f"did you mean {close[0]!r}? " if close else ""
             raise EdgeAuditError(f"option --probes: unknown probe {name!r}",
-                                 hint=f"{suggestion}choose from {', '.join(PROBE_GROUPS)}")
+                                 hint=f"{did_you_mean(name, PROBE_GROUPS, cutoff=0.6)}choose from "
+                                      f"{', '.join(PROBE_GROUPS)}")
     return names
 
 

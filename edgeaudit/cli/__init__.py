@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("edgeaudit.cli.inspect_cmd:inspect_command", "Validate a bundle and print its manifest."),
     "compress": ("edgeaudit.cli.compress_cmd:compress_command", "Make an int8/fp16/int4 variant of a bundle that keeps every tap."),
     "datasets": ("edgeaudit.cli.datasets_cmd:datasets_command", "List the built-in datasets and their sizes."),
+    "list": ("edgeaudit.cli.list_cmd:list_command",
+             "List the probes, controls, mappers, metrics, presets, datasets and gates the options accept."),
     "audit": ("edgeaudit.cli.audit_cmd:audit_command", "Probe a bundle, run the controls, and give every claim a verdict."),
     "extract": ("edgeaudit.cli.extract_cmd:extract_command", "Store word-level activations of a treebank run through a bundle."),
     "compare": ("edgeaudit.cli.compare_cmd:compare_command", "Compare a reference and a compressed variant claim by claim, with CI gates."),

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
-
 from edgeaudit.compress.errors import CompressError
+from edgeaudit.suggest import closest
 
 #: preset name -> one-line description (shown by ``edgeaudit compress --help``).
 PRESETS: dict[str, str] = {
@@ -33,7 +32,7 @@ def resolve_preset(name: str) -> str:
     if normalised in PRESETS:
         return normalised
     family = [preset for preset in PRESETS if preset.startswith(normalised.rstrip("-") + "-")]  # "int8": its presets
-    close = family or difflib.get_close_matches(normalised, list(PRESETS), n=1, cutoff=0.4)
+    close = family or closest(normalised, PRESETS, cutoff=0.4)
     if len(close) > 1:
         hint = f"did you mean one of {', '.join(repr(preset) for preset in close)}?"
     else:

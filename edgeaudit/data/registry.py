@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from edgeaudit.data.builtin_treebank import builtin_treebank
 from edgeaudit.data.conllu_reader import read_conllu
 from edgeaudit.data.treebank import Treebank
 from edgeaudit.errors import DataError
+from edgeaudit.suggest import closest
 
 PREFIX = "builtin:"
 _KIND_NAMES = {"treebank": "treebank", "norms": "norms table"}
@@ -92,7 +92,7 @@ def resolve_builtin(spec: str, kind: str) -> BuiltinDataset:
         what, suggestion = f"is a {_KIND_NAMES[entry.kind]}, not a {_KIND_NAMES[kind]}", ""
     else:
         short = {name[len(PREFIX) :]: name for name in names}
-        close = difflib.get_close_matches(spec[len(PREFIX) :], list(short), n=1, cutoff=0.5)
+        close = closest(spec[len(PREFIX) :], short)
         what = f"is not a built-in {_KIND_NAMES[kind]}"
         suggestion = f"did you mean {short[close[0]]!r}? " if close else ""
     raise DataError(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes.property._names import unknown_name_message
+from edgeaudit.probes._names import unknown_name_message
 from edgeaudit.probes.property.control_data import (
     control_task_norms,
     frequency_matched_norms,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes.property._names import unknown_name_message
+from edgeaudit.probes._names import unknown_name_message
 from edgeaudit.probes.property._pls import fit_pls2
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.cross_decomposition import PLSRegression

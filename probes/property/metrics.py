@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from edgeaudit.probes.property._names import unknown_name_message
+from edgeaudit.probes._names import unknown_name_message
 from scipy.stats import rankdata
 
 CANDIDATE_PROTOCOLS = ("fold", "all")

@@ -156,5 +156,5 @@ def test_public_surface_is_one_explicit_list():
 def test_unknown_name_suggests_the_closest():
     with pytest.raises(UnknownProbeError, match="did you mean 'distance_probe'"):
         get_probe("distance_prob")
-    with pytest.raises(UnknownProbeError, match="Known probes"):
+    with pytest.raises(UnknownProbeError, match="unknown probe .zzz.: no similar name. Known: "):
         get_probe("zzz")
