@@ -7,16 +7,13 @@ import sys
 
 import click
 
-from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
+from edgeaudit.cli.audit_option_set import NAMES as AUDIT_NAMES
+from edgeaudit.cli.audit_option_set import audit_option_set, audit_options_from, option_fields
 from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
 from edgeaudit.cli.skips import audit_skip_line, claims_json
-from edgeaudit.cli.speed_options import jobs_option, threads_option
 from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
 from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
 from edgeaudit.gates import METRICS
-
-AUDIT_PARAMETERS = ("data", "probes", "twin", "norms", "categories", "categories_pos", "max_sentences", "min_count",
-                    "shuffles", "bootstrap", "seed")
 
 
 def _explicit(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -79,19 +76,7 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.argument("reference", type=click.Path(path_type=str))
 @click.argument("variant", type=click.Path(path_type=str))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=str), help="Output directory.")
-@click.option("--data", default="builtin:treebank", show_default=True,
-              help="Treebank for audits of bundles: a CoNLL-U file or builtin:treebank.")
-@click.option("--probes", default=",".join(PROBE_GROUPS), show_default=True, help="Comma-separated probe groups.")
-@click.option("--twin", type=click.Path(path_type=str), help="Random-init twin bundle of the reference.")
-@click.option("--norms", help="Feature norms for property probes (a CSV/TSV file or builtin:concepts).")
-@click.option("--categories", type=click.Path(path_type=str), help="word -> category table for category controls.")
-@click.option("--categories-pos", help="Keep only category rows of this part of speech.")
-@click.option("--max-sentences", type=int, help="Use only the first N sentences.")
-@click.option("--min-count", type=int, default=100, show_default=True,
-              help="Relations with fewer instances are not claimed about.")
-@click.option("--shuffles", type=int, default=100, show_default=True, help="Permutations for the shuffled control.")
-@click.option("--bootstrap", type=int, default=1000, show_default=True, help="Bootstrap resamples for every CI.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@audit_option_set
 @click.option("--drift-tolerance", type=float, default=DEFAULT_DRIFT_TOLERANCE, show_default=True,
               help="A claim whose score moves more than this (and whose delta CI excludes 0) drifts.")
 @click.option("--drift-sentences", type=int, help="Cap on sentences of the paired numeric-drift run (default: all).")
@@ -107,17 +92,13 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.option("--gates", "gates_file", type=click.Path(path_type=str), help='TOML file with fail_on = ["flips>0", ...].')
 @click.option("--unrelated-ok", is_flag=True,
               help="Compare even when VARIANT was not compressed from REFERENCE (its manifest names another parent).")
-@threads_option
-@jobs_option
-@click.option("--batch-tokens", type=int, help="Token budget per model batch.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--overwrite", is_flag=True,
               help="--out holds another comparison (other bundles, data or options): delete it and start afresh.")
 @click.option("--json", "as_json", is_flag=True, help="Print claims, drift and gates as JSON on stdout.")
-def compare_command(reference, variant, out_dir, data, probes, twin, norms, categories, categories_pos, max_sentences,
-                    min_count, shuffles, bootstrap, seed, drift_tolerance, drift_sentences, fidelity,
-                    fidelity_sentences, fidelity_tolerance, refit, fail_on, gates_file, unrelated_ok, threads, jobs,
-                    batch_tokens, quiet, overwrite, as_json) -> None:
+def compare_command(reference, variant, out_dir, drift_tolerance, drift_sentences, fidelity, fidelity_sentences,
+                    fidelity_tolerance, refit, fail_on, gates_file, unrelated_ok, quiet, overwrite, as_json,
+                    **params) -> None:
     """Compare REFERENCE with its compressed VARIANT claim by claim: survives / drifts / breaks, verdict flips,
     numeric drift (per-layer SQNR, per-head attention JSD, output cosine) and whether each audited graph is the
     deployed one. Each of REFERENCE and VARIANT is a bundle (audited here into DIR/reference and DIR/variant
@@ -135,17 +116,14 @@ def compare_command(reference, variant, out_dir, data, probes, twin, norms, cate
     from edgeaudit.gates import collect_gates, enforce, evaluate_gates
 
     gates = collect_gates(fail_on, gates_file)  # malformed gates fail before any slow work
-    data, piped = stdin_spec(data)
+    data, piped = stdin_spec(params["data"])
     progress = not quiet and sys.stderr.isatty()
-    audit = AuditOptions(data=data, probes=parse_probe_list(probes), twin=twin, norms=norms, categories=categories,
-                         categories_pos=categories_pos, min_count=min_count, max_sentences=max_sentences,
-                         shuffles=shuffles, bootstrap=bootstrap, seed=seed, threads=threads, jobs=jobs,
-                         batch_tokens=batch_tokens, progress=progress)
+    audit = audit_options_from(params | {"data": data}, progress=progress)
     options = CompareOptions(audit=audit, drift_tolerance=drift_tolerance, drift_sentences=drift_sentences,
                              fidelity=fidelity, fidelity_sentences=fidelity_sentences,
                              fidelity_tolerance=fidelity_tolerance, refit=refit, gates=tuple(gates), progress=progress,
                              unrelated_ok=unrelated_ok,
-                             explicit_audit_options=_explicit(AUDIT_PARAMETERS))
+                             explicit_audit_options=option_fields(_explicit(AUDIT_NAMES)))
 
     def log(message: str) -> None:
         if not quiet:

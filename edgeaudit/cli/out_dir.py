@@ -20,13 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from edgeaudit.audit.options import RUNTIME_ONLY
 from edgeaudit.errors import EdgeAuditError
 
 LOCK_NAME = ".edgeaudit.lock"
 RUN_NAME = ".edgeaudit-run.json"
 STDIN_NAME = "stdin-data.conllu"
 #: options that change how fast or how loud a run is, not what it computes: a rerun may change them freely
-NOT_IDENTITY = frozenset({"out_dir", "threads", "batch_tokens", "quiet", "overwrite", "as_json"})
+# how fast a run goes and how it reports are not what it is (a rerun with other --jobs resumes it)
+NOT_IDENTITY = frozenset({"out_dir", "quiet", "overwrite", "as_json", *RUNTIME_ONLY})
 
 
 def stdin_spec(data: str) -> tuple[str, bytes | None]:

@@ -1,0 +1,44 @@
+"""audit and compare take the audit's options from one list: compare can set every one, thresholds included."""
+
+from __future__ import annotations
+
+import json
+
+from edgeaudit.cli import main
+from edgeaudit.cli.audit_cmd import audit_command
+from edgeaudit.cli.audit_option_set import NAMES
+from edgeaudit.cli.compare_cmd import compare_command
+
+
+def _params(command) -> set[str]:
+    return {param.name for param in command.params}
+
+
+def test_both_commands_take_every_audit_option():
+    assert set(NAMES) <= _params(audit_command)
+    assert set(NAMES) <= _params(compare_command)
+    assert {"mapper", "folds", "nonce", "property_layers", "min_effect", "jobs"} <= set(NAMES)
+
+
+def test_compare_of_bundles_audits_with_the_thresholds_and_mapper_given(tiny_bundle, tmp_path, capsys):
+    bundle = str(tiny_bundle("bert"))
+    out = tmp_path / "cmp"
+    code = main(["compare", bundle, bundle, "--out", str(out), "-q", "--unrelated-ok", "--no-fidelity",
+                 "--probes", "attention", "--max-sentences", "20", "--min-count", "5", "--bootstrap", "50",
+                 "--min-effect", "0.5", "--max-ci-width", "0.9", "--mapper", "ridge", "--folds", "3", "-j", "1"])
+    assert code == 0, capsys.readouterr().err
+    for side in ("reference", "variant"):
+        options = json.loads((out / side / "audit.json").read_text(encoding="utf-8"))["options"]
+        assert options["thresholds"]["min_effect"] == 0.5 and options["thresholds"]["max_ci_width"] == 0.9
+        assert options["mapper"] == "ridge" and options["folds"] == 3 and options["jobs"] == 1
+    # every claim was judged against the 0.5 minimum effect: none of the tiny model's heads clears it
+    document = json.loads((out / "reference" / "audit.json").read_text(encoding="utf-8"))
+    assert document["claims"] and not any(c["verdict"] == "supported" for c in document["claims"])
+
+
+def test_a_rerun_with_other_jobs_or_threads_is_the_same_run(tiny_bundle, tmp_path, capsys):
+    args = ["audit", str(tiny_bundle("bert")), "--out", str(tmp_path / "a"), "-q", "--probes", "attention",
+            "--max-sentences", "20", "--min-count", "5", "--bootstrap", "50"]
+    assert main([*args, "-j", "1"]) == 0
+    capsys.readouterr()
+    assert main([*args, "-j", "2", "--threads", "1"]) == 0, capsys.readouterr().err  # not refused as another run
