@@ -22,14 +22,21 @@ def minilm_bundle(minilm_dir, tmp_path_factory):
     return export_checkpoint(minilm_dir, out, ExportOptions(exporter="torchscript"), log=lambda m: None).directory
 
 
-def test_full_audit_on_ewt_test_reports_all_72_heads(minilm_bundle, shared_data, tmp_path):
+@pytest.fixture(scope="module")
+def ewt_audit(minilm_bundle, shared_data, tmp_path_factory):
+    """The full default probe set on EWT test, once for the module; smaller search budgets than the CLI's defaults
+    keep it about a minute long."""
     ewt = shared_data / "ud_english_ewt" / "en_ewt-ud-test.conllu"
     if not ewt.is_file():
         pytest.skip(f"{ewt} not found")
-    # Full default probe set; smaller search budgets than the CLI defaults keep the test a few minutes long.
     options = AuditOptions(data=str(ewt), shuffles=5, bootstrap=300, structural_max_iter=50,
                            structural_max_train=300, progress=False)
-    document = run_audit(minilm_bundle, tmp_path, options)
+    out = tmp_path_factory.mktemp("ewt-audit")
+    return run_audit(minilm_bundle, out, options), out
+
+
+def test_full_audit_on_ewt_test_reports_all_72_heads(ewt_audit):
+    document, tmp_path = ewt_audit
     assert json.loads((tmp_path / "audit.json").read_text())["summary"] == document["summary"]
     heads = document["probes"]["attention_heads"]
     assert heads["num_layers"] == 6 and heads["num_heads"] == 12
@@ -60,17 +67,11 @@ def _claim_table(document: dict) -> dict[str, dict]:
             for claim in document["claims"]}
 
 
-def test_claims_and_verdicts_on_ewt_test_are_pinned(minilm_bundle, shared_data, tmp_path):
+def test_claims_and_verdicts_on_ewt_test_are_pinned(ewt_audit):
     """Same seed, same data: the same claims, verdicts and scores as the committed golden file (written by
-    EDGEAUDIT_WRITE_GOLDEN=1 from code whose full default audit.json was checked equal, byte for byte, to the
-    audit before the speed work). Scores may move by float rounding on another CPU, verdicts not at all."""
-    ewt = shared_data / "ud_english_ewt" / "en_ewt-ud-test.conllu"
-    if not ewt.is_file():
-        pytest.skip(f"{ewt} not found")
-    options = AuditOptions(data=str(ewt), probes=("attention", "tree", "structural", "correspondence", "property"),
-                           shuffles=5, bootstrap=200, structural_max_iter=30, structural_max_train=200,
-                           progress=False)
-    table = _claim_table(run_audit(minilm_bundle, tmp_path, options))
+    EDGEAUDIT_WRITE_GOLDEN=1 from code whose audit.json under these options was checked equal, byte for byte, to
+    the audit before the speed work). Scores may move by float rounding on another CPU, verdicts not at all."""
+    table = _claim_table(ewt_audit[0])
     if os.environ.get("EDGEAUDIT_WRITE_GOLDEN"):
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
