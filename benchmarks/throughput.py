@@ -62,7 +62,7 @@ def load_torch_model(threads: int):
     hf_logging.set_verbosity_error()
     torch.set_num_threads(threads)
     model = AutoModel.from_pretrained(common.model_dir(), attn_implementation="eager")
-    return model.eval()
+    return model.train(False)
 
 
 def torch_extract(model, bundle, sentences, collectors_, batch_options) -> dict[str, Any]:

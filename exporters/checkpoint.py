@@ -234,6 +234,6 @@ def load_checkpoint(model_dir: str | Path, *, random_init: bool = False, seed: i
     if gguf_source is not None:
         drop_gguf_quantizer(model)
     _check_vocabulary(fast_tokenizer, model, tokenizer or model_dir)
-    model.eval()
+    model.train(False)  # inference mode: dropout off, as in deployment
     return LoadedCheckpoint(model=model, config=config, tokenizer=fast_tokenizer, directory=model_dir,
                             decoder=decoder, gguf=gguf_facts, tokenizer_json=tokenizer_json)

@@ -86,7 +86,7 @@ def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: Expor
                                  trust_remote_code=options.trust_remote_code, tokenizer=options.tokenizer)
     log(f"loaded {type(checkpoint.model).__name__}: {checkpoint.num_layers} layers x {checkpoint.num_heads} heads"
         + (f" (random init, seed {options.seed})" if options.random_init else ""))
-    wrapper = TappedModel(checkpoint.model, checkpoint.num_layers, checkpoint.decoder).eval()
+    wrapper = TappedModel(checkpoint.model, checkpoint.num_layers, checkpoint.decoder).train(False)
     model = model_section(checkpoint)
     pad_id = _pad_id(checkpoint)
     max_length = _max_length(checkpoint, options.max_length)

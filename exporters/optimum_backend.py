@@ -291,7 +291,7 @@ def _reference_model(checkpoint: LoadedCheckpoint):
             outputs = hidden + attentions
             return outputs + (out.logits,) if self.decoder else outputs
 
-    return ReferenceModel(checkpoint.model, checkpoint.num_layers, checkpoint.decoder).eval()
+    return ReferenceModel(checkpoint.model, checkpoint.num_layers, checkpoint.decoder).train(False)
 
 
 def export_with_optimum(model_dir: str | Path, out_dir: str | Path, options: ExportOptions, *,

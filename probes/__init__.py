@@ -10,21 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from edgeaudit.probes._names import unknown_name_message
-from edgeaudit.probes.attention_heads import (
+from ._names import unknown_name_message
+from .attention_heads import (
     HeadRelationAccuracy,
     HeadRelationResult,
     OffsetBaseline,
     most_attended_other_word,
 )
-from edgeaudit.probes.attention_trees import (
+from .attention_trees import (
     AttentionTreeResult,
     AttentionTreeUUAS,
     attention_tree_edges,
     symmetrise,
 )
-from edgeaudit.probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
-from edgeaudit.probes.correspondence import (
+from .bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
+from .correspondence import (
     CorrespondenceCurve,
     IdentifiabilityResult,
     RolloutResult,
@@ -36,23 +36,23 @@ from edgeaudit.probes.correspondence import (
     rollout_self_share,
     token_identifiability,
 )
-from edgeaudit.probes.property import CONTROLS as PROPERTY_CONTROLS
-from edgeaudit.probes.property import (
+from .property import CONTROLS as PROPERTY_CONTROLS
+from .property import (
     MAPPERS,
     PropertyProbeResult,
     mdl_probe,
     online_codelength,
     run_property_probe,
 )
-from edgeaudit.probes.ratio_bootstrap import RatioInterval, paired_ratio_margin, ratio_interval
-from edgeaudit.probes.structural import (
+from .ratio_bootstrap import RatioInterval, paired_ratio_margin, ratio_interval
+from .structural import (
     DepthProbe,
     DistanceProbe,
     split_sentences,
     tree_depths,
     tree_distances,
 )
-from edgeaudit.probes.structural_metrics import (
+from .structural_metrics import (
     DepthMetrics,
     DistanceMetrics,
     StructuralBaseline,
@@ -60,7 +60,7 @@ from edgeaudit.probes.structural_metrics import (
     distance_metrics,
     linear_chain_baseline,
 )
-from edgeaudit.probes.tree_baselines import chain_uuas, random_tree_uuas
+from .tree_baselines import chain_uuas, random_tree_uuas
 
 __all__ = [
     "MAPPERS",

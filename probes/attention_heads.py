@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes._serialise import jsonable
-from edgeaudit.probes._trees import validate_heads, validate_punct
+
+from ._serialise import jsonable
+from ._trees import validate_heads, validate_punct
 
 OFFSETS: tuple[int, ...] = (-3, -2, -1, 1, 2, 3)
 LEFT_OFFSETS: tuple[int, ...] = (-3, -2, -1)  # the baseline a causal head can implement

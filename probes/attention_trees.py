@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes._serialise import jsonable
-from edgeaudit.probes._trees import (
+
+from ._serialise import jsonable
+from ._trees import (
     count_shared_edges_batch,
     spanning_tree_edges,
     spanning_trees,
     validate_heads,
 )
-from edgeaudit.probes.tree_baselines import TreeBaselineCounts, scored_gold_tree
+from .tree_baselines import TreeBaselineCounts, scored_gold_tree
 
 
 def symmetrise(attn: np.ndarray) -> np.ndarray:

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes._serialise import jsonable
 from sklearn.linear_model import LinearRegression, Ridge
+
+from ._serialise import jsonable
 
 TIE_TOLERANCE = 1e-9  # cosine margin below which another input counts as tied with the word's own
 

@@ -27,11 +27,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from edgeaudit.probes._trees import tree_depths, tree_distances
-from edgeaudit.probes.structural_metrics import DepthMetrics, DistanceMetrics, depth_metrics, distance_metrics
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
+
+from ._trees import tree_depths, tree_distances
+from .structural_metrics import DepthMetrics, DistanceMetrics, depth_metrics, distance_metrics
 
 
 def split_sentences(

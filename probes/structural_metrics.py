@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes._serialise import jsonable
-from edgeaudit.probes._trees import count_shared_edges, spanning_tree_edges, tree_depths, tree_distances
-from edgeaudit.probes.tree_baselines import scored_gold_tree
 from scipy.stats import rankdata
+
+from ._serialise import jsonable
+from ._trees import count_shared_edges, spanning_tree_edges, tree_depths, tree_distances
+from .tree_baselines import scored_gold_tree
 
 LENGTH_RANGE: tuple[int, int] = (5, 50)
 

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from edgeaudit.probes._trees import (
+
+from ._trees import (
     chain_edges,
     count_shared_edges,
     gold_edges_without_punct,

@@ -14,7 +14,7 @@ Public surface (everything else in the submodules is an implementation detail):
 
 from __future__ import annotations
 
-from edgeaudit.probes.property.control_data import (
+from .control_data import (
     control_task_norms,
     frequency_matched_norms,
     gaussian_embeddings,
@@ -23,7 +23,7 @@ from edgeaudit.probes.property.control_data import (
     shuffled_norms,
     type_level_labels,
 )
-from edgeaudit.probes.property.controls import (
+from .controls import (
     CONTROLS,
     ControlEntry,
     ControlRun,
@@ -31,7 +31,7 @@ from edgeaudit.probes.property.controls import (
     UnknownControlError,
     get_control,
 )
-from edgeaudit.probes.property.crossval import (
+from .crossval import (
     CrossValScores,
     Splits,
     category_held_out,
@@ -39,15 +39,15 @@ from edgeaudit.probes.property.crossval import (
     cross_validated_predictions,
     cross_validated_scores,
 )
-from edgeaudit.probes.property.mappers import MAPPERS, CappedPLSRegression, UnknownMapperError, make_mapper
-from edgeaudit.probes.property.mdl import (
+from .mappers import MAPPERS, CappedPLSRegression, UnknownMapperError, make_mapper
+from .mdl import (
     MDLProbeResult,
     OnlineCodelength,
     feature_mdl,
     mdl_probe,
     online_codelength,
 )
-from edgeaudit.probes.property.metrics import (
+from .metrics import (
     DEFAULT_METRICS,
     METRICS,
     MetricSpec,
@@ -58,9 +58,9 @@ from edgeaudit.probes.property.metrics import (
     get_metric,
     neighbour_score,
 )
-from edgeaudit.probes.property.predictors import CategoryMean, NearestNeighbourCopy
-from edgeaudit.probes.property.probe import PROBE_METRICS, run_property_probe
-from edgeaudit.probes.property.results import ControlResult, PropertyProbeResult, ScoredRun
+from .predictors import CategoryMean, NearestNeighbourCopy
+from .probe import PROBE_METRICS, run_property_probe
+from .results import ControlResult, PropertyProbeResult, ScoredRun
 
 __all__ = [
     "CONTROLS",

@@ -17,17 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes._names import unknown_name_message
-from edgeaudit.probes.property.control_data import (
+
+from .._names import unknown_name_message
+from .control_data import (
     control_task_norms,
     frequency_matched_norms,
     gaussian_embeddings,
     rotated_norms,
     shuffled_norms,
 )
-from edgeaudit.probes.property.crossval import Splits, category_held_out
-from edgeaudit.probes.property.metrics import gold_feature_counts
-from edgeaudit.probes.property.predictors import CategoryMean, NearestNeighbourCopy, category_codes
+from .crossval import Splits, category_held_out
+from .metrics import gold_feature_counts
+from .predictors import CategoryMean, NearestNeighbourCopy, category_codes
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes.property.mappers import make_mapper
-from edgeaudit.probes.property.metrics import (
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, KFold
+
+from .mappers import make_mapper
+from .metrics import (
     CANDIDATE_PROTOCOLS,
     EvalContext,
     MetricSpec,
     is_binary,
     resolve_metrics,
 )
-from sklearn.base import clone
-from sklearn.model_selection import GroupKFold, KFold
 
 
 @dataclass(frozen=True)

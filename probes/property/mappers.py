@@ -26,14 +26,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes._names import unknown_name_message
-from edgeaudit.probes.property._pls import fit_pls2
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.linear_model import RidgeCV
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from .._names import unknown_name_message
+from ._pls import fit_pls2
 
 DEFAULT_RIDGE_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-2, 4, 13))
 

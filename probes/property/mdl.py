@@ -32,11 +32,12 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes._serialise import jsonable
-from edgeaudit.probes.property.control_data import type_level_labels
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from .._serialise import jsonable
+from .control_data import type_level_labels
 
 BLOCK_PERCENTAGES: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.25, 12.5, 25.0, 50.0, 100.0)
 PROBABILITY_FLOOR = 1e-3

@@ -29,8 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from edgeaudit.probes._names import unknown_name_message
 from scipy.stats import rankdata
+
+from .._names import unknown_name_message
 
 CANDIDATE_PROTOCOLS = ("fold", "all")
 DEFAULT_METRICS: tuple[str, ...] = (

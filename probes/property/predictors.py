@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes.property.metrics import cosine_matrix
 from sklearn.base import BaseEstimator, RegressorMixin
+
+from .metrics import cosine_matrix
 
 
 class NearestNeighbourCopy(RegressorMixin, BaseEstimator):

@@ -14,7 +14,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes.property.controls import (
+from sklearn.utils.parallel import Parallel, delayed
+
+from .controls import (
     CONTROLS,
     ControlEntry,
     ControlRun,
@@ -22,28 +24,27 @@ from edgeaudit.probes.property.controls import (
     get_control,
     missing_requirements,
 )
-from edgeaudit.probes.property.crossval import (
+from .crossval import (
     CrossValScores,
     average_runs,
     concept_kfold,
     cross_validated_scores,
 )
-from edgeaudit.probes.property.mappers import describe_mapper, make_mapper
-from edgeaudit.probes.property.metrics import (
+from .mappers import describe_mapper, make_mapper
+from .metrics import (
     CANDIDATE_PROTOCOLS,
     DEFAULT_METRICS,
     MetricSpec,
     get_metric,
     neighbour_chance,
 )
-from edgeaudit.probes.property.results import (
+from .results import (
     BootstrapSettings,
     ControlResult,
     PropertyProbeResult,
     ScoredRun,
     p_value,
 )
-from sklearn.utils.parallel import Parallel, delayed
 
 PROBE_METRICS: tuple[str, ...] = (*DEFAULT_METRICS, "feature_f1")
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from edgeaudit.probes._serialise import jsonable
-from edgeaudit.probes.bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
-from edgeaudit.probes.property.crossval import CrossValScores
+
+from .._serialise import jsonable
+from ..bootstrap import ConfidenceInterval, bootstrap_margin_ci, bootstrap_mean_ci
+from .crossval import CrossValScores
 
 
 @dataclass(frozen=True)
