@@ -14,9 +14,9 @@ from edgeaudit.runtime.words import POOLINGS
 
 
 def _data_report(spec: str, sentences_read: int, skipped: list) -> dict:
-    kinds: dict[str, int] = {}
-    for skip in skipped:
-        kinds[getattr(skip, "kind", "other")] = kinds.get(getattr(skip, "kind", "other"), 0) + 1
+    from edgeaudit.data.skips import count_skips
+
+    kinds = count_skips(skipped)
     return {
         "spec": spec,
         "sentences_read": sentences_read,
