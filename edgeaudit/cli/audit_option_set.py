@@ -20,13 +20,21 @@ THRESHOLD_PARAMETERS = ("min_effect", "max_ci_width", "min_instances", "correspo
                         "min_rollout_self_share", "min_identifiability")
 
 
-def _layers(text: str | None) -> tuple[int, ...] | None:
+def parse_layers(text: str | None) -> tuple[int, ...] | None:
+    """``0,6`` or ``0-3,6`` -> (0, 6) / (0, 1, 2, 3, 6)."""
     if text is None:
         return None
+    layers: list[int] = []
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            first, _, last = part.partition("-")
+            layers += range(int(first), int(last) + 1) if last else [int(first)]
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of layer numbers") from None
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of layer numbers or ranges "
+                                 "(e.g. 0,6 or 0-3,6)") from None
+    return tuple(dict.fromkeys(layers))
 
 
 # (parameter name, click option), in the order --help shows them
@@ -97,7 +105,7 @@ def audit_options_from(params: dict[str, Any], *, progress: bool) -> AuditOption
     thresholds = VerdictThresholds(**{name: params[name] for name in THRESHOLD_PARAMETERS})
     plain = {name: params[name] for name in NAMES if name not in THRESHOLD_PARAMETERS}
     plain["probes"] = parse_probe_list(plain["probes"])
-    plain["property_layers"] = _layers(plain["property_layers"])
+    plain["property_layers"] = parse_layers(plain["property_layers"])
     return AuditOptions(**plain, thresholds=thresholds, progress=progress)
 
 

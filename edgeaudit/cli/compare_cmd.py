@@ -9,11 +9,9 @@ import click
 
 from edgeaudit.cli.audit_option_set import NAMES as AUDIT_NAMES
 from edgeaudit.cli.audit_option_set import audit_option_set, audit_options_from, option_fields
+from edgeaudit.cli.compare_option_set import compare_option_set, compare_settings
 from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
 from edgeaudit.cli.skips import audit_skip_line, claims_json
-from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
-from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
-from edgeaudit.gates import METRICS
 
 
 def _explicit(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -77,27 +75,14 @@ def fidelity_lines(document: dict) -> list[str]:
 @click.argument("variant", type=click.Path(path_type=str))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=str), help="Output directory.")
 @audit_option_set
-@click.option("--drift-tolerance", type=float, default=DEFAULT_DRIFT_TOLERANCE, show_default=True,
-              help="A claim whose score moves more than this (and whose delta CI excludes 0) drifts.")
-@click.option("--drift-sentences", type=int, help="Cap on sentences of the paired numeric-drift run (default: all).")
-@click.option("--fidelity/--no-fidelity", default=True, show_default=True,
-              help="Check each bundle's audited (tapped) graph against its deployed graph.")
-@click.option("--fidelity-sentences", type=int, default=DEFAULT_SENTENCES, show_default=True)
-@click.option("--fidelity-tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
-              help="Max |diff| of the final output for the audited graph to count as faithful.")
-@click.option("--refit/--no-refit", default=True, show_default=True,
-              help="Apply the reference's (refitted) structural and property probes to the variant.")
-@click.option("--fail-on", "fail_on", multiple=True, metavar="EXPR",
-              help="Gate 'METRIC OP NUMBER' (repeatable); exit 1 when it is true. Metrics: " + ", ".join(METRICS) + ".")
-@click.option("--gates", "gates_file", type=click.Path(path_type=str), help='TOML file with fail_on = ["flips>0", ...].')
+@compare_option_set
 @click.option("--unrelated-ok", is_flag=True,
               help="Compare even when VARIANT was not compressed from REFERENCE (its manifest names another parent).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--overwrite", is_flag=True,
               help="--out holds another comparison (other bundles, data or options): delete it and start afresh.")
 @click.option("--json", "as_json", is_flag=True, help="Print claims, drift and gates as JSON on stdout.")
-def compare_command(reference, variant, out_dir, drift_tolerance, drift_sentences, fidelity, fidelity_sentences,
-                    fidelity_tolerance, refit, fail_on, gates_file, unrelated_ok, quiet, overwrite, as_json,
+def compare_command(reference, variant, out_dir, fail_on, gates_file, unrelated_ok, quiet, overwrite, as_json,
                     **params) -> None:
     """Compare REFERENCE with its compressed VARIANT claim by claim: survives / drifts / breaks, verdict flips,
     numeric drift (per-layer SQNR, per-head attention JSD, output cosine) and whether each audited graph is the
@@ -119,9 +104,7 @@ def compare_command(reference, variant, out_dir, drift_tolerance, drift_sentence
     data, piped = stdin_spec(params["data"])
     progress = not quiet and sys.stderr.isatty()
     audit = audit_options_from(params | {"data": data}, progress=progress)
-    options = CompareOptions(audit=audit, drift_tolerance=drift_tolerance, drift_sentences=drift_sentences,
-                             fidelity=fidelity, fidelity_sentences=fidelity_sentences,
-                             fidelity_tolerance=fidelity_tolerance, refit=refit, gates=tuple(gates), progress=progress,
+    options = CompareOptions(audit=audit, **compare_settings(params), gates=tuple(gates), progress=progress,
                              unrelated_ok=unrelated_ok,
                              explicit_audit_options=option_fields(_explicit(AUDIT_NAMES)))
 

@@ -20,6 +20,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from edgeaudit.compress import model_io
 from edgeaudit.compress._ort import first_line
 from edgeaudit.compress._quiet import quiet_onnxruntime
 
@@ -36,6 +37,22 @@ def pre_process(src: Path, dst: Path, *, external: bool) -> tuple[Path, dict[str
         return src, {"ran": False, "reason": f"quant_pre_process failed: {first_line(exc)}"}
     return dst, {"ran": True, "symbolic_shape_inference": False, "onnx_shape_inference": True,
                  "ort_optimization": "basic"}
+
+
+def prepare(model: onnx.ModelProto, work: Path, *, external: bool) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
+    """Pre-process, rewrite Gemm as MatMul and name every node; return the prepared file, its model and a record.
+
+    Deterministic, so a sweep that lists node names on one machine finds the same names in every worker.
+    """
+    raw = work / "parent.onnx"
+    model_io.save_model(model, raw)
+    path, pre = pre_process(raw, work / "preprocessed.onnx", external=external)
+    prepared = onnx.load(str(path))
+    gemms = gemm_to_matmul(prepared)
+    name_unnamed_nodes(prepared)
+    out = work / "prepared.onnx"
+    model_io.save_model(prepared, out)
+    return out, prepared, {"pre_process": pre, "gemm_rewritten_as_matmul": gemms}
 
 
 def _fresh_name(taken: set[str], base: str) -> str:
@@ -75,17 +92,24 @@ def _gemm_as_matmul(node: onnx.NodeProto, inits: dict[str, onnx.TensorProto], gr
         graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight), weight_name))
     base = node.name or node.output[0]
     if not bias:
-        return [helper.make_node("MatMul", [node.input[0], weight_name], [node.output[0]],
-                                 name=_fresh_name(taken, f"{base}_MatMul"))]
+        return _with_metadata(node, [helper.make_node("MatMul", [node.input[0], weight_name], [node.output[0]],
+                                                      name=_fresh_name(taken, f"{base}_MatMul"))])
     if beta != 1.0:
         scaled = numpy_helper.to_array(inits[bias])
         bias = _fresh_name(taken, f"{bias}_scaled")
         graph.initializer.append(numpy_helper.from_array(scaled * np.asarray(beta, scaled.dtype), bias))
     product = _fresh_name(taken, f"{node.output[0]}_matmul")
-    return [
+    return _with_metadata(node, [
         helper.make_node("MatMul", [node.input[0], weight_name], [product], name=_fresh_name(taken, f"{base}_MatMul")),
         helper.make_node("Add", [product, bias], [node.output[0]], name=_fresh_name(taken, f"{base}_Add")),
-    ]
+    ])
+
+
+def _with_metadata(original: onnx.NodeProto, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
+    """The rewrite keeps the exporter's metadata (dynamo's module scope names say which layer a weight is in)."""
+    for node in nodes:
+        node.metadata_props.extend(original.metadata_props)
+    return nodes
 
 
 def _drop_unused_initializers(graph: onnx.GraphProto, candidates: set[str]) -> None:
@@ -134,6 +158,25 @@ def weight_matmuls(model: onnx.ModelProto) -> list[str]:
     """Names of MatMul nodes whose second input is a constant: the model's linear layers."""
     inits = {t.name for t in model.graph.initializer}
     return [n.name for n in model.graph.node if n.op_type == "MatMul" and len(n.input) > 1 and n.input[1] in inits]
+
+
+def constant_gathers(model: onnx.ModelProto) -> list[str]:
+    """Names of Gather nodes reading a constant table (embeddings): what ``int8-dynamic-full`` also quantises."""
+    inits = {t.name for t in model.graph.initializer}
+    return [n.name for n in model.graph.node if n.op_type == "Gather" and n.input and n.input[0] in inits]
+
+
+def exact_nodes(candidates: list[str], names: tuple[str, ...], option: str = "float nodes") -> list[str]:
+    """``names`` checked against the quantisable nodes (a sensitivity sweep names them exactly)."""
+    from edgeaudit.compress.errors import CompressError
+
+    known = set(candidates)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise CompressError(f"{option}: {len(unknown)} node(s) are not quantisable nodes of this model, e.g. "
+                            f"{unknown[0]!r}", hint="the node names come from this bundle's prepared graph "
+                                                    "(edgeaudit.compress.blocks.model_blocks lists them)")
+    return list(dict.fromkeys(names))
 
 
 def matching_nodes(nodes: list[str], patterns: tuple[str, ...]) -> list[str]:

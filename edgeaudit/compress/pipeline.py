@@ -57,7 +57,8 @@ class _Job:
     progress: bool
     calibration: tuple[list, dict[str, Any]] | None = None  # (feeds, record) for int8-static
     keep_float: tuple[str, ...] = ()  # --keep-float: regexes of weight MatMuls to leave in float32
-    kept: list[str] = field(default_factory=list)  # the MatMuls those patterns matched
+    float_nodes: tuple[str, ...] = ()  # exact node names to leave in float32 (a sensitivity sweep's variants)
+    kept: list[str] = field(default_factory=list)  # the MatMuls those patterns matched, and the exact names
 
     def stage(self, text: str) -> None:
         self.bar.set_postfix_str(text, refresh=True)
@@ -81,20 +82,18 @@ def _check_inputs(parent: Bundle, name: str, out_dir: Path, calibration: Any, fo
 def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, dict[str, Any], list[str]]:
     """Pre-process (no symbolic shapes), rewrite Gemm as MatMul, name nodes; return the path to quantise."""
     job.stage("pre-processing")
-    raw = job.work / "parent.onnx"
-    model_io.save_model(model, raw)
-    path, pre = graph_prep.pre_process(raw, job.work / "preprocessed.onnx", external=external)
-    prepared = onnx.load(str(path))
-    gemms = graph_prep.gemm_to_matmul(prepared)
-    graph_prep.name_unnamed_nodes(prepared)
+    out, prepared, record = graph_prep.prepare(model, job.work, external=external)
     nodes = graph_prep.weight_matmuls(prepared)
     job.kept = graph_prep.matching_nodes(nodes, job.keep_float)
-    out = job.work / "prepared.onnx"
-    model_io.save_model(prepared, out)
+    if job.float_nodes:
+        tables = graph_prep.constant_gathers(prepared) if job.name == "int8-dynamic-full" else []
+        exact = graph_prep.exact_nodes(nodes + tables, job.float_nodes)
+        job.kept += [name for name in exact if name not in job.kept]
     job.done()
-    record = {"pre_process": pre, "gemm_rewritten_as_matmul": gemms}
     if job.keep_float:
         record["keep_float"] = {"patterns": list(job.keep_float), "nodes": job.kept}
+    elif job.float_nodes:
+        record["keep_float"] = {"patterns": [], "nodes": job.kept}
     return out, record, [name for name in nodes if name not in job.kept]
 
 
@@ -192,12 +191,20 @@ def _write_variant(job: _Job, staging: Path, model: onnx.ModelProto, settings: d
 
 def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibration: Any = None,
              force: bool = False, progress: bool = True, calibration_limit: int = DEFAULT_LIMIT,
-             log: Log | None = None, keep_float: tuple[str, ...] = ()) -> CompressResult:
-    """Like :func:`compress_bundle` but also returns sizes and the tap check (what the CLI prints)."""
+             log: Log | None = None, keep_float: tuple[str, ...] = (),
+             float_nodes: tuple[str, ...] = ()) -> CompressResult:
+    """Like :func:`compress_bundle` but also returns sizes and the tap check (what the CLI prints).
+
+    ``keep_float`` are regular expressions over node names; ``float_nodes`` exact node names of the prepared
+    graph (weight MatMuls, and embedding Gathers for int8-dynamic-full), as :mod:`blocks` lists them.
+    """
     name = resolve_preset(preset)
     parent = load_bundle(bundle_dir)
     out_dir = Path(out_dir)
     _check_inputs(parent, name, out_dir, calibration, force)
+    if float_nodes and name == "fp16":
+        raise CompressError("fp16 converts every node: it cannot keep chosen nodes in float32",
+                            hint="choose an int8 or int4 preset")
     if keep_float and name == "fp16" and log is not None:
         log("note: fp16 converts every node; --keep-float applies to the integer presets and is ignored")
     if calibration is not None and name not in NEEDS_CALIBRATION and log is not None:
@@ -210,7 +217,7 @@ def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibr
     with staged_bundle(out_dir, force, error=CompressError) as staging, \
             tqdm(total=steps + 2, desc=f"compress {name}", unit="step", file=sys.stderr,
                  disable=not progress) as bar:
-        job = _Job(name, parent, staging / ".work", bar, progress, calib, tuple(keep_float))
+        job = _Job(name, parent, staging / ".work", bar, progress, calib, tuple(keep_float), tuple(float_nodes))
         job.work.mkdir()
         job.stage("loading")
         model = model_io.load_parent_model(parent)

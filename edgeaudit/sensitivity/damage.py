@@ -1,0 +1,96 @@
+"""What one variant did to the explanations and to the outputs, as a small record; and the rankings of blocks.
+
+Explanation damage of a variant = claims that do not survive (break or drift, as ``compare`` decides) + mean
+|score delta| over claims (< 1 for every metric we report, so it only orders variants with equal counts).
+Output damage = next-token KL (nats, mean) for bundles whose output is logits, else 1 − mean per-word output
+cosine. Blocks are ranked by the damage of their ``only`` variant: what quantising that block alone does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+SURVIVES = "survives"
+
+
+def variant_record(document: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a compare.json a sweep needs (a few kB), in the same key order every time."""
+    drift = document.get("numeric_drift") or {}
+    next_token = drift.get("next_token") or {}
+    cosine = (drift.get("output_cosine") or {}).get("mean")
+    kl = next_token.get("kl_mean")  # None unless the bundle's final output is logits
+    summary = document["summary"]
+    claims = [{"id": c["id"], "kind": c["kind"], "text": c.get("text"), "survival": c["survival"],
+               "flip": c["flip"], "delta": c["delta"]} for c in document["claims"]]
+    deltas = [abs(c["delta"]) for c in claims if c["delta"] is not None]
+    not_surviving = sum(c["survival"] != SURVIVES for c in claims)
+    mean_delta = sum(deltas) / len(deltas) if deltas else 0.0
+    layers = [{"layer": row.get("layer"), "sqnr_db": row.get("sqnr_db")} for row in drift.get("layers") or []]
+    return {
+        "counts": {key: summary[key] for key in ("claims", "survives", "drifts", "breaks", "flips")},
+        "gates_tripped": summary["gates_tripped"],
+        "gates": [{"gate": g.get("gate"), "value": g.get("value"), "tripped": g.get("tripped")}
+                  for g in document.get("gates", [])],
+        "claims": claims,
+        "explanation_damage": not_surviving + mean_delta,
+        "mean_abs_score_delta": mean_delta,
+        "output": {"cosine_mean": cosine, "cosine_min": (drift.get("output_cosine") or {}).get("min"),
+                   "max_abs_diff": drift.get("output_max_abs_diff"), "min_sqnr_db": drift.get("min_sqnr_db"),
+                   "worst_sqnr_layer": drift.get("worst_sqnr_layer"), "next_token_kl_mean": kl,
+                   "top1_agreement": next_token.get("top1_agreement") if kl is not None else None},
+        "output_damage": _output_damage(cosine, kl),
+        "sqnr_by_layer": layers,
+    }
+
+
+def _output_damage(cosine: float | None, kl: float | None) -> float | None:
+    if kl is not None and math.isfinite(kl):
+        return float(kl)
+    return None if cosine is None else max(0.0, 1.0 - float(cosine))
+
+
+def holds(record: dict[str, Any], gated: bool) -> bool:
+    """The recommendation's target: every gate holds (with --fail-on), otherwise every claim survives."""
+    if gated:
+        return record["gates_tripped"] == 0 and all(g["tripped"] is not None for g in record["gates"])
+    return all(c["survival"] == SURVIVES for c in record["claims"])
+
+
+def failing_claims(record: dict[str, Any]) -> list[str]:
+    return [c["id"] for c in record["claims"] if c["survival"] != SURVIVES]
+
+
+def _ranks(values: dict[str, float | None]) -> dict[str, int]:
+    """1 = most damage; blocks without a value rank last, ties share the order they were listed in."""
+    order = sorted(values, key=lambda name: -math.inf if values[name] is None else values[name], reverse=True)
+    return {name: i + 1 for i, name in enumerate(order)}
+
+
+def rank_blocks(blocks: list[str], only: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Rank blocks by explanation damage and by output damage of their ``only`` variants; say where they differ."""
+    rows = [name for name in blocks if name in only and "error" not in only[name]]
+    explanation = {name: only[name]["explanation_damage"] for name in rows}
+    output = {name: only[name]["output_damage"] for name in rows}
+    by_explanation, by_output = _ranks(explanation), _ranks(output)
+    top = max(1, min(3, len(rows) // 3 or 1))
+    top_explanation = {n for n, r in by_explanation.items() if r <= top}
+    top_output = {n for n, r in by_output.items() if r <= top}
+    return {
+        "by_explanation": sorted(rows, key=by_explanation.__getitem__),
+        "by_output": sorted(rows, key=by_output.__getitem__),
+        "ranks": {n: {"explanation": by_explanation[n], "output": by_output[n]} for n in rows},
+        "spearman": _spearman([explanation[n] for n in rows], [output[n] for n in rows]),
+        "top_k": top,
+        "explanation_not_output": sorted(top_explanation - top_output, key=by_explanation.__getitem__),
+        "output_not_explanation": sorted(top_output - top_explanation, key=by_output.__getitem__),
+    }
+
+
+def _spearman(a: list[float | None], b: list[float | None]) -> float | None:
+    pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    if len(pairs) < 3 or len({x for x, _ in pairs}) < 2 or len({y for _, y in pairs}) < 2:
+        return None
+    from scipy.stats import spearmanr
+
+    return float(spearmanr([x for x, _ in pairs], [y for _, y in pairs]).statistic)

@@ -1,0 +1,203 @@
+"""``run_sensitivity``: a reference bundle + a preset -> which block's quantisation breaks which explanation.
+
+Steps: list the model's quantisable blocks (:mod:`edgeaudit.compress.blocks`); audit the reference once (into
+DIR/reference; every variant is compared against that finished audit, so the reference is never re-audited);
+build and compare the full variant and, per swept block, the ``only`` and ``all-but`` variants on the scheduler;
+rank blocks by explanation and by output damage; search and verify the float fallback
+(:mod:`edgeaudit.sensitivity.recommend`); write DIR/sensitivity.json and its Markdown and HTML reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from edgeaudit.bundle import load_bundle
+from edgeaudit.compress.blocks import Block, model_blocks
+from edgeaudit.compress.errors import CompressError
+from edgeaudit.compress.presets import NEEDS_CALIBRATION, PRESETS, resolve_preset
+from edgeaudit.sensitivity.damage import rank_blocks
+from edgeaudit.sensitivity.options import SensitivityOptions
+from edgeaudit.sensitivity.plan import FULL, Variant, fallback_variant, plan_variants, swept_blocks
+from edgeaudit.sensitivity.recommend import recommend
+from edgeaudit.sensitivity.schedulers import Scheduler, open_scheduler
+from edgeaudit.sensitivity.task import VariantTask, _model_bytes
+
+SCHEMA = "edgeaudit.sensitivity"
+SCHEMA_VERSION = 1
+Log = Callable[[str], None]
+
+
+def _check(reference: Path, options: SensitivityOptions) -> str:
+    bundle = load_bundle(reference)
+    if bundle.manifest.variant in PRESETS:
+        raise CompressError(f"{reference}: is already a compressed variant ({bundle.manifest.variant})",
+                            hint="run the sweep on its fp32 parent bundle")
+    preset = resolve_preset(options.preset)
+    if preset in NEEDS_CALIBRATION and options.calibration is None:
+        raise CompressError(f"preset {preset} needs calibration data: option --calibration is required",
+                            hint="pass --calibration builtin:treebank or a text file with one sentence per line")
+    return preset
+
+
+class _Sweep:
+    """The state of one sweep: tasks built the same way for the plan and for fallback verifications."""
+
+    def __init__(self, reference: Path, out_dir: Path, options: SensitivityOptions, preset: str,
+                 blocks: list[Block], scheduler: Scheduler, progress: bool) -> None:
+        self.reference, self.out_dir, self.options, self.preset = reference, out_dir, options, preset
+        self.blocks, self.scheduler, self.progress = blocks, scheduler, progress
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def task(self, variant: Variant, *, keep: bool) -> VariantTask:
+        return VariantTask(name=variant.name, kind=variant.kind, block=variant.block,
+                           float_blocks=variant.float_blocks, float_nodes=variant.float_nodes(self.blocks),
+                           reference_bundle=str(self.reference.resolve()),
+                           reference_audit=str((self.out_dir / "reference").resolve()), preset=self.preset,
+                           out=str((self.out_dir / "variants" / variant.folder).resolve()),
+                           compare=self.options.compare, calibration=self.options.calibration,
+                           keep_bundle=keep or self.options.keep_variants)
+
+    def run(self, variants: list[Variant], *, desc: str, keep: bool = False) -> None:
+        tasks = [self.task(v, keep=keep) for v in variants]
+        with tqdm(total=len(tasks), desc=desc, unit="variant", file=sys.stderr, disable=not self.progress) as bar:
+            def done(record: dict[str, Any]) -> None:
+                self.records[record["name"]] = record
+                bar.set_postfix_str(record["name"], refresh=False)
+                bar.update(1)
+
+            self.scheduler.run(tasks, done)
+
+    def verify(self, step: int, float_blocks: list[str]) -> dict[str, Any]:
+        variant = fallback_variant(step, float_blocks)
+        self.run([variant], desc=f"fallback {step}", keep=True)
+        return self.records[variant.name]
+
+
+def _by_block(records: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {r["block"]: r for r in records.values() if r["kind"] == kind}
+
+
+def _heatmap(blocks: list[str], only: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """claim x block: |score delta| and survival of each claim when only that block is quantised."""
+    claims: dict[str, dict[str, Any]] = {}
+    for name in blocks:
+        for claim in (only.get(name) or {}).get("claims", []):
+            row = claims.setdefault(claim["id"], {"id": claim["id"], "text": claim["text"], "cells": {}})
+            row["cells"][name] = {"abs_delta": None if claim["delta"] is None else abs(claim["delta"]),
+                                  "survival": claim["survival"]}
+    return {"blocks": blocks, "claims": list(claims.values()),
+            "definition": "cell = |variant score − reference score| of the claim when only that block is quantised"}
+
+
+def _sizes(reference: Path, records: dict[str, dict[str, Any]], recommendation: dict[str, Any]) -> dict[str, Any]:
+    full = records.get(FULL) or {}
+    chosen = records.get(recommendation.get("variant") or "") or {}
+    return {"float": _model_bytes(reference), "full": full.get("bytes"), "recommended": chosen.get("bytes")}
+
+
+def _write(document: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    text = json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    path = out_dir / "sensitivity.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return json.loads(text)
+
+
+def run_sensitivity(reference: str | Path, out_dir: str | Path, options: SensitivityOptions | None = None,
+                    *, log: Log = lambda message: None) -> dict[str, Any]:
+    """Sweep ``reference`` block by block under ``options.preset``; write ``out_dir/sensitivity.json``."""
+    from edgeaudit.audit.run import run_audit
+
+    options = options or SensitivityOptions()
+    reference, out_dir = Path(reference), Path(out_dir)
+    began = time.perf_counter()
+    preset = _check(reference, options)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log(f"[blocks] listing the quantisable blocks of {reference} under {preset}")
+    blocks = model_blocks(load_bundle(reference), preset, work=out_dir)
+    swept = swept_blocks(blocks, options.layers)
+    variants = plan_variants(blocks, swept, options.mode)
+    log(f"[blocks] {len(blocks)} blocks ({', '.join(b.name for b in blocks[:4])}{', ...' if len(blocks) > 4 else ''}); "
+        f"{len(variants)} variants to build and compare")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    log(f"[audit reference] {reference} -> {out_dir / 'reference'}")
+    audit_options = options.compare.audit
+    run_audit(reference, out_dir / "reference", audit_options, log=lambda message: log(f"  {message}"))
+    timings["audit-reference"] = round(time.perf_counter() - started, 3)
+    with open_scheduler(options.scheduler, workers=options.workers, memory=options.worker_memory,
+                        jobs=audit_options.jobs) as scheduler:
+        log(f"[sweep] {len(variants)} variants on {scheduler.kind} ({scheduler.workers} worker(s))")
+        sweep = _Sweep(reference, out_dir, options, preset, blocks, scheduler, options.progress)
+        started = time.perf_counter()
+        sweep.run(variants, desc="sensitivity")
+        timings["sweep"] = round(time.perf_counter() - started, 3)
+        names = [b.name for b in blocks]
+        only, all_but = _by_block(sweep.records, "only"), _by_block(sweep.records, "all-but")
+        started = time.perf_counter()
+        if options.recommend:
+            recommendation = recommend(names, sweep.records[FULL], only, all_but, sweep.verify,
+                                       gated=bool(options.compare.gates), max_steps=options.max_fallback_steps)
+        else:
+            recommendation = {"status": "not-run", "note": "skipped (--no-recommend)", "float_blocks": [], "steps": []}
+        timings["recommend"] = round(time.perf_counter() - started, 3)
+        provenance_scheduler = scheduler.describe()
+    _drop_unchosen_bundles(sweep, recommendation)
+    timings["total"] = round(time.perf_counter() - began, 3)
+    records = sweep.records
+    document = {
+        "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+        "summary": _summary(blocks, records, recommendation),
+        "blocks": [b.to_dict() for b in blocks],
+        "swept": [b.name for b in swept],
+        "ranking": rank_blocks([b.name for b in swept], only),
+        "heatmap": _heatmap([b.name for b in swept], only),
+        "recommendation": {**recommendation, "bundle": (records.get(recommendation.get("variant") or "") or {}).get(
+            "bundle")},
+        "sizes": _sizes(reference, records, recommendation),
+        "variants": [records[name] for name in [*[v.name for v in variants],
+                                                *[s["variant"] for s in recommendation.get("steps", [])]]],
+        "reference": {"bundle": str(reference.resolve()), "audit": str((out_dir / "reference" / "audit.json").resolve())},
+        "options": options.to_dict(),
+        "provenance": {"scheduler": provenance_scheduler, "timings": timings, "platform": platform.platform(),
+                       "machine": platform.machine(), "cpu_count": os.cpu_count(),
+                       "tasks": {name: r.get("run") for name, r in records.items()},
+                       "resumed": sorted(name for name, r in records.items() if r.get("resumed"))},
+    }
+    for record in document["variants"]:
+        record.pop("run", None)
+        record.pop("resumed", None)
+    return _write(document, out_dir)
+
+
+def _drop_unchosen_bundles(sweep: _Sweep, recommendation: dict[str, Any]) -> None:
+    """Fallback steps keep their bundles until the search ends; only the recommended one stays."""
+    import shutil
+
+    if sweep.options.keep_variants:
+        return
+    for step in recommendation.get("steps", []):
+        record = sweep.records[step["variant"]]
+        if step["variant"] != recommendation.get("variant") and record.get("bundle"):
+            shutil.rmtree(record["bundle"], ignore_errors=True)
+            record["bundle"] = None
+
+
+def _summary(blocks: list[Block], records: dict[str, dict[str, Any]], recommendation: dict[str, Any]) -> dict:
+    full = records.get(FULL) or {}
+    errors = sorted(name for name, r in records.items() if "error" in r)
+    return {"blocks": len(blocks), "variants": len(records), "variant_errors": errors,
+            "full": None if "error" in full else full.get("counts"),
+            "recommendation": recommendation.get("status"),
+            "float_blocks": recommendation.get("float_blocks", [])}
+
