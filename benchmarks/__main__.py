@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmarks import common
 
-IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B8", "B9")
+IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B8", "B9", "B10")
 
 
 def _runner(bench_id: str):
@@ -35,6 +35,10 @@ def _runner(bench_id: str):
         from benchmarks import streaming
 
         return streaming.run
+    if bench_id == "B10":
+        from benchmarks import sweep
+
+        return sweep.run
     from benchmarks import roofline
 
     return roofline.run

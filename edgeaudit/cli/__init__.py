@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("edgeaudit.cli.audit_cmd:audit_command", "Probe a bundle, run the controls, and give every claim a verdict."),
     "extract": ("edgeaudit.cli.extract_cmd:extract_command", "Store word-level activations of a treebank run through a bundle."),
     "compare": ("edgeaudit.cli.compare_cmd:compare_command", "Compare a reference and a compressed variant claim by claim, with CI gates."),
+    "sensitivity": ("edgeaudit.cli.sensitivity_cmd:sensitivity_command",
+                    "Which block's quantisation breaks which explanation, and the smallest float fallback."),
     "report": ("edgeaudit.cli.report_cmd:report_command", "Render an audit.json or compare.json as self-contained HTML and Markdown."),
     "demo": ("edgeaudit.cli.demo_cmd:demo_command", "Export, compress, audit and compare all-MiniLM-L6-v2, then render the reports."),
 }

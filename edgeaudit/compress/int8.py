@@ -44,7 +44,10 @@ def quantize_int8_dynamic(src: Path, dst: Path, *, full: bool, external: bool,
     quantized = {"MatMul": graph_prep.count_op(model, "MatMulInteger")}
     if full:
         quantized["Gather"] = graph_prep.quantized_gathers(model)
-    if not quantized["MatMul"]:
+    if not quantized["MatMul"] and not quantized.get("Gather"):
+        if exclude:
+            raise CompressError("int8 quantisation changed nothing: every quantisable node was kept in float",
+                                hint="keep fewer nodes in float (--keep-float)")
         raise CompressError("int8 quantisation changed no MatMul: the model has no MatMul with a constant weight",
                             hint="this preset needs linear layers exported as MatMul or Gemm")
     return {

@@ -148,6 +148,10 @@ def render_html(document: dict[str, Any]) -> str:
         from edgeaudit.report.html_compare import compare_page
 
         return compare_page(document)
+    if document.get("schema") == "edgeaudit.sensitivity":
+        from edgeaudit.report.sensitivity import sensitivity_page
+
+        return sensitivity_page(document)
     from edgeaudit.report.html_audit import audit_page
 
     return audit_page(document)

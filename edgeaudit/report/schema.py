@@ -20,6 +20,7 @@ from edgeaudit.errors import EdgeAuditError
 RESULT_SCHEMAS: dict[str, str] = {
     "edgeaudit.audit": "audit.schema.json",
     "edgeaudit.compare": "compare.schema.json",
+    "edgeaudit.sensitivity": "sensitivity.schema.json",
 }
 
 

@@ -30,7 +30,7 @@ def variant_record(document: dict[str, Any]) -> dict[str, Any]:
     return {
         "counts": {key: summary[key] for key in ("claims", "survives", "drifts", "breaks", "flips")},
         "gates_tripped": summary["gates_tripped"],
-        "gates": [{"gate": g.get("gate"), "value": g.get("value"), "tripped": g.get("tripped")}
+        "gates": [{"gate": g.get("expression"), "value": g.get("value"), "tripped": g.get("tripped")}
                   for g in document.get("gates", [])],
         "claims": claims,
         "explanation_damage": not_surviving + mean_delta,

@@ -52,9 +52,9 @@ class _Sweep:
     """The state of one sweep: tasks built the same way for the plan and for fallback verifications."""
 
     def __init__(self, reference: Path, out_dir: Path, options: SensitivityOptions, preset: str,
-                 blocks: list[Block], scheduler: Scheduler, progress: bool) -> None:
+                 blocks: list[Block], scheduler: Scheduler, progress: bool, log: Log) -> None:
         self.reference, self.out_dir, self.options, self.preset = reference, out_dir, options, preset
-        self.blocks, self.scheduler, self.progress = blocks, scheduler, progress
+        self.blocks, self.scheduler, self.progress, self.log = blocks, scheduler, progress, log
         self.records: dict[str, dict[str, Any]] = {}
 
     def task(self, variant: Variant, *, keep: bool) -> VariantTask:
@@ -73,6 +73,8 @@ class _Sweep:
                 self.records[record["name"]] = record
                 bar.set_postfix_str(record["name"], refresh=False)
                 bar.update(1)
+                if not self.progress:  # no bar (not a terminal): one line per variant for the log
+                    self.log(f"  [{bar.n}/{len(tasks)}] {describe(record)}")
 
             self.scheduler.run(tasks, done)
 
@@ -80,6 +82,17 @@ class _Sweep:
         variant = fallback_variant(step, float_blocks)
         self.run([variant], desc=f"fallback {step}", keep=True)
         return self.records[variant.name]
+
+
+def describe(record: dict[str, Any]) -> str:
+    """One line per finished variant: what it lost, how far the outputs moved, how long it took."""
+    seconds = ((record.get("run") or {}).get("timings") or {}).get("total")
+    took = " (resumed)" if record.get("resumed") else "" if seconds is None else f" ({seconds:.0f} s)"
+    if "error" in record:
+        return f"{record['name']}: not built — {record['error']}{took}"
+    counts = record["counts"]
+    return (f"{record['name']}: {counts['breaks']} break, {counts['drifts']} drift of {counts['claims']} claims; "
+            f"mean |Δ| {record['mean_abs_score_delta']:.4f}; output damage {record['output_damage']}{took}")
 
 
 def _by_block(records: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -138,7 +151,7 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
     with open_scheduler(options.scheduler, workers=options.workers, memory=options.worker_memory,
                         jobs=audit_options.jobs) as scheduler:
         log(f"[sweep] {len(variants)} variants on {scheduler.kind} ({scheduler.workers} worker(s))")
-        sweep = _Sweep(reference, out_dir, options, preset, blocks, scheduler, options.progress)
+        sweep = _Sweep(reference, out_dir, options, preset, blocks, scheduler, options.progress, log)
         started = time.perf_counter()
         sweep.run(variants, desc="sensitivity")
         timings["sweep"] = round(time.perf_counter() - started, 3)

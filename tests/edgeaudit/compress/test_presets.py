@@ -142,3 +142,29 @@ def test_keep_float_that_matches_nothing_names_what_names_look_like(tiny_bundle,
 
     with pytest.raises(CompressError, match="'dwn_proj' matches none of the 15 weight MatMuls.*look like"):
         compress(tiny_bundle("llama"), tmp_path / "v", "int8-dynamic", progress=False, keep_float=("dwn_proj",))
+
+
+def test_float_nodes_stay_float_and_everything_else_is_quantised(tiny_bundle, tmp_path):
+    from edgeaudit.compress import compress
+    from edgeaudit.compress.blocks import model_blocks
+
+    bundle = tiny_bundle("bert")
+    blocks = model_blocks(load_bundle(bundle), "int8-dynamic")
+    kept = blocks[0].nodes
+    result = compress(bundle, tmp_path / "v", "int8-dynamic", progress=False, float_nodes=kept)
+    model = onnx.load(str(result.bundle.directory / "model.onnx"))
+    float_matmuls = {n.name for n in model.graph.node if n.op_type == "MatMul"}
+    assert set(kept) <= float_matmuls
+    quantised = [n for n in model.graph.node if n.op_type == "MatMulInteger"]
+    assert len(quantised) == sum(len(b.nodes) for b in blocks[1:])
+    assert result.bundle.manifest.data["variant"]["settings"]["keep_float"]["nodes"] == list(kept)
+
+
+def test_float_nodes_that_are_not_in_the_model_are_named(tiny_bundle, tmp_path):
+    from edgeaudit.compress import compress
+    from edgeaudit.compress.errors import CompressError
+
+    with pytest.raises(CompressError, match="not quantisable nodes of this model, e.g. 'no/such/MatMul'"):
+        compress(tiny_bundle("bert"), tmp_path / "v", "int8-dynamic", progress=False, float_nodes=("no/such/MatMul",))
+    with pytest.raises(CompressError, match="fp16 converts every node"):
+        compress(tiny_bundle("bert"), tmp_path / "w", "fp16", progress=False, float_nodes=("x",))

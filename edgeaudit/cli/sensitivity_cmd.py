@@ -1,0 +1,162 @@
+"""``edgeaudit sensitivity REF --preset P``: which block's quantisation breaks which explanation, and the fix."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import click
+
+from edgeaudit.cli.audit_option_set import audit_option_set, audit_options_from, parse_layers
+from edgeaudit.cli.compare_option_set import compare_option_set, compare_settings
+from edgeaudit.cli.out_dir import check_inputs, claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
+from edgeaudit.compress.presets import PRESETS
+from edgeaudit.errors import EXIT_GATE_TRIPPED
+from edgeaudit.sensitivity.options import MODES
+
+NOT_SWEEP_IDENTITY = ("scheduler", "workers", "worker_memory", "keep_variants")  # where it runs, not what
+
+
+def _fmt(value, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def ranking_table(document: dict) -> str:
+    """One row per swept block, most explanation damage first."""
+    variants = {v["name"]: v for v in document["variants"]}
+    ranks = document["ranking"]["ranks"]
+    rows = [f"{'block':<20} {'expl.rank':>9} {'out.rank':>8} {'broken':>6} {'mean|Δ|':>8} {'out.damage':>10} "
+            f"{'all-but broken':>14}"]
+    for name in document["ranking"]["by_explanation"]:
+        only, all_but = variants.get(f"only:{name}", {}), variants.get(f"all-but:{name}", {})
+        broken = (only.get("counts") or {})
+        not_surviving = "-" if not broken else broken["breaks"] + broken["drifts"]
+        rest = all_but.get("counts")
+        rows.append(f"{name:<20} {ranks[name]['explanation']:>9} {ranks[name]['output']:>8} {not_surviving:>6} "
+                    f"{_fmt(only.get('mean_abs_score_delta')):>8} {_fmt(only.get('output_damage'), '.3g'):>10} "
+                    f"{'-' if rest is None else rest['breaks'] + rest['drifts']:>14}")
+    return "\n".join(rows)
+
+
+def recommendation_lines(document: dict) -> list[str]:
+    rec, sizes = document["recommendation"], document["sizes"]
+
+    def mb(value) -> str:
+        return "-" if value is None else f"{value / 1e6:.2f} MB"
+
+    lines = []
+    if rec["status"] == "holds":
+        lines.append(f"recommendation: the fully quantised variant holds ({rec['target']}); keep nothing in float")
+    elif rec["status"] == "verified":
+        lines.append(f"recommendation: keep {', '.join(rec['float_blocks'])} in float32 — verified: {rec['target']} "
+                     f"({len(rec['steps'])} fallback variant(s) built)")
+    else:
+        lines.append(f"recommendation: {rec['status']} — {rec.get('note')}")
+    lines.append(f"size: float {mb(sizes['float'])}, fully quantised {mb(sizes['full'])}, "
+                 f"recommended {mb(sizes['recommended'])}")
+    if rec.get("bundle"):
+        lines.append(f"recommended bundle: {rec['bundle']}")
+    ranking = document["ranking"]
+    if ranking["explanation_not_output"] or ranking["output_not_explanation"]:
+        lines.append(f"rankings disagree (top {ranking['top_k']}): explanation damage but not output damage: "
+                     f"{', '.join(ranking['explanation_not_output']) or 'none'}; output but not explanation: "
+                     f"{', '.join(ranking['output_not_explanation']) or 'none'} "
+                     f"(Spearman {_fmt(ranking['spearman'], '.2f')})")
+    return lines
+
+
+@click.command("sensitivity")
+@click.argument("reference", type=click.Path(path_type=str))
+@click.option("--preset", "-p", required=True, metavar="NAME",
+              help=f"Compression preset to sweep: {', '.join(p for p in PRESETS if p != 'fp16')}.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=str), help="Output directory.")
+@click.option("--mode", type=click.Choice(MODES), default="both", show_default=True,
+              help="only: each block quantised alone; all-but: every block but one; both.")
+@click.option("--layers", metavar="LIST", help="Sweep only these layers' blocks, e.g. 0-3,11 (default: every block).")
+@click.option("--scheduler", metavar="none|local|tcp://HOST:PORT",
+              help="Where variants run: in this process (none), a Dask LocalCluster of one process per core "
+                   "(local; the default when the [distributed] extra is installed) or a running Dask cluster.")
+@click.option("--workers", type=click.IntRange(min=1), help="LocalCluster worker processes (default: one per core).")
+@click.option("--worker-memory", default="auto", show_default=True,
+              help="LocalCluster memory limit per worker (Dask spelling: auto, 2GiB, ...).")
+@click.option("--recommend/--no-recommend", default=True, show_default=True,
+              help="Search and verify the smallest set of blocks to keep in float32.")
+@click.option("--max-fallback-steps", type=click.IntRange(min=1),
+              help="At most this many verified fallback variants (default: until nothing is left to quantise).")
+@click.option("--calibration", metavar="PATH|builtin:NAME", help="Calibration sentences (int8-static only).")
+@click.option("--keep-variants", is_flag=True,
+              help="Keep every variant's bundle and activation stores (large); by default only the recommended "
+                   "bundle is kept.")
+@audit_option_set
+@compare_option_set
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--overwrite", is_flag=True, help="--out holds another sweep: delete it and start afresh.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ranking and the recommendation as JSON.")
+def sensitivity_command(reference, preset, out_dir, mode, layers, scheduler, workers, worker_memory, recommend,
+                        max_fallback_steps, calibration, keep_variants, fail_on, gates_file, quiet, overwrite, as_json,
+                        **params) -> None:
+    """Quantise REFERENCE one block at a time (each layer's attention and MLP, the embeddings, the head) and all
+    blocks but one; compare each variant with REFERENCE claim by claim; rank the blocks by the damage to the
+    explanations and to the outputs; then find and verify the smallest set of blocks to keep in float32 so
+    that every claim survives (or every --fail-on gate holds).
+
+    Writes OUT/sensitivity.json, OUT/sensitivity.md and OUT/sensitivity.html; each variant's compare.json stays
+    in OUT/variants/. A rerun resumes: finished variants are not recomputed.
+
+    \b
+    Exit codes: 0 a recommendation holds, 1 no block-level fallback could make it hold, 2 bad usage or input.
+    \b
+    Examples:
+      edgeaudit sensitivity ./minilm --preset int8-dynamic-full --data ewt-test.conllu --out ./sens
+      edgeaudit sensitivity ./minilm -p int8-dynamic --max-sentences 300 --probes attention,tree --out ./sens
+      edgeaudit sensitivity ./smollm2 -p int4 --layers 0-5 --scheduler tcp://10.0.0.5:8786 --out /shared/sens
+      edgeaudit sensitivity ./minilm -p int8-dynamic --out ./sens --fail-on "flips>0" --scheduler none
+    """
+    from edgeaudit.compare import CompareOptions
+    from edgeaudit.gates import collect_gates
+    from edgeaudit.report import write_reports
+    from edgeaudit.sensitivity import SensitivityOptions, run_sensitivity
+    from edgeaudit.sensitivity.schedulers import default_scheduler
+
+    gates = collect_gates(fail_on, gates_file)
+    check_inputs((reference, params["twin"]), params["data"])  # before the slow block listing and the --out folder
+    data, piped = stdin_spec(params["data"])
+    progress = not quiet and sys.stderr.isatty()
+    audit = audit_options_from(params | {"data": data}, progress=progress)
+    compare = CompareOptions(audit=audit, **compare_settings(params), gates=tuple(gates), progress=False)
+    options = SensitivityOptions(preset=preset, compare=compare, mode=mode, layers=parse_layers(layers),
+                                 scheduler=scheduler or default_scheduler(), workers=workers,
+                                 worker_memory=worker_memory, recommend=recommend,
+                                 max_fallback_steps=max_fallback_steps, keep_variants=keep_variants,
+                                 calibration=calibration, progress=progress)
+
+    def log(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    ctx = click.get_current_context()
+    identity_params = {key: value for key, value in ctx.params.items()
+                       if key not in NOT_SWEEP_IDENTITY} | {"data": data, "fail_on": list(fail_on)}
+    identity = run_identity(identity_params, ("reference", "twin", "data", "norms", "categories", "calibration",
+                                              "gates_file"), parameter_labels(ctx))
+    with claimed_output(out_dir, command="sensitivity", identity=identity, overwrite=overwrite) as out:
+        audit = dataclasses.replace(audit, data=keep_stdin(out, data, piped))
+        options = dataclasses.replace(options, compare=dataclasses.replace(compare, audit=audit))
+        document = run_sensitivity(reference, out_dir, options, log=log)
+        write_reports(document, html=f"{out_dir}/sensitivity.html", md=f"{out_dir}/sensitivity.md")
+    if as_json:
+        click.echo(json.dumps({"summary": document["summary"], "ranking": document["ranking"],
+                               "recommendation": document["recommendation"], "sizes": document["sizes"],
+                               "result": f"{out_dir}/sensitivity.json"}, indent=2))
+    else:
+        click.echo(ranking_table(document))
+        for line in recommendation_lines(document):
+            click.echo(line)
+        errors = document["summary"]["variant_errors"]
+        if errors:
+            click.echo(f"{len(errors)} variant(s) could not be built: {', '.join(errors)} (reasons in sensitivity.json)")
+        click.echo(f"wrote {out_dir}/sensitivity.json, sensitivity.md, sensitivity.html")
+    if document["recommendation"]["status"] == "not-found":
+        sys.exit(EXIT_GATE_TRIPPED)
+

@@ -1,0 +1,54 @@
+"""Damage of one variant and the rankings of blocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgeaudit.sensitivity.damage import holds, rank_blocks, variant_record
+
+
+def compare_document(survivals, deltas, cosine=0.999, kl=None, gates=()):
+    claims = [{"id": f"c{i}", "kind": "attention-head", "text": f"claim {i}", "survival": s, "flip": None,
+               "delta": d} for i, (s, d) in enumerate(zip(survivals, deltas))]
+    counts = {name: sum(s == name for s in survivals) for name in ("survives", "drifts", "breaks")}
+    return {"summary": {"claims": len(claims), **counts, "flips": 0, "gates_tripped": sum(bool(g["tripped"]) for g in gates)},
+            "claims": claims, "gates": list(gates),
+            "numeric_drift": {"output_cosine": {"mean": cosine, "min": cosine - 0.01}, "output_max_abs_diff": 0.1,
+                              "min_sqnr_db": 20.0, "worst_sqnr_layer": 3, "layers": [{"layer": 0, "sqnr_db": 40.0}],
+                              "next_token": None if kl is None else {"kl_mean": kl, "top1_agreement": 0.9}}}
+
+
+def test_damage_counts_claims_lost_then_mean_delta():
+    record = variant_record(compare_document(["survives", "breaks", "drifts"], [0.01, -0.3, None]))
+    assert record["explanation_damage"] == pytest.approx(2 + (0.01 + 0.3) / 2)
+    assert record["output_damage"] == pytest.approx(0.001)
+    assert not holds(record, gated=False)
+    assert holds(variant_record(compare_document(["survives"], [0.5])), gated=False)
+
+
+def test_decoders_use_next_token_kl_as_output_damage():
+    record = variant_record(compare_document(["survives"], [0.0], cosine=0.5, kl=0.02))
+    assert record["output_damage"] == 0.02 and record["output"]["top1_agreement"] == 0.9
+
+
+def test_a_gate_that_could_not_be_evaluated_does_not_hold():
+    gates = [{"expression": "flips>0", "value": None, "tripped": None}]
+    assert not holds(variant_record(compare_document(["survives"], [0.0], gates=gates)), gated=True)
+
+
+def test_rankings_and_where_they_disagree():
+    only = {name: {"explanation_damage": e, "output_damage": o}
+            for name, e, o in [("a", 3.0, 0.001), ("b", 0.1, 0.9), ("c", 0.2, 0.5), ("d", 0.0, 0.0),
+                               ("e", 0.05, 0.01), ("f", 0.01, 0.02)]}
+    ranking = rank_blocks(list(only), only)
+    assert ranking["by_explanation"] == ["a", "c", "b", "e", "f", "d"]
+    assert ranking["by_output"] == ["b", "c", "f", "e", "a", "d"]
+    assert ranking["top_k"] == 2
+    assert ranking["explanation_not_output"] == ["a"] and ranking["output_not_explanation"] == ["b"]
+    assert -1.0 <= ranking["spearman"] <= 1.0
+
+
+def test_blocks_whose_variant_failed_are_left_out_of_the_ranking():
+    only = {"a": {"explanation_damage": 1.0, "output_damage": 0.1}, "b": {"error": "no MatMul"}}
+    ranking = rank_blocks(["a", "b"], only)
+    assert ranking["by_explanation"] == ["a"] and ranking["spearman"] is None
