@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("edgeaudit.cli.compare_cmd:compare_command", "Compare a reference and a compressed variant claim by claim, with CI gates."),
     "sensitivity": ("edgeaudit.cli.sensitivity_cmd:sensitivity_command",
                     "Which block's quantisation breaks which explanation, and the smallest float fallback."),
+    "merge": ("edgeaudit.cli.merge_cmd:merge_command",
+              "Put audits or comparisons from several devices or variants side by side, claim by claim."),
     "report": ("edgeaudit.cli.report_cmd:report_command", "Render an audit.json or compare.json as self-contained HTML and Markdown."),
     "demo": ("edgeaudit.cli.demo_cmd:demo_command", "Export, compress, audit and compare all-MiniLM-L6-v2, then render the reports."),
 }

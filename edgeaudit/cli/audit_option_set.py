@@ -14,13 +14,14 @@ import click
 
 from edgeaudit.audit.options import PROBE_GROUPS, AuditOptions, parse_probe_list
 from edgeaudit.cli.speed_options import jobs_option, threads_option
+from edgeaudit.errors import EdgeAuditError
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
 
 THRESHOLD_PARAMETERS = ("min_effect", "max_ci_width", "min_instances", "correspondence_signal",
                         "min_rollout_self_share", "min_identifiability")
 
 
-def parse_layers(text: str | None) -> tuple[int, ...] | None:
+def parse_layers(text: str | None, option: str = "--property-layers") -> tuple[int, ...] | None:
     """``0,6`` or ``0-3,6`` -> (0, 6) / (0, 1, 2, 3, 6)."""
     if text is None:
         return None
@@ -32,8 +33,8 @@ def parse_layers(text: str | None) -> tuple[int, ...] | None:
             first, _, last = part.partition("-")
             layers += range(int(first), int(last) + 1) if last else [int(first)]
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of layer numbers or ranges "
-                                 "(e.g. 0,6 or 0-3,6)") from None
+        raise EdgeAuditError(f"option {option}: {text!r} is not a comma-separated list of layer numbers or ranges",
+                             hint="e.g. 0,6 or 0-3,6") from None
     return tuple(dict.fromkeys(layers))
 
 

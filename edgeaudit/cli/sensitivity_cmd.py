@@ -10,7 +10,14 @@ import click
 
 from edgeaudit.cli.audit_option_set import audit_option_set, audit_options_from, parse_layers
 from edgeaudit.cli.compare_option_set import compare_option_set, compare_settings
-from edgeaudit.cli.out_dir import check_inputs, claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
+from edgeaudit.cli.out_dir import (
+    check_inputs,
+    claimed_output,
+    keep_stdin,
+    parameter_labels,
+    run_identity,
+    stdin_spec,
+)
 from edgeaudit.compress.presets import PRESETS
 from edgeaudit.errors import EXIT_GATE_TRIPPED
 from edgeaudit.sensitivity.options import MODES
@@ -125,7 +132,7 @@ def sensitivity_command(reference, preset, out_dir, mode, layers, scheduler, wor
     progress = not quiet and sys.stderr.isatty()
     audit = audit_options_from(params | {"data": data}, progress=progress)
     compare = CompareOptions(audit=audit, **compare_settings(params), gates=tuple(gates), progress=False)
-    options = SensitivityOptions(preset=preset, compare=compare, mode=mode, layers=parse_layers(layers),
+    options = SensitivityOptions(preset=preset, compare=compare, mode=mode, layers=parse_layers(layers, "--layers"),
                                  scheduler=scheduler or default_scheduler(), workers=workers,
                                  worker_memory=worker_memory, recommend=recommend,
                                  max_fallback_steps=max_fallback_steps, keep_variants=keep_variants,

@@ -148,6 +148,10 @@ def render_html(document: dict[str, Any]) -> str:
         from edgeaudit.report.html_compare import compare_page
 
         return compare_page(document)
+    if document.get("schema") == "edgeaudit.merge":
+        from edgeaudit.report.merge import merge_page
+
+        return merge_page(document)
     if document.get("schema") == "edgeaudit.sensitivity":
         from edgeaudit.report.sensitivity import sensitivity_page
 

@@ -146,6 +146,10 @@ def render_markdown(document: dict[str, Any]) -> str:
     """The Markdown summary for an audit or compare result (dispatch on its ``schema``)."""
     if document.get("schema") == "edgeaudit.compare":
         return compare_markdown(document)
+    if document.get("schema") == "edgeaudit.merge":
+        from edgeaudit.report.merge import merge_markdown
+
+        return merge_markdown(document)
     if document.get("schema") == "edgeaudit.sensitivity":
         from edgeaudit.report.sensitivity import sensitivity_markdown
 

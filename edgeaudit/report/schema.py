@@ -21,6 +21,7 @@ RESULT_SCHEMAS: dict[str, str] = {
     "edgeaudit.audit": "audit.schema.json",
     "edgeaudit.compare": "compare.schema.json",
     "edgeaudit.sensitivity": "sensitivity.schema.json",
+    "edgeaudit.merge": "merge.schema.json",
 }
 
 

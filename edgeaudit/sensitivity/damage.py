@@ -88,7 +88,7 @@ def rank_blocks(blocks: list[str], only: dict[str, dict[str, Any]]) -> dict[str,
 
 
 def _spearman(a: list[float | None], b: list[float | None]) -> float | None:
-    pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     if len(pairs) < 3 or len({x for x, _ in pairs}) < 2 or len({y for _, y in pairs}) < 2:
         return None
     from scipy.stats import spearmanr

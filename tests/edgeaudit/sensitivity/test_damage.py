@@ -9,7 +9,7 @@ from edgeaudit.sensitivity.damage import holds, rank_blocks, variant_record
 
 def compare_document(survivals, deltas, cosine=0.999, kl=None, gates=()):
     claims = [{"id": f"c{i}", "kind": "attention-head", "text": f"claim {i}", "survival": s, "flip": None,
-               "delta": d} for i, (s, d) in enumerate(zip(survivals, deltas))]
+               "delta": d} for i, (s, d) in enumerate(zip(survivals, deltas, strict=False))]
     counts = {name: sum(s == name for s in survivals) for name in ("survives", "drifts", "breaks")}
     return {"summary": {"claims": len(claims), **counts, "flips": 0, "gates_tripped": sum(bool(g["tripped"]) for g in gates)},
             "claims": claims, "gates": list(gates),
