@@ -8,7 +8,10 @@ side is a fresh process in a fresh --out folder, measured as B4 (wall time, peak
 sequential side uses every core inside each task (onnxruntime threads, joblib probe fits), the cluster side runs one
 task per worker with one thread each. The headline is the wall-time ratio of the whole command (the reference audit,
 which both sides run the same way, included); the sweep stage alone is a diagnostic beside it, and so is the check
-that both sides wrote identical results (rankings, heatmap and every variant's record, paths aside).
+that both sides wrote identical results (rankings, heatmap and every variant's record, paths aside). A third,
+diagnostic side runs the sequential sweep with one core inside each variant (``--jobs 1 --threads 1``): the cluster's
+gain over it is the most two workers can give; over the default sequential sweep the gain is smaller by however much
+a variant already uses the second core on its own.
 """
 
 from __future__ import annotations
@@ -29,15 +32,19 @@ PROBES = "attention,tree,correspondence"
 PATHS = ("fingerprint", "bundle")
 
 
-def _sweep(settings: common.Settings, bundle: Path, data: Path, work: Path, scheduler: str,
+#: side -> extra arguments; "one-core" is a diagnostic: the sequential sweep held to one core inside each variant
+SIDES = {"none": ["--scheduler", "none"], "local": ["--scheduler", "local", "--workers", "2"],
+         "one-core": ["--scheduler", "none", "--jobs", "1", "--threads", "1"]}
+
+
+def _sweep(settings: common.Settings, bundle: Path, data: Path, work: Path, side: str,
            use_time: bool) -> dict[str, Any]:
-    out, logs = work / f"{scheduler}-out", work / f"{scheduler}-logs"
+    out, logs = work / f"{side}-out", work / f"{side}-logs"
     logs.mkdir(parents=True)
-    settings.log(f"B10: sensitivity sweep, scheduler {scheduler} ...")
+    settings.log(f"B10: sensitivity sweep, {side} ...")
     common.wait_for_quiet(settings)
     command = edgeaudit_command("sensitivity", str(bundle), "--preset", PRESET, "--data", str(data), "--probes", PROBES,
-                                "--out", str(out), "--scheduler", scheduler, "--no-recommend", "--quiet",
-                                *(["--workers", "2"] if scheduler == "local" else []))
+                                "--out", str(out), "--no-recommend", "--quiet", *SIDES[side])
     result = run_measured(command, use_time=use_time, log_dir=logs)
     if not failed(result):
         document = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
@@ -50,7 +57,7 @@ def _sweep(settings: common.Settings, bundle: Path, data: Path, work: Path, sche
         result["task_seconds"] = sorted(((run or {}).get("timings") or {}).get("total") or 0
                                         for run in provenance["tasks"].values())
         result["document"] = _comparable(document)
-    settings.log(f"B10: {scheduler}: {result['seconds']:.0f} s")
+    settings.log(f"B10: {side}: {result['seconds']:.0f} s")
     return result
 
 
@@ -79,25 +86,28 @@ def run(settings: common.Settings) -> dict[str, Any]:
                              "rss_method": "/usr/bin/time -v" if use_time else "os.wait4 ru_maxrss"})
     work = Path(tempfile.mkdtemp(prefix="edgeaudit-b10-"))
     try:
-        row = {side: _sweep(settings, bundle, files[sentences], work, side, use_time) for side in ("none", "local")}
+        row = {side: _sweep(settings, bundle, files[sentences], work, side, use_time) for side in SIDES}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     broken = [side for side in row.values() if failed(side)]
     if broken:
         return common.not_measured(record, "a sweep failed: " + " | ".join(broken[0]["stderr_tail"][-2:]), watch)
-    identical = row["none"].pop("document") == row["local"].pop("document")
+    documents = [row[side].pop("document") for side in SIDES]
+    identical = all(document == documents[0] for document in documents)
     ratio = row["none"]["seconds"] / row["local"]["seconds"]
     row["rep"], row["ratio"] = 0, round(ratio, 3)
     record["repetitions"] = [row]
     record["diagnostics"] = {
         "identical_results": identical,
         "sweep_stage_ratio": round(row["none"]["timings"]["sweep"] / row["local"]["timings"]["sweep"], 3),
-        "seconds": {side: row[side]["seconds"] for side in ("none", "local")},
-        "stage_seconds": {side: row[side]["timings"] for side in ("none", "local")},
-        "peak_rss_mib": {side: row[side]["peak_rss_mib"] for side in ("none", "local")},
-        "task_peak_rss_mib": {side: row[side]["task_peak_rss_mib"] for side in ("none", "local")},
+        "one_core_ratio": round(row["one-core"]["seconds"] / row["local"]["seconds"], 3),
+        "seconds": {side: row[side]["seconds"] for side in SIDES},
+        "stage_seconds": {side: row[side]["timings"] for side in SIDES},
+        "peak_rss_mib": {side: row[side]["peak_rss_mib"] for side in SIDES},
+        "task_peak_rss_mib": {side: row[side]["task_peak_rss_mib"] for side in SIDES},
+        "task_seconds_median": {side: row[side]["task_seconds"][len(row[side]["task_seconds"]) // 2] for side in SIDES},
         "variants": row["none"]["variants"],
     }
     if not identical:
-        record["notes"].append("the two schedulers wrote different results: see the sweep outputs")
+        record["notes"].append("the sides wrote different results: see the sweep outputs")
     return common.finish(record, [ratio], watch)

@@ -98,12 +98,18 @@ def blocks_of(prepared: onnx.ModelProto, parent: onnx.ModelProto, *, with_gather
             for (layer, part), nodes in sorted(grouped.items(), key=key)]
 
 
-def model_blocks(bundle: Bundle, preset: str, work: Path | None = None) -> list[Block]:
-    """The blocks of ``bundle`` as ``preset`` would quantise them (prepared exactly as ``compress`` prepares)."""
+def model_blocks(bundle: Bundle, preset: str, work: Path | None = None, *, keep: Path | None = None) -> list[Block]:
+    """The blocks of ``bundle`` as ``preset`` would quantise them (prepared exactly as ``compress`` prepares).
+
+    With ``keep``, the prepared graph stays in that folder for ``compress(..., prepared=keep)``.
+    """
     if preset == "fp16":
         raise CompressError("fp16 converts every node: there are no blocks to quantise one at a time",
                             hint="choose an int8 or int4 preset")
     parent = model_io.load_parent_model(bundle)
-    with tempfile.TemporaryDirectory(prefix="edgeaudit-blocks-", dir=work) as scratch:
-        _, prepared, _ = graph_prep.prepare(parent, Path(scratch), external=model_io.needs_external_data(parent))
+    if keep is not None:
+        _, prepared, _ = graph_prep.load_prepared(graph_prep.save_prepared(parent, keep))
+    else:
+        with tempfile.TemporaryDirectory(prefix="edgeaudit-blocks-", dir=work) as scratch:
+            _, prepared, _ = graph_prep.prepare(parent, Path(scratch), external=model_io.needs_external_data(parent))
     return blocks_of(prepared, parent, with_gathers=preset == "int8-dynamic-full")

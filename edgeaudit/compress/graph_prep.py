@@ -55,6 +55,33 @@ def prepare(model: onnx.ModelProto, work: Path, *, external: bool) -> tuple[Path
     return out, prepared, {"pre_process": pre, "gemm_rewritten_as_matmul": gemms}
 
 
+PREPARED_MODEL = "prepared.onnx"
+PREPARED_RECORD = "prepared.json"
+
+
+def save_prepared(model: onnx.ModelProto, folder: Path) -> Path:
+    """Prepare ``model`` once into ``folder`` (graph + record) for many compressions of the same parent."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    external = model_io.needs_external_data(model)
+    _, _, record = prepare(model, folder, external=external)
+    for scratch in ("parent.onnx", "preprocessed.onnx"):
+        for path in folder.glob(f"{scratch}*"):
+            path.unlink()
+    (folder / PREPARED_RECORD).write_text(json.dumps({**record, "external": external}), encoding="utf-8")
+    return folder
+
+
+def load_prepared(folder: Path) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
+    """What :func:`prepare` returned, read back from a :func:`save_prepared` folder."""
+    import json
+
+    record = json.loads((folder / PREPARED_RECORD).read_text(encoding="utf-8"))
+    path = folder / PREPARED_MODEL
+    return path, onnx.load(str(path)), record
+
+
 def _fresh_name(taken: set[str], base: str) -> str:
     name, i = base, 0
     while name in taken:

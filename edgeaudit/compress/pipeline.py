@@ -58,6 +58,7 @@ class _Job:
     calibration: tuple[list, dict[str, Any]] | None = None  # (feeds, record) for int8-static
     keep_float: tuple[str, ...] = ()  # --keep-float: regexes of weight MatMuls to leave in float32
     float_nodes: tuple[str, ...] = ()  # exact node names to leave in float32 (a sensitivity sweep's variants)
+    prepared: Path | None = None  # the parent already prepared (graph_prep.save_prepared), shared by a sweep
     kept: list[str] = field(default_factory=list)  # the MatMuls those patterns matched, and the exact names
 
     def stage(self, text: str) -> None:
@@ -82,7 +83,11 @@ def _check_inputs(parent: Bundle, name: str, out_dir: Path, calibration: Any, fo
 def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, dict[str, Any], list[str]]:
     """Pre-process (no symbolic shapes), rewrite Gemm as MatMul, name nodes; return the path to quantise."""
     job.stage("pre-processing")
-    out, prepared, record = graph_prep.prepare(model, job.work, external=external)
+    if job.prepared is not None:
+        out, prepared, record = graph_prep.load_prepared(job.prepared)
+        record = {key: value for key, value in record.items() if key != "external"}
+    else:
+        out, prepared, record = graph_prep.prepare(model, job.work, external=external)
     nodes = graph_prep.weight_matmuls(prepared)
     job.kept = graph_prep.matching_nodes(nodes, job.keep_float)
     if job.float_nodes:
@@ -192,11 +197,13 @@ def _write_variant(job: _Job, staging: Path, model: onnx.ModelProto, settings: d
 def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibration: Any = None,
              force: bool = False, progress: bool = True, calibration_limit: int = DEFAULT_LIMIT,
              log: Log | None = None, keep_float: tuple[str, ...] = (),
-             float_nodes: tuple[str, ...] = ()) -> CompressResult:
+             float_nodes: tuple[str, ...] = (), prepared: str | Path | None = None) -> CompressResult:
     """Like :func:`compress_bundle` but also returns sizes and the tap check (what the CLI prints).
 
     ``keep_float`` are regular expressions over node names; ``float_nodes`` exact node names of the prepared
     graph (weight MatMuls, and embedding Gathers for int8-dynamic-full), as :mod:`blocks` lists them.
+    ``prepared``: a folder written by :func:`graph_prep.save_prepared` for this parent, so that the many variants
+    of a sweep pre-process the parent once.
     """
     name = resolve_preset(preset)
     parent = load_bundle(bundle_dir)
@@ -217,12 +224,17 @@ def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibr
     with staged_bundle(out_dir, force, error=CompressError) as staging, \
             tqdm(total=steps + 2, desc=f"compress {name}", unit="step", file=sys.stderr,
                  disable=not progress) as bar:
-        job = _Job(name, parent, staging / ".work", bar, progress, calib, tuple(keep_float), tuple(float_nodes))
+        job = _Job(name, parent, staging / ".work", bar, progress, calib, tuple(keep_float), tuple(float_nodes),
+                   None if prepared is None or name == "fp16" else Path(prepared))
         job.work.mkdir()
         job.stage("loading")
-        model = model_io.load_parent_model(parent)
+        if job.prepared is None:
+            model = model_io.load_parent_model(parent)
+            external = model_io.needs_external_data(model)
+        else:  # the prepared graph stands in for the parent
+            model, external = None, graph_prep.load_prepared(job.prepared)[2]["external"]
         with missing_module_named(name):
-            variant, settings = runner(job, model, model_io.needs_external_data(model))
+            variant, settings = runner(job, model, external)
         check = _write_variant(job, staging, variant, settings)
     bundle = load_bundle(out_dir)
     after = model_io.model_file_bytes(bundle.directory, bundle.manifest.onnx_file,

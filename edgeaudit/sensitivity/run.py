@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from edgeaudit.sensitivity.recommend import recommend
 from edgeaudit.sensitivity.schedulers import Scheduler, open_scheduler
 from edgeaudit.sensitivity.task import VariantTask, _model_bytes
 
+PREPARED = "prepared"  # the reference pre-processed once for every variant (deleted at the end)
 SCHEMA = "edgeaudit.sensitivity"
 SCHEMA_VERSION = 1
 Log = Callable[[str], None]
@@ -64,7 +66,8 @@ class _Sweep:
                            reference_audit=str((self.out_dir / "reference").resolve()), preset=self.preset,
                            out=str((self.out_dir / "variants" / variant.folder).resolve()),
                            compare=self.options.compare, calibration=self.options.calibration,
-                           keep_bundle=keep or self.options.keep_variants)
+                           keep_bundle=keep or self.options.keep_variants,
+                           prepared=str((self.out_dir / PREPARED).resolve()))
 
     def run(self, variants: list[Variant], *, desc: str, keep: bool = False) -> None:
         tasks = [self.task(v, keep=keep) for v in variants]
@@ -137,7 +140,7 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
     preset = _check(reference, options)
     out_dir.mkdir(parents=True, exist_ok=True)
     log(f"[blocks] listing the quantisable blocks of {reference} under {preset}")
-    blocks = model_blocks(load_bundle(reference), preset, work=out_dir)
+    blocks = model_blocks(load_bundle(reference), preset, keep=out_dir / PREPARED)
     swept = swept_blocks(blocks, options.layers)
     variants = plan_variants(blocks, swept, options.mode)
     log(f"[blocks] {len(blocks)} blocks ({', '.join(b.name for b in blocks[:4])}{', ...' if len(blocks) > 4 else ''}); "
@@ -166,6 +169,7 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
         timings["recommend"] = round(time.perf_counter() - started, 3)
         provenance_scheduler = scheduler.describe()
     _drop_unchosen_bundles(sweep, recommendation)
+    shutil.rmtree(out_dir / PREPARED, ignore_errors=True)
     timings["total"] = round(time.perf_counter() - began, 3)
     records = sweep.records
     document = {
@@ -195,8 +199,6 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
 
 def _drop_unchosen_bundles(sweep: _Sweep, recommendation: dict[str, Any]) -> None:
     """Fallback steps keep their bundles until the search ends; only the recommended one stays."""
-    import shutil
-
     if sweep.options.keep_variants:
         return
     for step in recommendation.get("steps", []):

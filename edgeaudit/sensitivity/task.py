@@ -43,6 +43,7 @@ class VariantTask:
     compare: CompareOptions
     calibration: str | None = None
     keep_bundle: bool = False
+    prepared: str | None = None  # the reference pre-processed once for every variant (graph_prep.save_prepared)
 
     def fingerprint(self) -> str:
         """What the result depends on (not where or how fast it runs)."""
@@ -103,7 +104,7 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     timings: dict[str, float] = {}
     try:
         compress(task.reference_bundle, out / "bundle", task.preset, calibration=task.calibration, force=True,
-                 progress=False, float_nodes=task.float_nodes)
+                 progress=False, float_nodes=task.float_nodes, prepared=task.prepared)
         timings["compress"] = round(time.perf_counter() - began, 3)
         size = _model_bytes(out / "bundle")
         started = time.perf_counter()

@@ -104,3 +104,18 @@ def test_every_quantisable_node_is_in_exactly_one_block(tiny_bundle, family):
 def test_fp16_has_no_blocks(tiny_bundle):
     with pytest.raises(CompressError, match="fp16 converts every node"):
         model_blocks(load_bundle(tiny_bundle("bert")), "fp16")
+
+
+@pytest.mark.parametrize("preset", ["int8-dynamic-full", "int4"])
+def test_a_variant_from_the_shared_prepared_graph_is_the_variant_compress_makes(tiny_bundle, tmp_path, preset):
+    """A sweep prepares the parent once; each variant must be byte for byte what a plain compress writes."""
+    from edgeaudit.compress import compress
+
+    bundle = tiny_bundle("llama")
+    blocks = model_blocks(load_bundle(bundle), preset, keep=tmp_path / "prepared")
+    kept = blocks[1].nodes
+    shared = compress(bundle, tmp_path / "shared", preset, progress=False, float_nodes=kept,
+                      prepared=tmp_path / "prepared")
+    plain = compress(bundle, tmp_path / "plain", preset, progress=False, float_nodes=kept)
+    assert shared.bundle.manifest.data["onnx"]["sha256"] == plain.bundle.manifest.data["onnx"]["sha256"]
+    assert shared.bundle.manifest.data["variant"]["settings"] == plain.bundle.manifest.data["variant"]["settings"]
