@@ -13,7 +13,6 @@ same corpus (same sha256), or their claims are not comparable; differing audit o
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,9 +175,8 @@ def merge(inputs: Sequence[str | Path], *, labels: Sequence[str] = (),
 
 
 def write_merge(document: dict[str, Any], out_dir: Path) -> Path:
+    from edgeaudit.result_file import write_json
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "merge.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    write_json(document, out_dir / "merge.json")
+    return out_dir / "merge.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -18,6 +19,7 @@ from edgeaudit.cli.out_dir import (
     run_identity,
     stdin_spec,
 )
+from edgeaudit.cli.skips import audit_skip_line
 from edgeaudit.compress.presets import PRESETS
 from edgeaudit.errors import EXIT_GATE_TRIPPED
 from edgeaudit.sensitivity.options import MODES
@@ -52,14 +54,9 @@ def recommendation_lines(document: dict) -> list[str]:
     def mb(value) -> str:
         return "-" if value is None else f"{value / 1e6:.2f} MB"
 
-    lines = []
-    if rec["status"] == "holds":
-        lines.append(f"recommendation: the fully quantised variant holds ({rec['target']}); keep nothing in float")
-    elif rec["status"] == "verified":
-        lines.append(f"recommendation: keep {', '.join(rec['float_blocks'])} in float32 — verified: {rec['target']} "
-                     f"({len(rec['steps'])} fallback variant(s) built)")
-    else:
-        lines.append(f"recommendation: {rec['status']} — {rec.get('note')}")
+    from edgeaudit.report.sensitivity import recommendation_text
+
+    lines = [f"recommendation: {recommendation_text(document)}"]
     lines.append(f"size: float {mb(sizes['float'])}, fully quantised {mb(sizes['full'])}, "
                  f"recommended {mb(sizes['recommended'])}")
     if rec.get("bundle"):
@@ -152,6 +149,10 @@ def sensitivity_command(reference, preset, out_dir, mode, layers, scheduler, wor
         options = dataclasses.replace(options, compare=dataclasses.replace(compare, audit=audit))
         document = run_sensitivity(reference, out_dir, options, log=log)
         write_reports(document, html=f"{out_dir}/sensitivity.html", md=f"{out_dir}/sensitivity.md")
+    reference_audit = json.loads(Path(document["reference"]["audit"]).read_text(encoding="utf-8"))
+    skipped = audit_skip_line(reference_audit, document["reference"]["audit"])  # every variant used the same text
+    if skipped:
+        click.echo(skipped, err=True)
     if as_json:
         click.echo(json.dumps({"summary": document["summary"], "ranking": document["ranking"],
                                "recommendation": document["recommendation"], "sizes": document["sizes"],

@@ -10,7 +10,6 @@ enforced (exit codes) by the caller, so compare.json is always written first.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import platform
 import time
@@ -35,6 +34,7 @@ from edgeaudit.compare.sources import (
 )
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.gates import evaluate_gates
+from edgeaudit.result_file import write_json
 from edgeaudit.verdict import VERDICTS
 
 SCHEMA = "edgeaudit.compare"
@@ -171,15 +171,6 @@ class _Timer:
         self.timings[name] = round(time.perf_counter() - start, 3)
 
 
-def _write(document: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    text = json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-    path = out_dir / "compare.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return json.loads(text)  # exactly what was written (tuples as lists)
-
-
 def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
                 options: CompareOptions | None = None, *, log: Log = lambda message: None) -> dict[str, Any]:
     """Compare ``reference`` and ``variant`` (each a bundle or an audit directory); write ``out_dir/compare.json``."""
@@ -238,7 +229,7 @@ def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
     document["summary"]["gates_tripped"] = sum(bool(result.tripped) for result in results)
     timer.timings["total"] = round(time.perf_counter() - timer.began, 3)
     document["provenance"] = _provenance(timer.timings, notes)
-    return _write(document, out_dir)
+    return write_json(document, out_dir / "compare.json")
 
 
 def _data_section(document: dict[str, Any]) -> dict[str, Any]:

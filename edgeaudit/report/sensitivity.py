@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from edgeaudit.report import views
@@ -29,9 +30,14 @@ def ranking_rows(document: dict[str, Any]) -> list[list[Any]]:
         lost = _not_surviving(only)
         rows.append([name, ranks[name]["explanation"], ranks[name]["output"], "—" if lost is None else lost,
                      views.fmt((only or {}).get("mean_abs_score_delta"), 4),
-                     views.fmt((only or {}).get("output_damage"), 5),
+                     _significant((only or {}).get("output_damage")),
                      "—" if _not_surviving(all_but) is None else _not_surviving(all_but)])
     return rows
+
+
+def _significant(value: Any) -> str:
+    """Output damage spans orders of magnitude (1e-7 for one fp32-exact block, 1e-2 for a whole int8 model)."""
+    return "—" if value is None else f"{value:.3g}"
 
 
 RANKING_HEADER = ["block", "explanation rank", "output rank", "claims lost (only this block)", "mean |Δ| (only)",
@@ -42,12 +48,13 @@ def _mb(value: Any) -> str:
     return "—" if value is None else f"{value / 1e6:.2f} MB"
 
 
-def recommendation_text(document: dict[str, Any]) -> str:
+def recommendation_text(document: dict[str, Any], strong: Callable[[str], str] = lambda text: text) -> str:
+    """One sentence; ``strong`` marks the blocks to keep (Markdown bold in the .md report)."""
     rec = document["recommendation"]
     if rec["status"] == "holds":
         return f"The fully quantised variant holds ({rec['target']}): keep nothing in float."
     if rec["status"] == "verified":
-        return (f"Keep **{', '.join(rec['float_blocks'])}** in float32: verified ({rec['target']}) after "
+        return (f"Keep {strong(', '.join(rec['float_blocks']))} in float32: verified ({rec['target']}) after "
                 f"{len(rec['steps'])} fallback variant(s).")
     return f"{rec['status']}: {rec.get('note', '')}"
 
@@ -66,7 +73,7 @@ def sensitivity_markdown(document: dict[str, Any]) -> str:
     parts = [f"# edgeaudit sensitivity — {options['preset']} on {document['reference']['bundle']}",
              f"{summary['blocks']} blocks, {summary['variants']} variants built and compared "
              f"({len(summary['variant_errors'])} could not be built).",
-             "## Recommendation", recommendation_text(document),
+             "## Recommendation", recommendation_text(document, lambda text: f"**{text}**"),
              f"Model size: float {_mb(sizes['float'])}, fully quantised {_mb(sizes['full'])}, recommended "
              f"{_mb(sizes['recommended'])}.",
              "## Blocks ranked by explanation damage", md_table(RANKING_HEADER, ranking_rows(document), (1, 2, 3, 4, 5, 6)),
@@ -128,7 +135,7 @@ def sensitivity_page(document: dict[str, Any]) -> str:
                    ("", len(rec["float_blocks"]), "blocks kept float")]),
             "<h2>Recommendation</h2>",
             f"<p>{badge(rec['status'], status[rec['status']])} "
-            f"{esc(recommendation_text(document).replace('**', ''))}</p>",
+            f"{esc(recommendation_text(document))}</p>",
             key_values([("float model", _mb(sizes["float"])), ("fully quantised", _mb(sizes["full"])),
                         ("recommended", _mb(sizes["recommended"])), ("recommended bundle", rec.get("bundle") or "—")])]
     steps = rec.get("steps") or []

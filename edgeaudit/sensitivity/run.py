@@ -9,7 +9,6 @@ rank blocks by explanation and by output damage; search and verify the float fal
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -25,6 +24,7 @@ from edgeaudit.bundle import load_bundle
 from edgeaudit.compress.blocks import Block, model_blocks
 from edgeaudit.compress.errors import CompressError
 from edgeaudit.compress.presets import NEEDS_CALIBRATION, PRESETS, resolve_preset
+from edgeaudit.result_file import write_json
 from edgeaudit.sensitivity.damage import rank_blocks
 from edgeaudit.sensitivity.options import SensitivityOptions
 from edgeaudit.sensitivity.plan import FULL, Variant, fallback_variant, plan_variants, swept_blocks
@@ -120,15 +120,6 @@ def _sizes(reference: Path, records: dict[str, dict[str, Any]], recommendation: 
     return {"float": _model_bytes(reference), "full": full.get("bytes"), "recommended": chosen.get("bytes")}
 
 
-def _write(document: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    text = json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-    path = out_dir / "sensitivity.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return json.loads(text)
-
-
 def run_sensitivity(reference: str | Path, out_dir: str | Path, options: SensitivityOptions | None = None,
                     *, log: Log = lambda message: None) -> dict[str, Any]:
     """Sweep ``reference`` block by block under ``options.preset``; write ``out_dir/sensitivity.json``."""
@@ -194,7 +185,7 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
     for record in document["variants"]:
         record.pop("run", None)
         record.pop("resumed", None)
-    return _write(document, out_dir)
+    return write_json(document, out_dir / "sensitivity.json")
 
 
 def _drop_unchosen_bundles(sweep: _Sweep, recommendation: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from edgeaudit.audit.options import RUNTIME_ONLY
 from edgeaudit.compare.options import CompareOptions
 from edgeaudit.errors import EdgeAuditError
+from edgeaudit.result_file import write_json
 
 RESULT_NAME = "result.json"
 
@@ -79,14 +80,6 @@ def _drop_stores(audit_dir: Path) -> None:
                 shutil.rmtree(child, ignore_errors=True)
 
 
-def _write(result: dict[str, Any], out: Path) -> dict[str, Any]:
-    text = json.dumps(result, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-    tmp = out / f".{RESULT_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out / RESULT_NAME)
-    return json.loads(text)
-
-
 def run_variant(task: VariantTask) -> dict[str, Any]:
     """Compress, compare, summarise (see the module docstring); returns the variant's record."""
     from edgeaudit.compare.run import run_compare
@@ -122,7 +115,7 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
     record["run"] = {"timings": timings, "host": socket.gethostname(), "pid": os.getpid(),
                      "process_peak_rss_mib": round(peak, 1)}
     record["bundle"] = str((out / "bundle").resolve()) if task.keep_bundle and "error" not in record else None
-    return _write(record, out)
+    return write_json(record, out / RESULT_NAME)
 
 
 def with_runtime(task: VariantTask, *, jobs: int | None, threads: int | None) -> VariantTask:
