@@ -73,12 +73,26 @@ def save_prepared(model: onnx.ModelProto, folder: Path) -> Path:
     return folder
 
 
-def load_prepared(folder: Path) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
-    """What :func:`prepare` returned, read back from a :func:`save_prepared` folder."""
+def load_prepared(folder: Path, work: Path | None = None) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
+    """What :func:`prepare` returned, read back from a :func:`save_prepared` folder.
+
+    With ``work``, the graph is linked (or copied) into that private folder first: onnxruntime's quantisers write
+    scratch files *next to their input* (``prepared-inferred.onnx``), which concurrent workers sharing one input
+    would overwrite under each other.
+    """
     import json
+    import os
+    import shutil
 
     record = json.loads((folder / PREPARED_RECORD).read_text(encoding="utf-8"))
     path = folder / PREPARED_MODEL
+    if work is not None:
+        for shared in folder.glob(f"{PREPARED_MODEL}*"):  # the graph and its external data, if any
+            try:
+                os.link(shared, work / shared.name)
+            except OSError:  # another file system, or links not allowed
+                shutil.copyfile(shared, work / shared.name)
+        path = work / PREPARED_MODEL
     return path, onnx.load(str(path)), record
 
 

@@ -84,7 +84,7 @@ def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, 
     """Pre-process (no symbolic shapes), rewrite Gemm as MatMul, name nodes; return the path to quantise."""
     job.stage("pre-processing")
     if job.prepared is not None:
-        out, prepared, record = graph_prep.load_prepared(job.prepared)
+        out, prepared, record = graph_prep.load_prepared(job.prepared, job.work)
         record = {key: value for key, value in record.items() if key != "external"}
     else:
         out, prepared, record = graph_prep.prepare(model, job.work, external=external)

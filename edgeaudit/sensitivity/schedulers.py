@@ -37,7 +37,9 @@ class Scheduler:
     notes: list[str] = field(default_factory=list)
 
     def run(self, tasks: list[VariantTask], on_result: OnResult) -> None:
-        if self.client is None:
+        """Run ``tasks``; a lone task on a LocalCluster (a fallback verification: the search waits for each) runs
+        in this process with every core, since the workers would leave all but one core idle."""
+        if self.client is None or (self.kind == LOCAL and len(tasks) == 1):
             for task in tasks:
                 on_result(run_variant(with_runtime(task, jobs=self.jobs, threads=task.compare.audit.threads)))
             return

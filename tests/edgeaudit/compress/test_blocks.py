@@ -119,3 +119,15 @@ def test_a_variant_from_the_shared_prepared_graph_is_the_variant_compress_makes(
     plain = compress(bundle, tmp_path / "plain", preset, progress=False, float_nodes=kept)
     assert shared.bundle.manifest.data["onnx"]["sha256"] == plain.bundle.manifest.data["onnx"]["sha256"]
     assert shared.bundle.manifest.data["variant"]["settings"] == plain.bundle.manifest.data["variant"]["settings"]
+
+
+def test_variants_never_write_into_the_shared_prepared_folder(tiny_bundle, tmp_path):
+    """onnxruntime writes scratch files next to its input; workers sharing the input must each have their own."""
+    from edgeaudit.compress import compress
+
+    bundle = tiny_bundle("bert")
+    model_blocks(load_bundle(bundle), "int8-dynamic", keep=tmp_path / "prepared")
+    before = (tmp_path / "prepared").stat().st_mtime_ns, sorted(p.name for p in (tmp_path / "prepared").iterdir())
+    compress(bundle, tmp_path / "v", "int8-dynamic", progress=False, prepared=tmp_path / "prepared")
+    after = (tmp_path / "prepared").stat().st_mtime_ns, sorted(p.name for p in (tmp_path / "prepared").iterdir())
+    assert after == before
