@@ -91,7 +91,11 @@ def _detail(record: dict[str, Any]) -> str:
     if record["id"] == "B10" and record.get("diagnostics"):
         diag = record["diagnostics"]
         return (f"{diag['variants']} variants: sequential {diag['seconds']['none']:.0f} s vs 2 workers "
-                f"{diag['seconds']['local']:.0f} s (sweep stage alone {_x(diag['sweep_stage_ratio'])}); results "
+                f"{diag['seconds']['local']:.0f} s (sweep stage alone {_x(diag['sweep_stage_ratio'])}; against the "
+                f"sequential sweep held to one core, {diag['seconds'].get('one-core', 0):.0f} s: "
+                f"{_x(diag.get('one_core_ratio') or 0)}); median task {diag['task_seconds_median']['none']:.1f} s "
+                f"sequential, {diag['task_seconds_median']['one-core']:.1f} s on one core, "
+                f"{diag['task_seconds_median']['local']:.1f} s on a worker beside another; results "
                 f"{'identical' if diag['identical_results'] else 'DIFFERENT'}; peak RSS per task "
                 f"{diag['task_peak_rss_mib']['local']:.0f} MiB on a worker")
     if record["id"] == "B6" and record.get("report"):

@@ -112,3 +112,17 @@ def test_layers_choose_the_swept_blocks_and_unknown_layers_are_named(tiny_bundle
 
     with pytest.raises(EdgeAuditError, match="option --layers: layer 7 is not in the model"):
         run_sensitivity(tiny_bundle("bert"), tmp_path, sweep_options(scheduler="none", layers=(7,)))
+
+
+def test_a_running_cluster_given_by_address_runs_the_same_variants(sequential_sweep, tiny_bundle, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="the [distributed] extra is not installed")
+    document, _ = sequential_sweep
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        result = run_sensitivity(tiny_bundle("bert"), tmp_path,
+                                 sweep_options(scheduler=cluster.scheduler_address, layers=(1,), mode="only"))
+    assert result["provenance"]["scheduler"] | {"notes": []} == {
+        "kind": "address", "address": cluster.scheduler_address, "workers": 1, "threads_per_task": 1, "notes": []}
+    expected = {v["name"]: v for v in comparable(document)["variants"]}
+    for variant in comparable(result)["variants"]:
+        assert variant == expected[variant["name"]]
