@@ -73,6 +73,18 @@ def default_scheduler() -> str:
     return LOCAL
 
 
+def _check_memory(memory: str) -> None:
+    from dask.utils import parse_bytes
+
+    if memory in ("auto", "0"):
+        return
+    try:
+        parse_bytes(memory)
+    except (ValueError, TypeError):
+        raise EdgeAuditError(f"option --worker-memory: {memory!r} is not a size",
+                             hint="e.g. 2GiB, 1500MB or auto (the machine's memory split between the workers)") from None
+
+
 @contextlib.contextmanager
 def open_scheduler(spec: str, *, workers: int | None = None, memory: str = "auto",
                    jobs: int | None = None) -> Iterator[Scheduler]:
@@ -83,9 +95,10 @@ def open_scheduler(spec: str, *, workers: int | None = None, memory: str = "auto
     distributed = _require_distributed()
     if spec == LOCAL:
         count = workers or available_cores()
+        _check_memory(memory)
         with contextlib.ExitStack() as stack:
             cluster = stack.enter_context(distributed.LocalCluster(
-                n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
                 memory_limit=memory, silence_logs=40))
             client = stack.enter_context(distributed.Client(cluster))
             yield Scheduler(LOCAL, count, cluster.scheduler_address, client)

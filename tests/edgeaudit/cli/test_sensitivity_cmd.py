@@ -93,3 +93,10 @@ def test_help_shows_examples_and_exit_codes():
     result = run_edgeaudit(["sensitivity", "--help"], cwd=".")
     assert result.returncode == 0 and "Examples:" in result.stdout and "--scheduler" in result.stdout
     assert "1 no block-level fallback" in result.stdout
+
+
+def test_a_worker_memory_that_is_not_a_size_is_one_line(tiny_bundle, tmp_path):
+    pytest.importorskip("distributed", reason="the [distributed] extra is not installed")
+    result = run_edgeaudit(["sensitivity", str(tiny_bundle("bert")), "-p", "int8-dynamic", "--out", str(tmp_path / "o"),
+                            "--scheduler", "local", "--worker-memory", "lots", *FAST], cwd=tmp_path)
+    assert_one_error_line(result, ("--worker-memory", "'lots'", "2GiB"))

@@ -118,7 +118,7 @@ def test_a_running_cluster_given_by_address_runs_the_same_variants(sequential_sw
     distributed = pytest.importorskip("distributed", reason="the [distributed] extra is not installed")
     document, _ = sequential_sweep
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address="127.0.0.1:0") as cluster:
         result = run_sensitivity(tiny_bundle("bert"), tmp_path,
                                  sweep_options(scheduler=cluster.scheduler_address, layers=(1,), mode="only"))
     assert result["provenance"]["scheduler"] | {"notes": []} == {
