@@ -29,7 +29,7 @@ from edgeaudit.sensitivity.damage import rank_blocks
 from edgeaudit.sensitivity.options import SensitivityOptions
 from edgeaudit.sensitivity.plan import FULL, Variant, fallback_variant, plan_variants, swept_blocks
 from edgeaudit.sensitivity.recommend import recommend
-from edgeaudit.sensitivity.schedulers import Scheduler, open_scheduler
+from edgeaudit.sensitivity.schedulers import Scheduler, check_scheduler, open_scheduler
 from edgeaudit.sensitivity.task import VariantTask, _model_bytes
 
 PREPARED = "prepared"  # the reference pre-processed once for every variant (deleted at the end)
@@ -129,6 +129,7 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
     reference, out_dir = Path(reference), Path(out_dir)
     began = time.perf_counter()
     preset = _check(reference, options)
+    check_scheduler(options.scheduler, options.worker_memory)
     out_dir.mkdir(parents=True, exist_ok=True)
     log(f"[blocks] listing the quantisable blocks of {reference} under {preset}")
     blocks = model_blocks(load_bundle(reference), preset, keep=out_dir / PREPARED)

@@ -73,6 +73,15 @@ def default_scheduler() -> str:
     return LOCAL
 
 
+def check_scheduler(spec: str, memory: str) -> None:
+    """Fail before any slow work: Dask missing, or a memory limit Dask would reject at cluster start."""
+    if spec == SEQUENTIAL:
+        return
+    _require_distributed()
+    if spec == LOCAL:
+        _check_memory(memory)
+
+
 def _check_memory(memory: str) -> None:
     from dask.utils import parse_bytes
 
