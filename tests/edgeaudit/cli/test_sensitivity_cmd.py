@@ -65,15 +65,16 @@ def test_bad_sweeps_are_one_line_and_exit_2(tiny_bundle, tmp_path, args, fragmen
 
 
 def test_without_dask_the_local_scheduler_says_how_to_install_it(tiny_bundle, tmp_path, monkeypatch, capsys):
+    bundle = tiny_bundle("bert")  # built before imports are blocked (torch has a package named distributed too)
     real_import = builtins.__import__
 
-    def no_dask(name, *args, **kwargs):
-        if name == "distributed" or name.startswith("distributed."):
+    def no_dask(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and (name == "distributed" or name.startswith("distributed.")):
             raise ImportError("No module named 'distributed'")
-        return real_import(name, *args, **kwargs)
+        return real_import(name, globals, locals, fromlist, level)
 
     monkeypatch.setattr(builtins, "__import__", no_dask)
-    code = main(["sensitivity", str(tiny_bundle("bert")), "-p", "int8-dynamic", "--out", str(tmp_path / "o"),
+    code = main(["sensitivity", str(bundle), "-p", "int8-dynamic", "--out", str(tmp_path / "o"),
                  "--scheduler", "local", *FAST])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
