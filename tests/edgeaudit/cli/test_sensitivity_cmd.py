@@ -66,6 +66,7 @@ def test_bad_sweeps_are_one_line_and_exit_2(tiny_bundle, tmp_path, args, fragmen
 
 def test_without_dask_the_local_scheduler_says_how_to_install_it(tiny_bundle, tmp_path, monkeypatch, capsys):
     bundle = tiny_bundle("bert")  # built before imports are blocked (torch has a package named distributed too)
+    capsys.readouterr()  # the export's own output, when this test built the bundle
     real_import = builtins.__import__
 
     def no_dask(name, globals=None, locals=None, fromlist=(), level=0):
