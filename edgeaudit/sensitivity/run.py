@@ -72,12 +72,15 @@ class _Sweep:
     def run(self, variants: list[Variant], *, desc: str, keep: bool = False) -> None:
         tasks = [self.task(v, keep=keep) for v in variants]
         with tqdm(total=len(tasks), desc=desc, unit="variant", file=sys.stderr, disable=not self.progress) as bar:
+            finished = [0]  # a disabled bar does not count
+
             def done(record: dict[str, Any]) -> None:
                 self.records[record["name"]] = record
+                finished[0] += 1
                 bar.set_postfix_str(record["name"], refresh=False)
                 bar.update(1)
                 if not self.progress:  # no bar (not a terminal): one line per variant for the log
-                    self.log(f"  [{bar.n}/{len(tasks)}] {describe(record)}")
+                    self.log(f"  [{finished[0]}/{len(tasks)}] {describe(record)}")
 
             self.scheduler.run(tasks, done)
 
@@ -95,7 +98,11 @@ def describe(record: dict[str, Any]) -> str:
         return f"{record['name']}: not built — {record['error']}{took}"
     counts = record["counts"]
     return (f"{record['name']}: {counts['breaks']} break, {counts['drifts']} drift of {counts['claims']} claims; "
-            f"mean |Δ| {record['mean_abs_score_delta']:.4f}; output damage {record['output_damage']}{took}")
+            f"mean |Δ| {record['mean_abs_score_delta']:.4f}; output damage {_significant(record['output_damage'])}{took}")
+
+
+def _significant(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
 
 
 def _by_block(records: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

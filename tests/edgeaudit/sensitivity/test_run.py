@@ -126,3 +126,12 @@ def test_a_running_cluster_given_by_address_runs_the_same_variants(sequential_sw
     expected = {v["name"]: v for v in comparable(document)["variants"]}
     for variant in comparable(result)["variants"]:
         assert variant == expected[variant["name"]]
+
+
+def test_without_a_progress_bar_each_variant_gets_a_numbered_log_line(sequential_sweep, tiny_bundle):
+    _, out = sequential_sweep
+    lines: list[str] = []
+    run_sensitivity(tiny_bundle("bert"), out, sweep_options(scheduler="none"), log=lines.append)
+    numbered = [line for line in lines if line.startswith("  [")]
+    assert [line.split("]")[0] for line in numbered] == [f"  [{i}/9" for i in range(1, 10)]
+    assert all("(resumed)" in line for line in numbered)
