@@ -24,7 +24,10 @@ from edgeaudit.compress.presets import PRESETS
 from edgeaudit.errors import EXIT_GATE_TRIPPED
 from edgeaudit.sensitivity.options import MODES
 
-NOT_SWEEP_IDENTITY = ("scheduler", "workers", "worker_memory", "keep_variants")  # where it runs, not what
+# where it runs, and which variants and search it asks for: a rerun with other values reuses every finished variant
+# (each variant is checked by its own fingerprint)
+NOT_SWEEP_IDENTITY = ("scheduler", "workers", "worker_memory", "keep_variants", "mode", "layers", "recommend",
+                      "max_fallback_steps")
 
 
 def _fmt(value, spec: str = ".4f") -> str:
