@@ -59,6 +59,21 @@ def recommendation_text(document: dict[str, Any], strong: Callable[[str], str] =
     return f"{rec['status']}: {rec.get('note', '')}"
 
 
+def fragile_rows(document: dict[str, Any]) -> list[list[str]]:
+    """Claims lost by the full variant or a fallback, with how many one-block variants lose them too."""
+    texts = {c["id"]: c.get("text") or c["id"] for v in document["variants"] for c in v.get("claims", [])}
+    rows = []
+    for claim_id, n in (document.get("fragile_claims") or {}).items():
+        rows.append([texts.get(claim_id, claim_id), f"{n['only']} of {n['only_of']}", f"{n['all_but']} of {n['all_but_of']}"])
+    return rows
+
+
+FRAGILE_HEADER = ["claim lost by the full variant or a fallback", "fails with one block quantised",
+                  "fails with all blocks but one quantised"]
+FRAGILE_NOTE = ("A claim that fails both when single blocks are quantised and when single blocks are kept in float sits "
+                "on a decision edge: noise-sized changes flip it, and no choice of float blocks settles it.")
+
+
 def _disagreement(document: dict[str, Any]) -> str:
     ranking = document["ranking"]
     return (f"Top {ranking['top_k']} by explanation damage but not by output damage: "
@@ -84,6 +99,9 @@ def sensitivity_markdown(document: dict[str, Any]) -> str:
                                                  [[i + 1, s["added"], ", ".join(s["float_blocks"]),
                                                    "yes" if s["holds"] else "no", ", ".join(s["failing"]) or "—"]
                                                   for i, s in enumerate(steps)], (0,))]
+    fragile = fragile_rows(document)
+    if fragile:
+        parts += ["## Claims the quantisation loses", FRAGILE_NOTE, md_table(FRAGILE_HEADER, fragile)]
     heat = document["heatmap"]
     if heat["claims"]:
         rows = [[row.get("text") or row["id"], *[_md_cell(row["cells"].get(b)) for b in heat["blocks"]]]
@@ -143,6 +161,10 @@ def sensitivity_page(document: dict[str, Any]) -> str:
         body.append(table(["step", "added", "float blocks", "holds", "still failing"],
                           [[str(i + 1), s["added"], ", ".join(s["float_blocks"]), "yes" if s["holds"] else "no",
                             ", ".join(s["failing"]) or "—"] for i, s in enumerate(steps)], numeric=[0]))
+    fragile = fragile_rows(document)
+    if fragile:
+        body += ["<h3>Claims the quantisation loses</h3>", f'<p class="note">{esc(FRAGILE_NOTE)}</p>',
+                 table(FRAGILE_HEADER, fragile)]
     body += ["<h2>Blocks ranked by explanation damage</h2>",
              table(RANKING_HEADER, [[str(c) for c in row] for row in ranking_rows(document)],
                    numeric=range(1, 7)),

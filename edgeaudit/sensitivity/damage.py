@@ -61,6 +61,26 @@ def failing_claims(record: dict[str, Any]) -> list[str]:
     return [c["id"] for c in record["claims"] if c["survival"] != SURVIVES]
 
 
+def fragility(records: list[dict[str, Any]], claim_ids: list[str]) -> dict[str, dict[str, int]]:
+    """For each claim, in how many one-block variants (``only`` and ``all-but``) it fails to survive.
+
+    A claim that fails when one block alone is quantised *and* when every block but one is, for many different
+    blocks, sits on a decision edge: its verdict turns on noise-sized changes, and no choice of float blocks will
+    settle it. The report names such claims instead of leaving the search's failure unexplained.
+    """
+    out: dict[str, dict[str, int]] = {}
+    for claim_id in claim_ids:
+        counts = {"only": 0, "only_of": 0, "all_but": 0, "all_but_of": 0}
+        for record in records:
+            kind = {"only": "only", "all-but": "all_but"}.get(record["kind"])
+            if kind is None or "error" in record:
+                continue
+            counts[f"{kind}_of"] += 1
+            counts[kind] += any(c["id"] == claim_id and c["survival"] != SURVIVES for c in record["claims"])
+        out[claim_id] = counts
+    return out
+
+
 def _ranks(values: dict[str, float | None]) -> dict[str, int]:
     """1 = most damage; blocks without a value rank last, ties share the order they were listed in."""
     order = sorted(values, key=lambda name: -math.inf if values[name] is None else values[name], reverse=True)

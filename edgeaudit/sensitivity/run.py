@@ -25,7 +25,7 @@ from edgeaudit.compress.blocks import Block, model_blocks
 from edgeaudit.compress.errors import CompressError
 from edgeaudit.compress.presets import NEEDS_CALIBRATION, PRESETS, resolve_preset
 from edgeaudit.result_file import write_json
-from edgeaudit.sensitivity.damage import rank_blocks
+from edgeaudit.sensitivity.damage import failing_claims, fragility, rank_blocks
 from edgeaudit.sensitivity.options import SensitivityOptions
 from edgeaudit.sensitivity.plan import FULL, Variant, fallback_variant, plan_variants, swept_blocks
 from edgeaudit.sensitivity.recommend import recommend
@@ -181,6 +181,7 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
         "recommendation": {**recommendation, "bundle": (records.get(recommendation.get("variant") or "") or {}).get(
             "bundle")},
         "sizes": _sizes(reference, records, recommendation),
+        "fragile_claims": fragility(list(records.values()), _failing_anywhere(records, recommendation)),
         "variants": [records[name] for name in [*[v.name for v in variants],
                                                 *[s["variant"] for s in recommendation.get("steps", [])]]],
         "reference": {"bundle": str(reference.resolve()), "audit": str((out_dir / "reference" / "audit.json").resolve())},
@@ -194,6 +195,17 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
         record.pop("run", None)
         record.pop("resumed", None)
     return write_json(document, out_dir / "sensitivity.json")
+
+
+def _failing_anywhere(records: dict[str, dict[str, Any]], recommendation: dict[str, Any]) -> list[str]:
+    """Claims the full variant or a fallback lost: the ones a reader needs the fragility of."""
+    names = [FULL, *[step["variant"] for step in recommendation.get("steps", [])]]
+    ids: list[str] = []
+    for name in names:
+        for claim_id in failing_claims(records.get(name) or {"claims": []}):
+            if claim_id not in ids:
+                ids.append(claim_id)
+    return ids
 
 
 def _drop_unchosen_bundles(sweep: _Sweep, recommendation: dict[str, Any]) -> None:

@@ -52,3 +52,16 @@ def test_blocks_whose_variant_failed_are_left_out_of_the_ranking():
     only = {"a": {"explanation_damage": 1.0, "output_damage": 0.1}, "b": {"error": "no MatMul"}}
     ranking = rank_blocks(["a", "b"], only)
     assert ranking["by_explanation"] == ["a"] and ranking["spearman"] is None
+
+
+def test_fragility_counts_the_one_block_variants_that_lose_a_claim():
+    def rec(kind, failing):
+        return {"kind": kind, "claims": [{"id": "a", "survival": "breaks" if "a" in failing else "survives"},
+                                         {"id": "b", "survival": "drifts" if "b" in failing else "survives"}]}
+
+    from edgeaudit.sensitivity.damage import fragility
+
+    records = [rec("full", "ab"), rec("only", "a"), rec("only", "ab"), rec("all-but", "b"), rec("fallback", "a"),
+               {"kind": "only", "error": "not built"}]
+    assert fragility(records, ["a", "b"]) == {"a": {"only": 2, "only_of": 2, "all_but": 0, "all_but_of": 1},
+                                              "b": {"only": 1, "only_of": 2, "all_but": 1, "all_but_of": 1}}
