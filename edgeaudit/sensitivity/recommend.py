@@ -73,4 +73,5 @@ def recommend(blocks: list[str], full: dict[str, Any], only: dict[str, dict], al
            else f"stopped after {len(steps)} verified fallback variant(s) (--max-fallback-steps)")
     return {"target": target, "status": "not-found", "float_blocks": list(kept), "steps": steps,
             "unsaved_claims": unsaved,
-            "note": f"no block-level fallback made {target}: {why}; still failing: {', '.join(unsaved) or 'gates'}"}
+            "note": f"no block-level fallback met the target ({target}): {why}; still failing: "
+                    f"{', '.join(unsaved) or 'gates'}"}
