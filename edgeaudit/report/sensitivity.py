@@ -56,7 +56,7 @@ def recommendation_text(document: dict[str, Any], strong: Callable[[str], str] =
     if rec["status"] == "verified":
         return (f"Keep {strong(', '.join(rec['float_blocks']))} in float32: verified ({rec['target']}) after "
                 f"{len(rec['steps'])} fallback variant(s).")
-    return f"{rec['status']}: {rec.get('note', '')}"
+    return rec.get("note") or rec["status"]
 
 
 def fragile_rows(document: dict[str, Any]) -> list[list[str]]:
@@ -150,7 +150,8 @@ def sensitivity_page(document: dict[str, Any]) -> str:
     body = [tiles([("", summary["blocks"], "blocks"), ("", summary["variants"], "variants compared"),
                    ("breaks", full.get("breaks", 0), "claims the full variant breaks"),
                    ("drifts", full.get("drifts", 0), "claims it drifts"),
-                   ("", len(rec["float_blocks"]), "blocks kept float")]),
+                   ("", len(rec["float_blocks"]),
+                    "blocks kept float" if rec["status"] in ("holds", "verified") else "blocks tried in float")]),
             "<h2>Recommendation</h2>",
             f"<p>{badge(rec['status'], status[rec['status']])} "
             f"{esc(recommendation_text(document))}</p>",
