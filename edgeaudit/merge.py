@@ -152,6 +152,7 @@ def merge(inputs: Sequence[str | Path], *, labels: Sequence[str] = (),
     if differing:
         notes.append(f"the inputs ran with different options ({', '.join(differing)}): verdicts may differ for that "
                      "reason rather than the platform")
+    records = [_input_record(n, p, d, kind) for n, p, d in zip(names, paths, documents, strict=True)]
     per_input = [_claims(d, kind) for d in documents]
     keys = list(dict.fromkeys(key for claims in per_input for key in claims))
     rows = [_row(key, names, [claims.get(key) for claims in per_input], tolerance, kind) for key in keys]
@@ -164,13 +165,13 @@ def merge(inputs: Sequence[str | Path], *, labels: Sequence[str] = (),
     if kind == "compare":
         summary["survival_differs"] = sum(not r["survival_agree"] for r in rows)
         gate_outcomes = {}
-        for record in (_input_record(n, p, d, kind) for n, p, d in zip(names, paths, documents, strict=True)):
+        for record in records:
             for gate in record["gates"]:
                 gate_outcomes.setdefault(gate["expression"], set()).add(gate["tripped"])
         summary["gates_differ"] = sorted(expr for expr, outcomes in gate_outcomes.items() if len(outcomes) > 1)
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "kind": kind, "tolerance": tolerance,
             "summary": summary,
-            "inputs": [_input_record(n, p, d, kind) for n, p, d in zip(names, paths, documents, strict=True)],
+            "inputs": records,
             "claims": rows, "notes": notes}
 
 

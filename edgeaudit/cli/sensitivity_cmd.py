@@ -30,46 +30,29 @@ NOT_SWEEP_IDENTITY = ("scheduler", "workers", "worker_memory", "keep_variants", 
                       "max_fallback_steps")
 
 
-def _fmt(value, spec: str = ".4f") -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def ranking_table(document: dict) -> str:
-    """One row per swept block, most explanation damage first."""
-    variants = {v["name"]: v for v in document["variants"]}
-    ranks = document["ranking"]["ranks"]
-    rows = [f"{'block':<20} {'expl.rank':>9} {'out.rank':>8} {'broken':>6} {'mean|Δ|':>8} {'out.damage':>10} "
-            f"{'all-but broken':>14}"]
-    for name in document["ranking"]["by_explanation"]:
-        only, all_but = variants.get(f"only:{name}", {}), variants.get(f"all-but:{name}", {})
-        broken = (only.get("counts") or {})
-        not_surviving = "-" if not broken else broken["breaks"] + broken["drifts"]
-        rest = all_but.get("counts")
-        rows.append(f"{name:<20} {ranks[name]['explanation']:>9} {ranks[name]['output']:>8} {not_surviving:>6} "
-                    f"{_fmt(only.get('mean_abs_score_delta')):>8} {_fmt(only.get('output_damage'), '.3g'):>10} "
-                    f"{'-' if rest is None else rest['breaks'] + rest['drifts']:>14}")
-    return "\n".join(rows)
+    """One row per swept block, most explanation damage first (the report's ranking rows, as plain text)."""
+    from edgeaudit.report.sensitivity import ranking_rows
+
+    widths = (20, 9, 8, 6, 8, 10, 14)
+    header = ("block", "expl.rank", "out.rank", "broken", "mean|Δ|", "out.damage", "all-but broken")
+    lines = [[str(cell) for cell in row] for row in [header, *ranking_rows(document)]]
+    return "\n".join(" ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
+                              enumerate(zip(row, widths, strict=True))) for row in lines)
 
 
 def recommendation_lines(document: dict) -> list[str]:
+    from edgeaudit.report.sensitivity import disagreement_text, megabytes, recommendation_text
+
     rec, sizes = document["recommendation"], document["sizes"]
-
-    def mb(value) -> str:
-        return "-" if value is None else f"{value / 1e6:.2f} MB"
-
-    from edgeaudit.report.sensitivity import recommendation_text
-
-    lines = [f"recommendation: {recommendation_text(document)}"]
-    lines.append(f"size: float {mb(sizes['float'])}, fully quantised {mb(sizes['full'])}, "
-                 f"recommended {mb(sizes['recommended'])}")
+    lines = [f"recommendation: {recommendation_text(document)}",
+             f"size: float {megabytes(sizes['float'])}, fully quantised {megabytes(sizes['full'])}, "
+             f"recommended {megabytes(sizes['recommended'])}"]
     if rec.get("bundle"):
         lines.append(f"recommended bundle: {rec['bundle']}")
     ranking = document["ranking"]
     if ranking["explanation_not_output"] or ranking["output_not_explanation"]:
-        lines.append(f"rankings disagree (top {ranking['top_k']}): explanation damage but not output damage: "
-                     f"{', '.join(ranking['explanation_not_output']) or 'none'}; output but not explanation: "
-                     f"{', '.join(ranking['output_not_explanation']) or 'none'} "
-                     f"(Spearman {_fmt(ranking['spearman'], '.2f')})")
+        lines.append(disagreement_text(document))
     return lines
 
 

@@ -98,7 +98,7 @@ def blocks_of(prepared: onnx.ModelProto, parent: onnx.ModelProto, *, with_gather
             for (layer, part), nodes in sorted(grouped.items(), key=key)]
 
 
-def model_blocks(bundle: Bundle, preset: str, work: Path | None = None, *, keep: Path | None = None) -> list[Block]:
+def model_blocks(bundle: Bundle, preset: str, *, keep: Path | None = None) -> list[Block]:
     """The blocks of ``bundle`` as ``preset`` would quantise them (prepared exactly as ``compress`` prepares).
 
     With ``keep``, the prepared graph stays in that folder for ``compress(..., prepared=keep)``.
@@ -108,8 +108,8 @@ def model_blocks(bundle: Bundle, preset: str, work: Path | None = None, *, keep:
                             hint="choose an int8 or int4 preset")
     parent = model_io.load_parent_model(bundle)
     if keep is not None:
-        _, prepared, _ = graph_prep.load_prepared(graph_prep.save_prepared(parent, keep))
+        prepared = graph_prep.save_prepared(parent, keep)
     else:
-        with tempfile.TemporaryDirectory(prefix="edgeaudit-blocks-", dir=work) as scratch:
+        with tempfile.TemporaryDirectory(prefix="edgeaudit-blocks-") as scratch:
             _, prepared, _ = graph_prep.prepare(parent, Path(scratch), external=model_io.needs_external_data(parent))
     return blocks_of(prepared, parent, with_gathers=preset == "int8-dynamic-full")

@@ -59,18 +59,30 @@ PREPARED_MODEL = "prepared.onnx"
 PREPARED_RECORD = "prepared.json"
 
 
-def save_prepared(model: onnx.ModelProto, folder: Path) -> Path:
-    """Prepare ``model`` once into ``folder`` (graph + record) for many compressions of the same parent."""
+def save_prepared(model: onnx.ModelProto, folder: Path) -> onnx.ModelProto:
+    """Prepare ``model`` once into ``folder`` (graph + record) for many compressions of the same parent; return the
+    prepared graph."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
     external = model_io.needs_external_data(model)
-    _, _, record = prepare(model, folder, external=external)
+    _, prepared, record = prepare(model, folder, external=external)
     for scratch in ("parent.onnx", "preprocessed.onnx"):
         for path in folder.glob(f"{scratch}*"):
             path.unlink()
-    (folder / PREPARED_RECORD).write_text(json.dumps({**record, "external": external}), encoding="utf-8")
-    return folder
+    (folder / PREPARED_RECORD).write_text(json.dumps({"record": record, "external": external}), encoding="utf-8")
+    return prepared
+
+
+def _prepared_info(folder: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads((folder / PREPARED_RECORD).read_text(encoding="utf-8"))
+
+
+def prepared_external(folder: Path) -> bool:
+    """Whether the quantisers must write external data for this prepared graph (read without loading the graph)."""
+    return bool(_prepared_info(folder)["external"])
 
 
 def load_prepared(folder: Path, work: Path | None = None) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
@@ -80,11 +92,10 @@ def load_prepared(folder: Path, work: Path | None = None) -> tuple[Path, onnx.Mo
     scratch files *next to their input* (``prepared-inferred.onnx``), which concurrent workers sharing one input
     would overwrite under each other.
     """
-    import json
     import os
     import shutil
 
-    record = json.loads((folder / PREPARED_RECORD).read_text(encoding="utf-8"))
+    record = _prepared_info(folder)["record"]
     path = folder / PREPARED_MODEL
     if work is not None:
         for shared in folder.glob(f"{PREPARED_MODEL}*"):  # the graph and its external data, if any

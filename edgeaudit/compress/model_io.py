@@ -63,7 +63,7 @@ def default_opset(model: onnx.ModelProto) -> int:
     raise CompressError("compressed model declares no ai.onnx opset", hint="this is a bug; please report it")
 
 
-def model_file_bytes(directory: Path, onnx_file: str, external: list[str]) -> int:
+def model_file_bytes(bundle: Bundle) -> int:
     """On-disk size of a bundle's model: the graph file plus its external data."""
-    directory = Path(directory)
-    return sum((directory / name).stat().st_size for name in [onnx_file, *external])
+    names = [bundle.manifest.onnx_file, *bundle.manifest.data["onnx"]["external_data"]]
+    return sum((bundle.directory / name).stat().st_size for name in names)

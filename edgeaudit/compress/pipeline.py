@@ -68,15 +68,23 @@ class _Job:
         self.bar.update(1)
 
 
-def _check_inputs(parent: Bundle, name: str, out_dir: Path, calibration: Any, force: bool) -> None:
+def check_parent(parent: Bundle, preset: str, calibration: Any) -> str:
+    """The resolved preset, once the parent is known to be an fp32 bundle and calibration is there if needed
+    (``compress`` and ``sensitivity`` both fail on these before any slow work)."""
+    name = resolve_preset(preset)
     if parent.manifest.variant in PRESETS:
         raise CompressError(f"{parent.directory}: is already a compressed variant ({parent.manifest.variant})",
-                            hint="compress its fp32 parent bundle instead")
-    if out_dir.resolve() == parent.directory.resolve():
-        raise CompressError(f"{out_dir}: is the input bundle itself", hint="choose another output directory")
+                            hint="use its fp32 parent bundle instead")
     if name in NEEDS_CALIBRATION and calibration is None:
         raise CompressError(f"preset {name} needs calibration data: option --calibration is required",
                             hint="pass --calibration builtin:treebank or a text file with one sentence per line")
+    return name
+
+
+def _check_inputs(parent: Bundle, name: str, out_dir: Path, calibration: Any, force: bool) -> None:
+    check_parent(parent, name, calibration)
+    if out_dir.resolve() == parent.directory.resolve():
+        raise CompressError(f"{out_dir}: is the input bundle itself", hint="choose another output directory")
     check_output_dir(out_dir, force, error=CompressError)  # fail before the slow part
 
 
@@ -85,7 +93,6 @@ def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, 
     job.stage("pre-processing")
     if job.prepared is not None:
         out, prepared, record = graph_prep.load_prepared(job.prepared, job.work)
-        record = {key: value for key, value in record.items() if key != "external"}
     else:
         out, prepared, record = graph_prep.prepare(model, job.work, external=external)
     nodes = graph_prep.weight_matmuls(prepared)
@@ -95,10 +102,8 @@ def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, 
         exact = graph_prep.exact_nodes(nodes + tables, job.float_nodes)
         job.kept += [name for name in exact if name not in job.kept]
     job.done()
-    if job.keep_float:
+    if job.keep_float or job.float_nodes:
         record["keep_float"] = {"patterns": list(job.keep_float), "nodes": job.kept}
-    elif job.float_nodes:
-        record["keep_float"] = {"patterns": [], "nodes": job.kept}
     return out, record, [name for name in nodes if name not in job.kept]
 
 
@@ -219,8 +224,7 @@ def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibr
     calib = (calibration_feeds(parent, calibration, limit=calibration_limit)
              if name in NEEDS_CALIBRATION else None)
     runner, steps = _RUNNERS[name]
-    before = model_io.model_file_bytes(parent.directory, parent.manifest.onnx_file,
-                                       parent.manifest.data["onnx"]["external_data"])
+    before = model_io.model_file_bytes(parent)
     with staged_bundle(out_dir, force, error=CompressError) as staging, \
             tqdm(total=steps + 2, desc=f"compress {name}", unit="step", file=sys.stderr,
                  disable=not progress) as bar:
@@ -232,14 +236,13 @@ def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibr
             model = model_io.load_parent_model(parent)
             external = model_io.needs_external_data(model)
         else:  # the prepared graph stands in for the parent
-            model, external = None, graph_prep.load_prepared(job.prepared)[2]["external"]
+            model, external = None, graph_prep.prepared_external(job.prepared)
         with missing_module_named(name):
             variant, settings = runner(job, model, external)
         check = _write_variant(job, staging, variant, settings)
     bundle = load_bundle(out_dir)
-    after = model_io.model_file_bytes(bundle.directory, bundle.manifest.onnx_file,
-                                      bundle.manifest.data["onnx"]["external_data"])
-    return CompressResult(bundle=bundle, parent=parent, bytes_before=before, bytes_after=after, check=check)
+    return CompressResult(bundle=bundle, parent=parent, bytes_before=before, bytes_after=model_io.model_file_bytes(bundle),
+                          check=check)
 
 
 def compress_bundle(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibration: Any = None,

@@ -44,7 +44,7 @@ RANKING_HEADER = ["block", "explanation rank", "output rank", "claims lost (only
                   "output damage (only)", "claims lost (all but this block)"]
 
 
-def _mb(value: Any) -> str:
+def megabytes(value: Any) -> str:
     return "—" if value is None else f"{value / 1e6:.2f} MB"
 
 
@@ -74,7 +74,7 @@ FRAGILE_NOTE = ("A claim that fails both when single blocks are quantised and wh
                 "on a decision edge: noise-sized changes flip it, and no choice of float blocks settles it.")
 
 
-def _disagreement(document: dict[str, Any]) -> str:
+def disagreement_text(document: dict[str, Any]) -> str:
     ranking = document["ranking"]
     return (f"Top {ranking['top_k']} by explanation damage but not by output damage: "
             f"{', '.join(ranking['explanation_not_output']) or 'none'}; by output damage but not by explanation "
@@ -89,10 +89,10 @@ def sensitivity_markdown(document: dict[str, Any]) -> str:
              f"{summary['blocks']} blocks, {summary['variants']} variants built and compared "
              f"({len(summary['variant_errors'])} could not be built).",
              "## Recommendation", recommendation_text(document, lambda text: f"**{text}**"),
-             f"Model size: float {_mb(sizes['float'])}, fully quantised {_mb(sizes['full'])}, recommended "
-             f"{_mb(sizes['recommended'])}.",
+             f"Model size: float {megabytes(sizes['float'])}, fully quantised {megabytes(sizes['full'])}, recommended "
+             f"{megabytes(sizes['recommended'])}.",
              "## Blocks ranked by explanation damage", md_table(RANKING_HEADER, ranking_rows(document), (1, 2, 3, 4, 5, 6)),
-             _disagreement(document)]
+             disagreement_text(document)]
     steps = document["recommendation"].get("steps") or []
     if steps:
         parts += ["## Fallback search", md_table(["step", "added", "float blocks", "holds", "still failing"],
@@ -155,8 +155,8 @@ def sensitivity_page(document: dict[str, Any]) -> str:
             "<h2>Recommendation</h2>",
             f"<p>{badge(rec['status'], status[rec['status']])} "
             f"{esc(recommendation_text(document))}</p>",
-            key_values([("float model", _mb(sizes["float"])), ("fully quantised", _mb(sizes["full"])),
-                        ("recommended", _mb(sizes["recommended"])), ("recommended bundle", rec.get("bundle") or "—")])]
+            key_values([("float model", megabytes(sizes["float"])), ("fully quantised", megabytes(sizes["full"])),
+                        ("recommended", megabytes(sizes["recommended"])), ("recommended bundle", rec.get("bundle") or "—")])]
     steps = rec.get("steps") or []
     if steps:
         body.append(table(["step", "added", "float blocks", "holds", "still failing"],
@@ -169,7 +169,7 @@ def sensitivity_page(document: dict[str, Any]) -> str:
     body += ["<h2>Blocks ranked by explanation damage</h2>",
              table(RANKING_HEADER, [[str(c) for c in row] for row in ranking_rows(document)],
                    numeric=range(1, 7)),
-             f'<p class="note">{esc(_disagreement(document))}</p>',
+             f'<p class="note">{esc(disagreement_text(document))}</p>',
              "<h2>Claim × block damage</h2>", _heatmap_html(document)]
     errors = [v for v in document["variants"] if "error" in v]
     if errors:

@@ -23,9 +23,8 @@ def variant_record(document: dict[str, Any]) -> dict[str, Any]:
     summary = document["summary"]
     claims = [{"id": c["id"], "kind": c["kind"], "text": c.get("text"), "survival": c["survival"],
                "flip": c["flip"], "delta": c["delta"]} for c in document["claims"]]
-    deltas = [abs(c["delta"]) for c in claims if c["delta"] is not None]
     not_surviving = sum(c["survival"] != SURVIVES for c in claims)
-    mean_delta = sum(deltas) / len(deltas) if deltas else 0.0
+    mean_delta = (document.get("explanation_drift") or {}).get("mean_abs_score_delta") or 0.0  # None: no deltas
     layers = [{"layer": row.get("layer"), "sqnr_db": row.get("sqnr_db")} for row in drift.get("layers") or []]
     return {
         "counts": {key: summary[key] for key in ("claims", "survives", "drifts", "breaks", "flips")},

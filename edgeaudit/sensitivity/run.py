@@ -20,17 +20,17 @@ from typing import Any
 
 from tqdm import tqdm
 
-from edgeaudit.bundle import load_bundle
+from edgeaudit.bundle import Bundle, load_bundle
 from edgeaudit.compress.blocks import Block, model_blocks
-from edgeaudit.compress.errors import CompressError
-from edgeaudit.compress.presets import NEEDS_CALIBRATION, PRESETS, resolve_preset
+from edgeaudit.compress.model_io import model_file_bytes
+from edgeaudit.compress.pipeline import check_parent
 from edgeaudit.result_file import write_json
 from edgeaudit.sensitivity.damage import failing_claims, fragility, rank_blocks
 from edgeaudit.sensitivity.options import SensitivityOptions
 from edgeaudit.sensitivity.plan import FULL, Variant, fallback_variant, plan_variants, swept_blocks
 from edgeaudit.sensitivity.recommend import recommend
 from edgeaudit.sensitivity.schedulers import Scheduler, check_scheduler, open_scheduler
-from edgeaudit.sensitivity.task import VariantTask, _model_bytes
+from edgeaudit.sensitivity.task import VariantTask
 
 PREPARED = "prepared"  # the reference pre-processed once for every variant (deleted at the end)
 SCHEMA = "edgeaudit.sensitivity"
@@ -38,22 +38,10 @@ SCHEMA_VERSION = 1
 Log = Callable[[str], None]
 
 
-def _check(reference: Path, options: SensitivityOptions) -> str:
-    bundle = load_bundle(reference)
-    if bundle.manifest.variant in PRESETS:
-        raise CompressError(f"{reference}: is already a compressed variant ({bundle.manifest.variant})",
-                            hint="run the sweep on its fp32 parent bundle")
-    preset = resolve_preset(options.preset)
-    if preset in NEEDS_CALIBRATION and options.calibration is None:
-        raise CompressError(f"preset {preset} needs calibration data: option --calibration is required",
-                            hint="pass --calibration builtin:treebank or a text file with one sentence per line")
-    return preset
-
-
 class _Sweep:
     """The state of one sweep: tasks built the same way for the plan and for fallback verifications."""
 
-    def __init__(self, reference: Path, out_dir: Path, options: SensitivityOptions, preset: str,
+    def __init__(self, reference: Bundle, out_dir: Path, options: SensitivityOptions, preset: str,
                  blocks: list[Block], scheduler: Scheduler, progress: bool, log: Log) -> None:
         self.reference, self.out_dir, self.options, self.preset = reference, out_dir, options, preset
         self.blocks, self.scheduler, self.progress, self.log = blocks, scheduler, progress, log
@@ -62,7 +50,8 @@ class _Sweep:
     def task(self, variant: Variant, *, keep: bool) -> VariantTask:
         return VariantTask(name=variant.name, kind=variant.kind, block=variant.block,
                            float_blocks=variant.float_blocks, float_nodes=variant.float_nodes(self.blocks),
-                           reference_bundle=str(self.reference.resolve()),
+                           reference_bundle=str(self.reference.directory.resolve()),
+                           reference_sha256=self.reference.sha256,
                            reference_audit=str((self.out_dir / "reference").resolve()), preset=self.preset,
                            out=str((self.out_dir / "variants" / variant.folder).resolve()),
                            compare=self.options.compare, calibration=self.options.calibration,
@@ -121,10 +110,10 @@ def _heatmap(blocks: list[str], only: dict[str, dict[str, Any]]) -> dict[str, An
             "definition": "cell = |variant score − reference score| of the claim when only that block is quantised"}
 
 
-def _sizes(reference: Path, records: dict[str, dict[str, Any]], recommendation: dict[str, Any]) -> dict[str, Any]:
+def _sizes(reference: Bundle, records: dict[str, dict[str, Any]], recommendation: dict[str, Any]) -> dict[str, Any]:
     full = records.get(FULL) or {}
     chosen = records.get(recommendation.get("variant") or "") or {}
-    return {"float": _model_bytes(reference), "full": full.get("bytes"), "recommended": chosen.get("bytes")}
+    return {"float": model_file_bytes(reference), "full": full.get("bytes"), "recommended": chosen.get("bytes")}
 
 
 def run_sensitivity(reference: str | Path, out_dir: str | Path, options: SensitivityOptions | None = None,
@@ -135,11 +124,12 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
     options = options or SensitivityOptions()
     reference, out_dir = Path(reference), Path(out_dir)
     began = time.perf_counter()
-    preset = _check(reference, options)
+    bundle = load_bundle(reference)
+    preset = check_parent(bundle, options.preset, options.calibration)
     check_scheduler(options.scheduler, options.worker_memory)
     out_dir.mkdir(parents=True, exist_ok=True)
     log(f"[blocks] listing the quantisable blocks of {reference} under {preset}")
-    blocks = model_blocks(load_bundle(reference), preset, keep=out_dir / PREPARED)
+    blocks = model_blocks(bundle, preset, keep=out_dir / PREPARED)
     swept = swept_blocks(blocks, options.layers)
     variants = plan_variants(blocks, swept, options.mode)
     log(f"[blocks] {len(blocks)} blocks ({', '.join(b.name for b in blocks[:4])}{', ...' if len(blocks) > 4 else ''}); "
@@ -150,10 +140,9 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
     audit_options = options.compare.audit
     run_audit(reference, out_dir / "reference", audit_options, log=lambda message: log(f"  {message}"))
     timings["audit-reference"] = round(time.perf_counter() - started, 3)
-    with open_scheduler(options.scheduler, workers=options.workers, memory=options.worker_memory,
-                        jobs=audit_options.jobs) as scheduler:
+    with open_scheduler(options.scheduler, workers=options.workers, memory=options.worker_memory) as scheduler:
         log(f"[sweep] {len(variants)} variants on {scheduler.kind} ({scheduler.workers} worker(s))")
-        sweep = _Sweep(reference, out_dir, options, preset, blocks, scheduler, options.progress, log)
+        sweep = _Sweep(bundle, out_dir, options, preset, blocks, scheduler, options.progress, log)
         started = time.perf_counter()
         sweep.run(variants, desc="sensitivity")
         timings["sweep"] = round(time.perf_counter() - started, 3)
@@ -180,7 +169,7 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
         "heatmap": _heatmap([b.name for b in swept], only),
         "recommendation": {**recommendation, "bundle": (records.get(recommendation.get("variant") or "") or {}).get(
             "bundle")},
-        "sizes": _sizes(reference, records, recommendation),
+        "sizes": _sizes(bundle, records, recommendation),
         "fragile_claims": fragility(list(records.values()), _failing_anywhere(records, recommendation)),
         "variants": [records[name] for name in [*[v.name for v in variants],
                                                 *[s["variant"] for s in recommendation.get("steps", [])]]],

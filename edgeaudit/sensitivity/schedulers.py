@@ -33,7 +33,6 @@ class Scheduler:
     workers: int
     address: str | None = None
     client: Any = None
-    jobs: int | None = None  # probe-fit processes inside a task
     notes: list[str] = field(default_factory=list)
 
     def run(self, tasks: list[VariantTask], on_result: OnResult) -> None:
@@ -41,7 +40,8 @@ class Scheduler:
         in this process with every core, since the workers would leave all but one core idle."""
         if self.client is None or (self.kind == LOCAL and len(tasks) == 1):
             for task in tasks:
-                on_result(run_variant(with_runtime(task, jobs=self.jobs, threads=task.compare.audit.threads)))
+                audit = task.compare.audit  # the sweep's own --jobs/--threads
+                on_result(run_variant(with_runtime(task, jobs=audit.jobs, threads=audit.threads)))
             return
         from distributed import as_completed
 
@@ -95,11 +95,10 @@ def _check_memory(memory: str) -> None:
 
 
 @contextlib.contextmanager
-def open_scheduler(spec: str, *, workers: int | None = None, memory: str = "auto",
-                   jobs: int | None = None) -> Iterator[Scheduler]:
+def open_scheduler(spec: str, *, workers: int | None = None, memory: str = "auto") -> Iterator[Scheduler]:
     """``none``, ``local`` or a scheduler address; the cluster is closed on exit."""
     if spec == SEQUENTIAL:
-        yield Scheduler(SEQUENTIAL, 1, jobs=jobs)
+        yield Scheduler(SEQUENTIAL, 1)
         return
     distributed = _require_distributed()
     if spec == LOCAL:

@@ -38,6 +38,7 @@ class VariantTask:
     float_blocks: tuple[str, ...]
     float_nodes: tuple[str, ...]
     reference_bundle: str
+    reference_sha256: str  # a re-exported reference in the same folder must not reuse old variants
     reference_audit: str
     preset: str
     out: str  # this variant's folder
@@ -49,7 +50,8 @@ class VariantTask:
     def fingerprint(self) -> str:
         """What the result depends on (not where or how fast it runs)."""
         audit = {k: v for k, v in self.compare.audit.to_dict().items() if k not in RUNTIME_ONLY}
-        what = {"preset": self.preset, "float_nodes": list(self.float_nodes), "reference_audit": self.reference_audit,
+        what = {"preset": self.preset, "float_nodes": list(self.float_nodes), "reference": self.reference_sha256,
+                "reference_audit": self.reference_audit,
                 "calibration": self.calibration, "compare": {**self.compare.to_dict(), "audit": audit}}
         return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -62,14 +64,6 @@ def finished(task: VariantTask) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return result if result.get("fingerprint") == task.fingerprint() else None
-
-
-def _model_bytes(bundle_dir: Path) -> int:
-    from edgeaudit.bundle import load_bundle
-    from edgeaudit.compress.model_io import model_file_bytes
-
-    bundle = load_bundle(bundle_dir)
-    return model_file_bytes(bundle.directory, bundle.manifest.onnx_file, bundle.manifest.data["onnx"]["external_data"])
 
 
 def _drop_stores(audit_dir: Path) -> None:
@@ -96,14 +90,13 @@ def run_variant(task: VariantTask) -> dict[str, Any]:
             "fingerprint": task.fingerprint()}
     timings: dict[str, float] = {}
     try:
-        compress(task.reference_bundle, out / "bundle", task.preset, calibration=task.calibration, force=True,
-                 progress=False, float_nodes=task.float_nodes, prepared=task.prepared)
+        compressed = compress(task.reference_bundle, out / "bundle", task.preset, calibration=task.calibration,
+                              force=True, progress=False, float_nodes=task.float_nodes, prepared=task.prepared)
         timings["compress"] = round(time.perf_counter() - began, 3)
-        size = _model_bytes(out / "bundle")
         started = time.perf_counter()
         document = run_compare(task.reference_audit, out / "bundle", out / "compare", task.compare)
         timings["compare"] = round(time.perf_counter() - started, 3)
-        record = {**base, "bytes": size, **variant_record(document)}
+        record = {**base, "bytes": compressed.bytes_after, **variant_record(document)}
     except EdgeAuditError as error:
         record = {**base, "error": error.one_line()}
     finally:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from edgeaudit.compare.claims import explanation_drift
 from edgeaudit.sensitivity.damage import holds, rank_blocks, variant_record
 
 
 def compare_document(survivals, deltas, cosine=0.999, kl=None, gates=()):
     claims = [{"id": f"c{i}", "kind": "attention-head", "text": f"claim {i}", "survival": s, "flip": None,
-               "delta": d} for i, (s, d) in enumerate(zip(survivals, deltas, strict=False))]
+               "delta": d, "applied": None} for i, (s, d) in enumerate(zip(survivals, deltas, strict=False))]
     counts = {name: sum(s == name for s in survivals) for name in ("survives", "drifts", "breaks")}
+    drift = explanation_drift(claims, cosine, [])
     return {"summary": {"claims": len(claims), **counts, "flips": 0, "gates_tripped": sum(bool(g["tripped"]) for g in gates)},
-            "claims": claims, "gates": list(gates),
+            "claims": claims, "gates": list(gates), "explanation_drift": drift,
             "numeric_drift": {"output_cosine": {"mean": cosine, "min": cosine - 0.01}, "output_max_abs_diff": 0.1,
                               "min_sqnr_db": 20.0, "worst_sqnr_layer": 3, "layers": [{"layer": 0, "sqnr_db": 40.0}],
                               "next_token": None if kl is None else {"kl_mean": kl, "top1_agreement": 0.9}}}

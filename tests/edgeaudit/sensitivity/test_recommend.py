@@ -77,10 +77,10 @@ def test_with_gates_the_target_is_the_gates_not_the_claims():
     full = record("full", failing=("c1",))  # a failing claim, but the gates hold: nothing to do
     assert recommend(BLOCKS, full, {}, {}, Verifier(set()), gated=True)["status"] == "holds"
     tripped = record("full", gates_tripped=1)
-    verify = Verifier(set())
-    result = recommend(BLOCKS, tripped, {}, {}, lambda step, kept: record(f"fallback:{step}"), gated=True)
+    verify = Verifier(set(), still_failing=("c1", "c2"))  # the fallback's claims fail, its gates hold
+    result = recommend(BLOCKS, tripped, {}, {}, verify, gated=True)
     assert result["status"] == "verified" and result["target"] == "every --fail-on gate holds"
-    assert verify.calls == []
+    assert verify.calls == [["a"]]
 
 
 def test_ties_keep_the_model_order():
