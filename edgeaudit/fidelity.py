@@ -169,7 +169,7 @@ def audited_vs_deployed(bundle: Bundle, sentences: Iterable[object], *, max_sent
     with tempfile.TemporaryDirectory(prefix="edgeaudit-fidelity-") as scratch:
         work = Path(work_dir) if work_dir is not None else Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        from edgeaudit.compress.model_io import save_model
+        from edgeaudit.bundle.model_file import save_model
 
         model, removed = deployed_model(bundle)
         save_model(model, work / "deployed.onnx")

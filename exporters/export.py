@@ -12,6 +12,7 @@ from edgeaudit.exporters.output_dir import check_output_dir, staged_bundle
 
 from edgeaudit.bundle import Bundle, load_bundle, save_manifest
 from edgeaudit.bundle.build import new_manifest, tokenizer_settings
+from edgeaudit.bundle.model_file import split_if_large
 
 ONNX_NAME = "model.onnx"
 TOKENIZER_NAME = "tokenizer.json"
@@ -97,6 +98,7 @@ def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: Expor
         log(f"exporting with torch.onnx ({options.exporter}, opset {options.opset})")
         export_tapped(wrapper, staging / ONNX_NAME, exporter=options.exporter, opset=options.opset,
                       vocab_size=model["vocab_size"], pad_id=pad_id)
+        external = split_if_large(staging / ONNX_NAME)
         if options.verify:
             report = verify_export(wrapper, staging / ONNX_NAME, vocab_size=model["vocab_size"], pad_id=pad_id,
                                    padding_side=tokenizer["padding_side"], special_ids=tokenizer["special_token_ids"],
@@ -107,7 +109,7 @@ def export_checkpoint(model_dir: str | Path, out_dir: str | Path, options: Expor
             export_check = SKIPPED_CHECK
         write_checkpoint_manifest(staging, checkpoint, options, model=model, tokenizer=tokenizer,
                                   export_check=export_check, opset=options.opset, inputs=INPUT_NAMES,
-                                  exporter=f"torch.onnx-{options.exporter}",
+                                  exporter=f"torch.onnx-{options.exporter}", external_data=external,
                                   extra_versions=("torch", "transformers", "onnxscript"))
     return load_bundle(out_dir)
 

@@ -34,13 +34,13 @@ from edgeaudit.exporters.tap_model import (
     default_opset,
     load_model,
     normalize_inputs,
-    save_model,
     static_types,
 )
 
 from edgeaudit.bundle import Bundle, load_bundle, save_manifest
 from edgeaudit.bundle.build import new_manifest, tokenizer_settings
 from edgeaudit.bundle.manifest import attention_tap, hidden_state_tap
+from edgeaudit.bundle.model_file import save_model
 from edgeaudit.errors import ExportError
 
 ONNX_NAME = "model.onnx"

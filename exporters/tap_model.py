@@ -208,18 +208,3 @@ def static_types(model: onnx.ModelProto) -> dict[str, int]:
              (*inferred.graph.value_info, *inferred.graph.output, *inferred.graph.input)}
     types.update({init.name: init.data_type for init in inferred.graph.initializer})
     return {name: kind for name, kind in types.items() if kind}
-
-
-def save_model(model: onnx.ModelProto, target: Path) -> list[str]:
-    """Write one file if it fits protobuf's 2 GB limit, else ``model.onnx.data`` beside it; return data files."""
-    try:
-        small = model.ByteSize() < TWO_GB
-    except Exception:  # ByteSize itself can overflow on huge models
-        small = False
-    if small:
-        onnx.save_model(model, str(target))
-        return []
-    data_name = f"{target.name}.data"
-    onnx.save_model(model, str(target), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=data_name, size_threshold=1024)
-    return [data_name]

@@ -14,9 +14,9 @@ from edgeaudit.bundle.manifest import (
     Manifest,
     attention_tap,
     hidden_state_tap,
-    sha256_of,
     validate_manifest,
 )
+from edgeaudit.bundle.model_file import model_sha256
 
 
 def tool_versions(*packages: str) -> dict[str, str | None]:
@@ -79,7 +79,7 @@ def new_manifest(
     extra_versions: tuple[str, ...] = (),
     external_data: list[str] | None = None,
 ) -> Manifest:
-    """Build and validate a manifest; hashes the ONNX file that is already in ``bundle_dir``."""
+    """Build and validate a manifest; hashes the ONNX file (and its external data) already in ``bundle_dir``."""
     layers = int(model["num_layers"])
     data = {
         "schema": "edgeaudit.bundle",
@@ -87,7 +87,7 @@ def new_manifest(
         "model": model,
         "onnx": {
             "file": onnx_file,
-            "sha256": sha256_of(Path(bundle_dir) / onnx_file),
+            "sha256": model_sha256(Path(bundle_dir), onnx_file, list(external_data or [])),
             "opset": int(opset),
             "inputs": list(inputs),
             "external_data": list(external_data or []),

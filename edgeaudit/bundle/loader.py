@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeaudit.bundle.manifest import MANIFEST_NAME, Manifest, _check_relative, load_manifest, sha256_of
+from edgeaudit.bundle.manifest import MANIFEST_NAME, Manifest, _check_relative, load_manifest
+from edgeaudit.bundle.model_file import model_sha256
 from edgeaudit.errors import BundleError
 
 
@@ -148,11 +149,13 @@ def load_bundle(directory: str | Path, *, verify_hash: bool = True, check_graph:
             raise BundleError(f"{manifest_path}: external data file {name} is missing from the bundle")
     _check_contained(bundle, manifest_path)
     if verify_hash:
-        actual = sha256_of(bundle.onnx_path)
+        external = bundle.manifest.data["onnx"]["external_data"]
+        actual = model_sha256(directory, bundle.manifest.onnx_file, external)
         if actual != bundle.sha256:
+            files = " + ".join([bundle.onnx_path.name, *external])
             raise BundleError(
-                f"{manifest_path}: field 'onnx.sha256' does not match {bundle.onnx_path.name} "
-                f"(file hashes to {actual[:12]}…, manifest says {bundle.sha256[:12]}…)",
+                f"{manifest_path}: field 'onnx.sha256' does not match {files} "
+                f"(hashes to {actual[:12]}…, manifest says {bundle.sha256[:12]}…)",
                 hint="the model file was changed or replaced after export; re-export the bundle",
             )
     tokenizer = bundle.load_tokenizer()

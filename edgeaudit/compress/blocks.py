@@ -21,7 +21,7 @@ from pathlib import Path
 import onnx
 
 from edgeaudit.bundle import Bundle
-from edgeaudit.compress import graph_prep, model_io
+from edgeaudit.compress import graph_prep
 from edgeaudit.compress.errors import CompressError
 
 SCOPE_KEY = "pkg.torch.onnx.name_scopes"
@@ -106,10 +106,11 @@ def model_blocks(bundle: Bundle, preset: str, *, keep: Path | None = None) -> li
     if preset == "fp16":
         raise CompressError("fp16 converts every node: there are no blocks to quantise one at a time",
                             hint="choose an int8 or int4 preset")
-    parent = model_io.load_parent_model(bundle)
     if keep is not None:
-        prepared = graph_prep.save_prepared(parent, keep)
+        prepared = graph_prep.save_prepared(bundle, keep)
     else:
         with tempfile.TemporaryDirectory(prefix="edgeaudit-blocks-") as scratch:
-            _, prepared, _ = graph_prep.prepare(parent, Path(scratch), external=model_io.needs_external_data(parent))
+            _, prepared, _ = graph_prep.prepare(bundle.onnx_path, Path(scratch),
+                                                external=graph_prep.parent_external(bundle))
+    parent = onnx.load(str(bundle.onnx_path), load_external_data=False)  # node names and scopes only
     return blocks_of(prepared, parent, with_gathers=preset == "int8-dynamic-full")

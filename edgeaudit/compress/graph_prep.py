@@ -20,6 +20,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from edgeaudit.bundle import Bundle, model_file
 from edgeaudit.compress import model_io
 from edgeaudit.compress._ort import first_line
 from edgeaudit.compress._quiet import quiet_onnxruntime
@@ -39,19 +40,42 @@ def pre_process(src: Path, dst: Path, *, external: bool) -> tuple[Path, dict[str
                  "ort_optimization": "basic"}
 
 
-def prepare(model: onnx.ModelProto, work: Path, *, external: bool) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
-    """Pre-process, rewrite Gemm as MatMul and name every node; return the prepared file, its model and a record.
+def private_copy(graph: Path, external_data: list[str], folder: Path) -> Path:
+    """``graph`` and its external data files in ``folder`` under their own names; the graph's path there.
 
+    onnxruntime's tools write scratch files *next to their input* (``*-inferred.onnx``), so a tool that does is
+    never pointed at a bundle's own files or at a graph other workers read. The graph is hard-linked (no cost in
+    memory or disk); external data is copied, because onnx refuses to read tensor data through a link.
+    """
+    import os
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, link in ((graph, True), *((graph.parent / name, False) for name in external_data)):
+        target = folder / path.name
+        target.unlink(missing_ok=True)
+        try:
+            if not link:
+                raise OSError("copy")
+            os.link(path, target)
+        except OSError:  # external data, another file system, or links not allowed
+            shutil.copyfile(path, target)
+    return folder / graph.name
+
+
+def prepare(src: Path, work: Path, *, external: bool) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
+    """Pre-process the model at ``src`` (only read), rewrite Gemm as MatMul and name every node; return the prepared
+    file, its model and a record.
+
+    Works from the parent's file so the parent is never held in memory beside its pre-processed copy.
     Deterministic, so a sweep that lists node names on one machine finds the same names in every worker.
     """
-    raw = work / "parent.onnx"
-    model_io.save_model(model, raw)
-    path, pre = pre_process(raw, work / "preprocessed.onnx", external=external)
+    path, pre = pre_process(src, work / "preprocessed.onnx", external=external)
     prepared = onnx.load(str(path))
     gemms = gemm_to_matmul(prepared)
     name_unnamed_nodes(prepared)
     out = work / "prepared.onnx"
-    model_io.save_model(prepared, out)
+    model_file.save_scratch_model(prepared, out)
     return out, prepared, {"pre_process": pre, "gemm_rewritten_as_matmul": gemms}
 
 
@@ -59,19 +83,24 @@ PREPARED_MODEL = "prepared.onnx"
 PREPARED_RECORD = "prepared.json"
 
 
-def save_prepared(model: onnx.ModelProto, folder: Path) -> onnx.ModelProto:
-    """Prepare ``model`` once into ``folder`` (graph + record) for many compressions of the same parent; return the
-    prepared graph."""
+def save_prepared(bundle: Bundle, folder: Path) -> onnx.ModelProto:
+    """Prepare ``bundle``'s model once into ``folder`` (graph + record) for many compressions of the same parent;
+    return the prepared graph."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
-    external = model_io.needs_external_data(model)
-    _, prepared, record = prepare(model, folder, external=external)
-    for scratch in ("parent.onnx", "preprocessed.onnx"):
-        for path in folder.glob(f"{scratch}*"):
-            path.unlink()
+    external = parent_external(bundle)
+    _, prepared, record = prepare(bundle.onnx_path, folder, external=external)
+    for path in folder.glob("preprocessed.onnx*"):
+        path.unlink()
     (folder / PREPARED_RECORD).write_text(json.dumps({"record": record, "external": external}), encoding="utf-8")
     return prepared
+
+
+def parent_external(bundle: Bundle) -> bool:
+    """Whether the quantisers must write external data for this parent's variants (decided by its size on disk,
+    without loading the model)."""
+    return model_file.exceeds_protobuf_limit(model_io.model_file_bytes(bundle))
 
 
 def _prepared_info(folder: Path) -> dict[str, Any]:
@@ -88,22 +117,15 @@ def prepared_external(folder: Path) -> bool:
 def load_prepared(folder: Path, work: Path | None = None) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
     """What :func:`prepare` returned, read back from a :func:`save_prepared` folder.
 
-    With ``work``, the graph is linked (or copied) into that private folder first: onnxruntime's quantisers write
-    scratch files *next to their input* (``prepared-inferred.onnx``), which concurrent workers sharing one input
-    would overwrite under each other.
+    With ``work``, the graph is put into that private folder first (:func:`private_copy`): concurrent workers
+    share one prepared folder.
     """
-    import os
-    import shutil
-
-    record = _prepared_info(folder)["record"]
+    info = _prepared_info(folder)
     path = folder / PREPARED_MODEL
     if work is not None:
-        for shared in folder.glob(f"{PREPARED_MODEL}*"):  # the graph and its external data, if any
-            try:
-                os.link(shared, work / shared.name)
-            except OSError:  # another file system, or links not allowed
-                shutil.copyfile(shared, work / shared.name)
-        path = work / PREPARED_MODEL
+        data = [f"{PREPARED_MODEL}.data"] if info["external"] else []
+        path = private_copy(path, data, work)
+    record = info["record"]
     return path, onnx.load(str(path)), record
 
 

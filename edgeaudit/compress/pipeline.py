@@ -1,9 +1,9 @@
 """``compress_bundle``: parent bundle + preset -> verified variant bundle with the parent's taps.
 
-Every preset follows the same path: load the parent (with external data), make the variant model in a
-scratch folder inside the staging directory, write it as the bundle's model, copy the tokenizer, prove
-the taps survived (:mod:`tapcheck`), and write a manifest naming the preset, its settings and the
-parent's sha256. The output directory only appears once all of that succeeded.
+Every preset follows the same path: read the parent from its files (it is never held in memory beside its
+variant: that kept SmolLM2's compression above 3 GB), make the variant in a scratch folder inside the staging
+directory, write it as the bundle's model, copy the tokenizer, prove the taps survived
+(:mod:`tapcheck`), and write a manifest naming the preset, its settings and the parent's sha256. The output directory only appears once all of that succeeded.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 import onnx
 from tqdm import tqdm
 
-from edgeaudit.bundle import Bundle, load_bundle, save_manifest, sha256_of
+from edgeaudit.bundle import Bundle, load_bundle, model_file, save_manifest
 from edgeaudit.bundle.build import tool_versions
+from edgeaudit.bundle.model_file import model_sha256
 from edgeaudit.bundle.output_dir import check_output_dir, staged_bundle
 from edgeaudit.compress import graph_prep, model_io
 from edgeaudit.compress.calibration import DEFAULT_LIMIT, FeedReader, calibration_feeds
@@ -88,13 +89,13 @@ def _check_inputs(parent: Bundle, name: str, out_dir: Path, calibration: Any, fo
     check_output_dir(out_dir, force, error=CompressError)  # fail before the slow part
 
 
-def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, dict[str, Any], list[str]]:
+def _prepared(job: _Job, external: bool) -> tuple[Path, dict[str, Any], list[str]]:
     """Pre-process (no symbolic shapes), rewrite Gemm as MatMul, name nodes; return the path to quantise."""
     job.stage("pre-processing")
     if job.prepared is not None:
         out, prepared, record = graph_prep.load_prepared(job.prepared, job.work)
     else:
-        out, prepared, record = graph_prep.prepare(model, job.work, external=external)
+        out, prepared, record = graph_prep.prepare(job.parent.onnx_path, job.work, external=external)
     nodes = graph_prep.weight_matmuls(prepared)
     job.kept = graph_prep.matching_nodes(nodes, job.keep_float)
     if job.float_nodes:
@@ -104,13 +105,14 @@ def _prepared(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[Path, 
     job.done()
     if job.keep_float or job.float_nodes:
         record["keep_float"] = {"patterns": list(job.keep_float), "nodes": job.kept}
+    del prepared  # the quantiser reads the file; the graph is not held beside its quantised copy
     return out, record, [name for name in nodes if name not in job.kept]
 
 
-def _run_int8_dynamic(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
+def _run_int8_dynamic(job: _Job, external: bool) -> tuple[onnx.ModelProto, dict]:
     from edgeaudit.compress.int8 import quantize_int8_dynamic
 
-    path, prep, _ = _prepared(job, model, external)
+    path, prep, _ = _prepared(job, external)
     job.stage("quantising")
     settings = quantize_int8_dynamic(path, job.work / "quantized.onnx", full=job.name.endswith("-full"),
                                      external=external, exclude=job.kept)
@@ -118,12 +120,12 @@ def _run_int8_dynamic(job: _Job, model: onnx.ModelProto, external: bool) -> tupl
     return onnx.load(str(job.work / "quantized.onnx")), {**settings, **prep}
 
 
-def _run_int8_static(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
+def _run_int8_static(job: _Job, external: bool) -> tuple[onnx.ModelProto, dict]:
     from edgeaudit.compress.int8 import quantize_int8_static
 
     assert job.calibration is not None  # resolved before staging, so bad data fails fast
     feeds, record = job.calibration
-    path, prep, nodes = _prepared(job, model, external)
+    path, prep, nodes = _prepared(job, external)
     job.stage("calibrating, quantising")
     with tqdm(total=len(feeds), desc="calibrate", unit="batch", file=sys.stderr, leave=False,
               disable=not job.progress) as bar:
@@ -134,21 +136,21 @@ def _run_int8_static(job: _Job, model: onnx.ModelProto, external: bool) -> tuple
     return onnx.load(str(job.work / "quantized.onnx")), {**settings, **prep, "calibration": record}
 
 
-def _run_fp16(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
+def _run_fp16(job: _Job, external: bool) -> tuple[onnx.ModelProto, dict]:
     from edgeaudit.compress.fp16 import convert_fp16
 
     job.stage("converting")
-    copy = job.work / "parent.onnx"  # the converter writes a shape-inference temp file next to its input
-    model_io.save_model(model, copy)
-    result = convert_fp16(copy)
+    parent = job.parent  # the converter writes a temp file next to its input: give it a private copy
+    result = convert_fp16(graph_prep.private_copy(parent.onnx_path, parent.manifest.data["onnx"]["external_data"],
+                                                  job.work / "parent"))
     job.done()
     return result
 
 
-def _run_int4(job: _Job, model: onnx.ModelProto, external: bool) -> tuple[onnx.ModelProto, dict]:
+def _run_int4(job: _Job, external: bool) -> tuple[onnx.ModelProto, dict]:
     from edgeaudit.compress.int4 import quantize_int4
 
-    path, prep, _ = _prepared(job, model, external)  # constant folding exposes tied lm_head weights too
+    path, prep, _ = _prepared(job, external)  # constant folding exposes tied lm_head weights too
     job.stage("quantising")
     result, settings = quantize_int4(onnx.load(str(path)), job.name, exclude=job.kept)
     job.done()
@@ -170,8 +172,8 @@ _RUNNERS = {
 def _variant_manifest(parent: Bundle, staging: Path, name: str, settings: dict, external: list[str],
                       opset: int, check: TapCheck):
     data = parent.manifest.data
-    onnx_section = {**data["onnx"], "sha256": sha256_of(staging / parent.manifest.onnx_file), "opset": opset,
-                    "external_data": external}
+    onnx_section = {**data["onnx"], "sha256": model_sha256(staging, parent.manifest.onnx_file, external),
+                    "opset": opset, "external_data": external}
     provenance = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "tool_versions": tool_versions(),
@@ -184,14 +186,21 @@ def _variant_manifest(parent: Bundle, staging: Path, name: str, settings: dict, 
     )
 
 
-def _write_variant(job: _Job, staging: Path, model: onnx.ModelProto, settings: dict) -> TapCheck:
+def _write_variant(job: _Job, staging: Path, model: onnx.ModelProto) -> tuple[list[str], int]:
+    """Write the variant's model and tokenizer; return its external data files and opset."""
     parent = job.parent
     job.stage("writing")
-    external = model_io.save_model(model, staging / parent.manifest.onnx_file)
     opset = model_io.default_opset(model)
+    external = model_file.save_model(model, staging / parent.manifest.onnx_file)
     shutil.rmtree(job.work, ignore_errors=True)
     shutil.copyfile(parent.tokenizer_path, staging / parent.manifest.tokenizer["file"])
     job.done()
+    return external, opset
+
+
+def _check_variant(job: _Job, staging: Path, settings: dict, external: list[str], opset: int) -> TapCheck:
+    """Prove the written variant keeps the parent's taps, then write its manifest."""
+    parent = job.parent
     job.stage("checking taps")
     check = check_taps(parent, staging / parent.manifest.onnx_file, job.name)
     save_manifest(staging, _variant_manifest(parent, staging, job.name, settings, external, opset, check))
@@ -232,14 +241,13 @@ def compress(bundle_dir: str | Path, out_dir: str | Path, preset: str, *, calibr
                    None if prepared is None or name == "fp16" else Path(prepared))
         job.work.mkdir()
         job.stage("loading")
-        if job.prepared is None:
-            model = model_io.load_parent_model(parent)
-            external = model_io.needs_external_data(model)
-        else:  # the prepared graph stands in for the parent
-            model, external = None, graph_prep.prepared_external(job.prepared)
+        external = (graph_prep.parent_external(parent) if job.prepared is None
+                    else graph_prep.prepared_external(job.prepared))
         with missing_module_named(name):
-            variant, settings = runner(job, model, external)
-        check = _write_variant(job, staging, variant, settings)
+            variant, settings = runner(job, external)
+        written = _write_variant(job, staging, variant)
+        del variant  # not held while the tap check runs both models
+        check = _check_variant(job, staging, settings, *written)
     bundle = load_bundle(out_dir)
     return CompressResult(bundle=bundle, parent=parent, bytes_before=before, bytes_after=model_io.model_file_bytes(bundle),
                           check=check)

@@ -10,7 +10,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edgeaudit.bundle import load_bundle, save_manifest, sha256_of
+from edgeaudit.bundle import load_bundle, model_file, save_manifest
+from edgeaudit.bundle.model_file import model_sha256
 from edgeaudit.compress import CompressError, compress_bundle
 from edgeaudit.compress.graph_prep import gemm_to_matmul, weight_matmuls
 from edgeaudit.compress.int4 import quantize_int4
@@ -66,7 +67,7 @@ def external_data_bundle(tiny_bundle, tmp_path):
                     location="weights.bin", size_threshold=0)
     manifest = load_bundle(directory, verify_hash=False).manifest
     onnx_section = {**manifest.data["onnx"], "external_data": ["weights.bin"],
-                    "sha256": sha256_of(directory / "model.onnx")}
+                    "sha256": model_sha256(directory, "model.onnx", ["weights.bin"])}
     save_manifest(directory, manifest.with_updates(onnx=onnx_section))
     return directory
 
@@ -91,3 +92,26 @@ def test_failed_pre_processing_falls_back_and_says_why(monkeypatch, tmp_path):
     path, record = pre_process(src, tmp_path / "out.onnx", external=False)
     assert path == src
     assert record == {"ran": False, "reason": "quant_pre_process failed: Incomplete symbolic shape inference"}
+
+
+@pytest.mark.parametrize("preset", ["int8-dynamic", "int4"])
+def test_a_large_variant_keeps_its_weights_beside_the_graph(external_data_bundle, tmp_path, monkeypatch, preset):
+    """Above the size threshold a variant is graph + model.onnx.data (memory-mapped by onnxruntime), its hash
+    covers both files, and it runs like the single-file variant of the same parent."""
+    single = compress_bundle(external_data_bundle, tmp_path / "single", preset, progress=False)
+    monkeypatch.setattr(model_file, "EXTERNAL_DATA_MIN_BYTES", 1)
+    split = compress_bundle(external_data_bundle, tmp_path / "split", preset, progress=False)
+    assert split.manifest.data["onnx"]["external_data"] == ["model.onnx.data"]
+    assert (split.directory / "model.onnx.data").stat().st_size > 10_000  # the weight matrices went there
+    assert split.sha256 == model_sha256(split.directory, "model.onnx", ["model.onnx.data"])
+    assert not (split.directory / ".work").exists() and not list(tmp_path.glob("split/parent*"))
+    ids = np.array([[5, 6, 7, 8]], dtype=np.int64)
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    outputs = {}
+    for name, bundle in (("single", single.directory), ("split", split.directory)):
+        session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+        wanted = {"token_type_ids": np.zeros_like(ids), **feeds}
+        outputs[name] = session.run(None, {k: wanted[k] for k in names})
+    for a, b in zip(outputs["single"], outputs["split"], strict=True):
+        np.testing.assert_array_equal(a, b)
