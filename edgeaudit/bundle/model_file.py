@@ -40,32 +40,19 @@ def wants_external_data(weight_bytes: int) -> bool:
     return weight_bytes >= min(EXTERNAL_DATA_MIN_BYTES, PROTOBUF_LIMIT)
 
 
-def exceeds_protobuf_limit(weight_bytes: int) -> bool:
-    """Whether a model with this many bytes of weights cannot be one file (then onnxruntime's quantisers must write
-    external data too)."""
-    return weight_bytes >= PROTOBUF_LIMIT
-
-
 def save_model(model: onnx.ModelProto, path: Path) -> list[str]:
     """Write ``model`` to ``path`` as a bundle holds it; return the external data file names (empty when
-    single-file). With external data the tensors are written one by one, so no serialised copy is built."""
-    return _save(model, Path(path), wants_external_data(tensor_bytes(model)))
-
-
-def save_scratch_model(model: onnx.ModelProto, path: Path) -> list[str]:
-    """Write an intermediate model: one file unless protobuf's limit forbids it. Intermediates are shared with
-    other processes through hard links, and onnx refuses to read external data through a link."""
-    return _save(model, Path(path), exceeds_protobuf_limit(tensor_bytes(model)))
-
-
-def _save(model: onnx.ModelProto, path: Path, external: bool) -> list[str]:
-    if not external:
+    single-file). With external data the tensors are written one by one: saving SmolLM2 as one file peaks at
+    1.9 GB (a serialised copy of the whole model), with external data at 0.8 GB."""
+    path = Path(path)
+    if not wants_external_data(tensor_bytes(model)):
         onnx.save_model(model, str(path), save_as_external_data=False)
         return []
     data_name = f"{path.name}.data"
     (path.parent / data_name).unlink(missing_ok=True)  # onnx appends to an existing data file
     onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=data_name, size_threshold=1024)
+    (path.parent / data_name).chmod(path.stat().st_mode & 0o777)  # onnx creates it owner-only; match the graph
     return [data_name]
 
 

@@ -110,7 +110,6 @@ def model_blocks(bundle: Bundle, preset: str, *, keep: Path | None = None) -> li
         prepared = graph_prep.save_prepared(bundle, keep)
     else:
         with tempfile.TemporaryDirectory(prefix="edgeaudit-blocks-") as scratch:
-            _, prepared, _ = graph_prep.prepare(bundle.onnx_path, Path(scratch),
-                                                external=graph_prep.parent_external(bundle))
+            _, prepared, _ = graph_prep.prepare(bundle.onnx_path, Path(scratch))
     parent = onnx.load(str(bundle.onnx_path), load_external_data=False)  # node names and scopes only
     return blocks_of(prepared, parent, with_gathers=preset == "int8-dynamic-full")

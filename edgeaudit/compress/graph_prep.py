@@ -1,6 +1,6 @@
 """Graph preparation shared by the quantising presets.
 
-* ``pre_process``: onnxruntime's ``quant_pre_process`` *without* symbolic shape inference. On BERT-style
+* ``pre_process``: what onnxruntime's ``quant_pre_process`` does *without* symbolic shape inference. On BERT-style
   exports the symbolic pass stops with "Incomplete symbolic shape inference" (it cannot broadcast
   ``Min(max_positions, sequence)`` against ``sequence`` in the position-id slice), so it is skipped; ONNX
   shape inference and onnxruntime's basic graph optimisation still run. If even that fails the model is
@@ -26,16 +26,30 @@ from edgeaudit.compress._ort import first_line
 from edgeaudit.compress._quiet import quiet_onnxruntime
 
 
-def pre_process(src: Path, dst: Path, *, external: bool) -> tuple[Path, dict[str, Any]]:
-    """Return the model path to quantise and a record of what pre-processing did."""
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+def pre_process(src: Path, dst: Path) -> tuple[Path, dict[str, Any]]:
+    """Return the model path to quantise and a record of what pre-processing did.
 
+    The two steps of onnxruntime's ``quant_pre_process(skip_symbolic_shape=True)`` -- its basic graph optimiser,
+    then ONNX shape inference -- run file to file here: ``quant_pre_process`` keeps a whole Python copy of the
+    model loaded while onnxruntime optimises it (650 MB of SmolLM2's 2 GB compression peak). The optimised
+    weights go to an external data file beside ``dst``, a scratch file no other process links to.
+    """
+    import onnxruntime as ort
+
+    optimized = dst.with_name(f"{dst.stem}-optimized.onnx")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(optimized)
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                     f"{optimized.name}.data")
+    options.log_severity_level = 4
     try:
         with quiet_onnxruntime():
-            quant_pre_process(str(src), str(dst), skip_symbolic_shape=True, save_as_external_data=external,
-                              all_tensors_to_one_file=True, external_data_location=f"{dst.name}.data")
-    except Exception as exc:  # onnxruntime raises bare Exceptions from shape inference and its optimiser
-        return src, {"ran": False, "reason": f"quant_pre_process failed: {first_line(exc)}"}
+            session = ort.InferenceSession(str(src), options, providers=["CPUExecutionProvider"])
+            del session
+            onnx.shape_inference.infer_shapes_path(str(optimized), str(dst))
+    except Exception as exc:  # onnxruntime and onnx raise bare Exceptions from the optimiser and shape inference
+        return src, {"ran": False, "reason": f"pre-processing failed: {first_line(exc)}"}
     return dst, {"ran": True, "symbolic_shape_inference": False, "onnx_shape_inference": True,
                  "ort_optimization": "basic"}
 
@@ -63,19 +77,23 @@ def private_copy(graph: Path, external_data: list[str], folder: Path) -> Path:
     return folder / graph.name
 
 
-def prepare(src: Path, work: Path, *, external: bool) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
+def prepare(src: Path, work: Path) -> tuple[Path, onnx.ModelProto, dict[str, Any]]:
     """Pre-process the model at ``src`` (only read), rewrite Gemm as MatMul and name every node; return the prepared
     file, its model and a record.
 
     Works from the parent's file so the parent is never held in memory beside its pre-processed copy.
     Deterministic, so a sweep that lists node names on one machine finds the same names in every worker.
     """
-    path, pre = pre_process(src, work / "preprocessed.onnx", external=external)
+    from onnxruntime.quantization.quant_utils import add_pre_process_metadata
+
+    path, pre = pre_process(src, work / "preprocessed.onnx")
     prepared = onnx.load(str(path))
+    if pre["ran"]:
+        add_pre_process_metadata(prepared)  # the quantisers look for it
     gemms = gemm_to_matmul(prepared)
     name_unnamed_nodes(prepared)
     out = work / "prepared.onnx"
-    model_file.save_scratch_model(prepared, out)
+    model_file.save_model(prepared, out)
     return out, prepared, {"pre_process": pre, "gemm_rewritten_as_matmul": gemms}
 
 
@@ -90,8 +108,8 @@ def save_prepared(bundle: Bundle, folder: Path) -> onnx.ModelProto:
 
     folder.mkdir(parents=True, exist_ok=True)
     external = parent_external(bundle)
-    _, prepared, record = prepare(bundle.onnx_path, folder, external=external)
-    for path in folder.glob("preprocessed.onnx*"):
+    _, prepared, record = prepare(bundle.onnx_path, folder)
+    for path in folder.glob("preprocessed*"):
         path.unlink()
     (folder / PREPARED_RECORD).write_text(json.dumps({"record": record, "external": external}), encoding="utf-8")
     return prepared
@@ -100,7 +118,7 @@ def save_prepared(bundle: Bundle, folder: Path) -> onnx.ModelProto:
 def parent_external(bundle: Bundle) -> bool:
     """Whether the quantisers must write external data for this parent's variants (decided by its size on disk,
     without loading the model)."""
-    return model_file.exceeds_protobuf_limit(model_io.model_file_bytes(bundle))
+    return model_file.wants_external_data(model_io.model_file_bytes(bundle))
 
 
 def _prepared_info(folder: Path) -> dict[str, Any]:

@@ -89,13 +89,13 @@ def _check_inputs(parent: Bundle, name: str, out_dir: Path, calibration: Any, fo
     check_output_dir(out_dir, force, error=CompressError)  # fail before the slow part
 
 
-def _prepared(job: _Job, external: bool) -> tuple[Path, dict[str, Any], list[str]]:
+def _prepared(job: _Job) -> tuple[Path, dict[str, Any], list[str]]:
     """Pre-process (no symbolic shapes), rewrite Gemm as MatMul, name nodes; return the path to quantise."""
     job.stage("pre-processing")
     if job.prepared is not None:
         out, prepared, record = graph_prep.load_prepared(job.prepared, job.work)
     else:
-        out, prepared, record = graph_prep.prepare(job.parent.onnx_path, job.work, external=external)
+        out, prepared, record = graph_prep.prepare(job.parent.onnx_path, job.work)
     nodes = graph_prep.weight_matmuls(prepared)
     job.kept = graph_prep.matching_nodes(nodes, job.keep_float)
     if job.float_nodes:
@@ -112,7 +112,7 @@ def _prepared(job: _Job, external: bool) -> tuple[Path, dict[str, Any], list[str
 def _run_int8_dynamic(job: _Job, external: bool) -> tuple[onnx.ModelProto, dict]:
     from edgeaudit.compress.int8 import quantize_int8_dynamic
 
-    path, prep, _ = _prepared(job, external)
+    path, prep, _ = _prepared(job)
     job.stage("quantising")
     settings = quantize_int8_dynamic(path, job.work / "quantized.onnx", full=job.name.endswith("-full"),
                                      external=external, exclude=job.kept)
@@ -125,7 +125,7 @@ def _run_int8_static(job: _Job, external: bool) -> tuple[onnx.ModelProto, dict]:
 
     assert job.calibration is not None  # resolved before staging, so bad data fails fast
     feeds, record = job.calibration
-    path, prep, nodes = _prepared(job, external)
+    path, prep, nodes = _prepared(job)
     job.stage("calibrating, quantising")
     with tqdm(total=len(feeds), desc="calibrate", unit="batch", file=sys.stderr, leave=False,
               disable=not job.progress) as bar:
@@ -150,7 +150,7 @@ def _run_fp16(job: _Job, external: bool) -> tuple[onnx.ModelProto, dict]:
 def _run_int4(job: _Job, external: bool) -> tuple[onnx.ModelProto, dict]:
     from edgeaudit.compress.int4 import quantize_int4
 
-    path, prep, _ = _prepared(job, external)  # constant folding exposes tied lm_head weights too
+    path, prep, _ = _prepared(job)  # constant folding exposes tied lm_head weights too
     job.stage("quantising")
     result, settings = quantize_int4(onnx.load(str(path)), job.name, exclude=job.kept)
     job.done()

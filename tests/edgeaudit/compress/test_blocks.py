@@ -93,7 +93,7 @@ def test_every_quantisable_node_is_in_exactly_one_block(tiny_bundle, family):
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as work:
-        _, prepared, _ = graph_prep.prepare(bundle.onnx_path, Path(work), external=False)
+        _, prepared, _ = graph_prep.prepare(bundle.onnx_path, Path(work))
     expected = set(graph_prep.weight_matmuls(prepared)) | set(graph_prep.constant_gathers(prepared))
     assert set(nodes) == expected
     # without the -full preset the embedding tables are not quantised, so they are no block

@@ -80,18 +80,37 @@ def test_external_data_parent_gives_a_single_file_variant(external_data_bundle, 
 
 
 def test_failed_pre_processing_falls_back_and_says_why(monkeypatch, tmp_path):
-    from onnxruntime.quantization import shape_inference
-
     from edgeaudit.compress.graph_prep import pre_process
 
     def broken(*args, **kwargs):
-        raise Exception("Incomplete symbolic shape inference\nmore detail")
+        raise Exception("Inferred shape and existing shape differ in rank\nmore detail")
 
-    monkeypatch.setattr(shape_inference, "quant_pre_process", broken)
+    monkeypatch.setattr(onnx.shape_inference, "infer_shapes_path", broken)
     src = tmp_path / "m.onnx"
-    path, record = pre_process(src, tmp_path / "out.onnx", external=False)
+    onnx.save_model(_gemm_model(), str(src))
+    path, record = pre_process(src, tmp_path / "out.onnx")
     assert path == src
-    assert record == {"ran": False, "reason": "quant_pre_process failed: Incomplete symbolic shape inference"}
+    assert record == {"ran": False, "reason": "pre-processing failed: Inferred shape and existing shape differ in rank"}
+
+
+def test_pre_processing_matches_onnxruntimes_own(tiny_bundle, tmp_path):
+    """The file-to-file steps give the graph onnxruntime's quant_pre_process gives (same nodes, same weights)."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from edgeaudit.compress.graph_prep import pre_process
+
+    src = tiny_bundle("gpt2") / "model.onnx"
+    ours, record = pre_process(src, tmp_path / "ours.onnx")
+    assert record["ran"] is True
+    quant_pre_process(str(src), str(tmp_path / "theirs.onnx"), skip_symbolic_shape=True)
+    a, b = onnx.load(str(ours)), onnx.load(str(tmp_path / "theirs.onnx"))
+    assert [(n.op_type, list(n.input), list(n.output)) for n in a.graph.node] == \
+        [(n.op_type, list(n.input), list(n.output)) for n in b.graph.node]
+    weights = {t.name: numpy_helper.to_array(t) for t in b.graph.initializer}
+    assert {t.name for t in a.graph.initializer} == set(weights)
+    for tensor in a.graph.initializer:
+        np.testing.assert_array_equal(numpy_helper.to_array(tensor), weights[tensor.name])
+    assert len(a.graph.value_info) == len(b.graph.value_info) > 0  # shape inference ran
 
 
 @pytest.mark.parametrize("preset", ["int8-dynamic", "int4"])
@@ -115,3 +134,21 @@ def test_a_large_variant_keeps_its_weights_beside_the_graph(external_data_bundle
         outputs[name] = session.run(None, {k: wanted[k] for k in names})
     for a, b in zip(outputs["single"], outputs["split"], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_shared_prepared_graph_with_external_data_loads_in_each_worker(tiny_bundle, tmp_path, monkeypatch):
+    """Each variant of a sweep gets a private copy of the prepared graph: the graph file linked, its external data
+    copied (onnx refuses to read tensor data through a hard link)."""
+    from edgeaudit.compress import graph_prep
+
+    monkeypatch.setattr(model_file, "EXTERNAL_DATA_MIN_BYTES", 1)
+    bundle = load_bundle(tiny_bundle("llama"))
+    shared = tmp_path / "prepared"
+    prepared = graph_prep.save_prepared(bundle, shared)
+    assert graph_prep.prepared_external(shared)
+    assert sorted(p.name for p in shared.iterdir()) == ["prepared.json", "prepared.onnx", "prepared.onnx.data"]
+    for worker in ("a", "b"):
+        path, model, _ = graph_prep.load_prepared(shared, tmp_path / worker)
+        assert path == tmp_path / worker / "prepared.onnx"
+        assert (tmp_path / worker / "prepared.onnx.data").stat().st_nlink == 1
+        assert [n.name for n in model.graph.node] == [n.name for n in prepared.graph.node]
