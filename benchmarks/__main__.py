@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmarks import common
 
-IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B8", "B9", "B10")
+IDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10")
 
 
 def _runner(bench_id: str):
@@ -27,6 +27,10 @@ def _runner(bench_id: str):
         from benchmarks import audit
 
         return audit.run_b4 if bench_id == "B4" else audit.run_b5
+    if bench_id == "B7":
+        from benchmarks import llm_audit
+
+        return llm_audit.run
     if bench_id == "B8":
         from benchmarks import scaling
 
@@ -68,8 +72,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("EDGEAUDIT_DATA", str(common.ROOT.parent / "shared" / "data"))
-    # The audits (B4/B5, then B8's series) go last: they are the long ones; B4/B5 spend whatever budget is left.
-    long = ("B4", "B5", "B8")
+    # The audits (B4/B5, B7's decoder, then B8's series) go last: they are the long ones; B4/B5 spend whatever budget is left.
+    long = ("B4", "B5", "B7", "B8")
     ids = [i for i in IDS if i in args.ids and i not in long] + [i for i in long if i in args.ids]
     settings = common.Settings(quick=args.quick, results_dir=args.results_dir, cache_dir=args.cache_dir,
                                threads=args.threads, reps=args.reps, subset=args.sentences, ids=tuple(ids))

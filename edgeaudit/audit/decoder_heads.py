@@ -40,7 +40,7 @@ from edgeaudit.verdict import Claim, ControlScore, attach_margin, decide, flag_c
 class SequenceSettings:
     sequences: int = 64
     half: int = 24  # random tokens before the repeat; sequences hold 2 × half content tokens
-    batch: int = 8
+    batch: int = 4  # sequences per run: a decoder fetches every attention map and its vocabulary-wide logits
     seed: int = 0
 
 
@@ -95,11 +95,14 @@ def attention_scores(attn: np.ndarray, start: int, half: int) -> tuple[np.ndarra
 def _log_prob_second_half(logits: np.ndarray, ids: np.ndarray, start: int, half: int) -> np.ndarray:
     """Mean log-probability of each sequence's second-half tokens given what precedes them: ``[batch]``."""
     positions = np.arange(start + half, ids.shape[1])  # predicted tokens
-    scores = logits[:, positions - 1, :].astype(np.float64)
-    scores -= scores.max(axis=-1, keepdims=True)
-    log_norm = np.log(np.exp(scores).sum(axis=-1))
-    picked = np.take_along_axis(scores, ids[:, positions][..., None], axis=-1)[..., 0]
-    return (picked - log_norm).mean(axis=-1)
+    means = np.empty(len(ids))
+    for row in range(len(ids)):  # one sequence at a time: a float64 copy of a batch's logits is ~75 MB on SmolLM2
+        scores = logits[row, positions - 1, :].astype(np.float64)
+        scores -= scores.max(axis=-1, keepdims=True)
+        log_norm = np.log(np.exp(scores).sum(axis=-1))
+        picked = scores[np.arange(len(positions)), ids[row, positions]]
+        means[row] = (picked - log_norm).mean()
+    return means
 
 
 def measure_heads(bundle: Bundle, settings: SequenceSettings, session_options: SessionOptions | None = None,
@@ -113,16 +116,18 @@ def measure_heads(bundle: Bundle, settings: SequenceSettings, session_options: S
     taps = list(manifest.attention_taps)
     final = manifest.final_output
     logits = manifest.data["taps"].get("final_output_kind") == "logits"
-    session = ModelSession(bundle, session_options)
+    fetches = taps + ([final] if logits else [])
+    session = ModelSession(bundle, session_options, fetches=fetches)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in ("prev", "prefix", "control", "sink", "gain")}
     for begin in range(0, settings.sequences, settings.batch):
         outputs = {}
         for name, ids in (("repeated", repeated), ("control", control)):
             batch = ids[begin:begin + settings.batch]
-            fetched = session.run(batch, np.ones_like(batch), taps + ([final] if logits else []))
-            attn = np.stack([fetched[tap] for tap in taps], axis=1)  # [batch, layer, head, query, key]
+            fetched = session.run(batch, np.ones_like(batch), fetches)
+            attn = np.stack([fetched.pop(tap) for tap in taps], axis=1)  # [batch, layer, head, query, key]
             outputs[name] = (attention_scores(attn, start, settings.half),
                              _log_prob_second_half(fetched[final], batch, start, settings.half) if logits else None)
+            del fetched, attn  # not held while the next batch runs
         (prev_r, prefix_r, sink_r), gain_r = outputs["repeated"]
         (prev_c, prefix_c, sink_c), gain_c = outputs["control"]
         parts["prev"].append((prev_r + prev_c) / 2)
@@ -133,6 +138,7 @@ def measure_heads(bundle: Bundle, settings: SequenceSettings, session_options: S
             parts["gain"].append(gain_r - gain_c)
         if progress is not None:
             progress(f"decoder heads: {min(begin + settings.batch, settings.sequences)}/{settings.sequences} sequences")
+    session.close()
     return HeadScores(previous=np.concatenate(parts["prev"]), prefix_matching=np.concatenate(parts["prefix"]),
                       prefix_matching_control=np.concatenate(parts["control"]), sink=np.concatenate(parts["sink"]),
                       in_context_gain=np.concatenate(parts["gain"]) if logits else None)

@@ -35,6 +35,7 @@ from edgeaudit.bundle import Bundle, load_bundle, sha256_of
 from edgeaudit.data import load_treebank
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime import BatchOptions, SessionOptions, SpecialTokenMass, StoredActivations, extract
+from edgeaudit.runtime.session import release_freed_memory
 from edgeaudit.verdict import Claim, LayerCorrespondence, verdict_counts
 
 AUDIT_SCHEMA_VERSION = 1
@@ -62,8 +63,21 @@ class Stages:
         self.log(f"[{name}] ...")
         began = time.perf_counter()
         yield
+        _stop_idle_workers()
+        release_freed_memory()  # what a stage freed (sessions, layers read from the store) goes back to the system
         self.timings[name] = round(time.perf_counter() - began, 3)
         self.log(f"[{name}] done in {self.timings[name]:.1f} s")
+
+
+def _stop_idle_workers() -> None:
+    """Stop joblib's worker processes once a stage is done with them: idle, each still holds ~200-250 MB (its
+    libraries and arrays), which on SmolLM2 put 450 MB beside the decoder-head stage's model session. The next
+    parallel stage starts them again (about a second each)."""
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)  # None until a stage ran something in parallel
+    if executor is not None:
+        executor.shutdown(wait=True)
 
 
 def _runtime_options(options: AuditOptions) -> tuple[BatchOptions, SessionOptions]:

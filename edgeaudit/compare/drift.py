@@ -176,6 +176,8 @@ def numeric_drift(reference: Bundle, variant: Bundle, sentences: Sequence[object
                         acc.next_token.update(r[3], v[3], aligned[m].input_ids, aligned[m].word_of_token)
                 del ref_out, var_out
                 bar.update(len(members))
+    for model in sessions:
+        model.close()
     return drift_document(acc, skipped, time.perf_counter() - began)
 
 

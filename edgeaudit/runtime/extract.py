@@ -58,10 +58,17 @@ class _Runner:
         self.attention_taps, self.hidden_taps = manifest.attention_taps, manifest.hidden_state_taps
         self.heads_x_layers = manifest.num_layers * manifest.num_heads
 
+    def close(self) -> None:
+        """Close the session if one was opened (its memory goes back before the caller's next stage)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
     @property
     def session(self) -> ModelSession:
         if self._session is None:  # opened on first use: a reused store needs no model at all
-            self._session = ModelSession(self.bundle, self.session_options)
+            self._session = ModelSession(self.bundle, self.session_options,
+                                         fetches=[*self.attention_taps, *self.hidden_taps])
         return self._session
 
     def run_chunk(self, chunk: Sequence[SentenceInput], start: int, collectors: Sequence[object],
@@ -213,8 +220,11 @@ def extract(
         settings["threads"] = runner.session_options.threads or available_cores()
         # onnxruntime owns the cores; numpy's small per-sentence pooling matmuls only contend with it
         # (benchmarks/experiments.py: extraction 1.17x faster with BLAS held to one thread).
-        with threadpool_limits(limits=1, user_api="blas"):
-            tally = _run_chunks(corpus, chunk_size, runner, collectors, store, max_shards)
+        try:
+            with threadpool_limits(limits=1, user_api="blas"):
+                tally = _run_chunks(corpus, chunk_size, runner, collectors, store, max_shards)
+        finally:
+            runner.close()
     if store is not None and not tally.stopped and not store.complete:
         store.finish()
     return tally.summary(corpus, time.perf_counter() - began, settings, store)
