@@ -58,6 +58,10 @@ def test_full_audit_on_ewt_test_reports_all_72_heads(ewt_audit):
 
 
 GOLDEN = Path(__file__).parent / "golden" / "minilm_ewt_test_claims.json"
+#: Structural probes stop at their iteration cap (50 here) before converging, so the last-bit differences between
+#: CPUs' BLAS kernels grow into the scores: the golden file's AVX2 machine and an AVX-512 one differ by up to 0.0026
+#: UUAS (every other claim agrees to 1e-6 across both).
+STRUCTURAL_TOLERANCE = 0.005
 
 
 def _claim_table(document: dict) -> dict[str, dict]:
@@ -83,6 +87,7 @@ def test_claims_and_verdicts_on_ewt_test_are_pinned(ewt_audit):
                or row["strongest_control"] != golden[cid]["strongest_control"]}
     assert not flipped, flipped
     for cid, row in table.items():
-        assert row["score"] == pytest.approx(golden[cid]["score"], abs=1e-6), cid
+        tolerance = STRUCTURAL_TOLERANCE if cid.startswith("structural:") else 1e-6
+        assert row["score"] == pytest.approx(golden[cid]["score"], abs=tolerance), cid
         if row["margin"] is not None:
-            assert row["margin"] == pytest.approx(golden[cid]["margin"], abs=1e-6), cid
+            assert row["margin"] == pytest.approx(golden[cid]["margin"], abs=tolerance), cid
