@@ -57,7 +57,9 @@ def export_command(model_dir: str, out_dir: str, exporter: str, backend: str, op
         if not quiet:
             click.echo(message, err=True)
 
+    from edgeaudit.compress.model_io import model_file_bytes
+
     bundle = export_checkpoint(model_dir, out_dir, options, log=log)
     manifest = bundle.manifest
     click.echo(f"wrote bundle {bundle.directory} ({manifest.variant}, {manifest.num_layers} layers x "
-               f"{manifest.num_heads} heads, {bundle.onnx_path.stat().st_size / 1e6:.1f} MB)")
+               f"{manifest.num_heads} heads, {model_file_bytes(bundle) / 1e6:.1f} MB)")

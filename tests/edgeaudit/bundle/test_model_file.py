@@ -55,3 +55,15 @@ def test_the_bundle_hash_covers_external_weights(tiny_checkpoint, tmp_path, monk
     data.write_bytes(bytes(raw))
     with pytest.raises(BundleError, match=r"does not match model\.onnx \+ model\.onnx\.data"):
         load_bundle(tmp_path / "b")
+
+
+def test_export_reports_the_size_of_graph_and_weights(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    from edgeaudit.cli import main
+
+    monkeypatch.setattr(model_file, "EXTERNAL_DATA_MIN_BYTES", 1)
+    code = main(["export", str(tiny_checkpoint("llama")), str(tmp_path / "b"), "--exporter", "torchscript",
+                 "--no-verify", "--quiet"])
+    assert code == 0
+    files = [tmp_path / "b" / "model.onnx", tmp_path / "b" / "model.onnx.data"]
+    megabytes = sum(path.stat().st_size for path in files) / 1e6
+    assert f"{megabytes:.1f} MB)" in capsys.readouterr().out
