@@ -62,7 +62,7 @@ class AuditOptions:
     folds: int = 10
     shuffles: int = 100
     structural_rank: int = 32
-    structural_max_iter: int = 100
+    structural_max_iter: int = 300
     structural_max_train: int = 500
     bootstrap: int = 1000
     confidence: float = 0.95

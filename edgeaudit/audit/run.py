@@ -24,6 +24,7 @@ from edgeaudit.audit.head_claims import ClaimContext, head_claims, tree_claims
 from edgeaudit.audit.options import RUNTIME_ONLY, AuditOptions
 from edgeaudit.audit.relational import RelationalCollector, RelationalStatistics
 from edgeaudit.audit.structural import (
+    STRUCTURAL_FIT_RULE,
     StructuralResult,
     StructuralSettings,
     make_split,
@@ -221,10 +222,11 @@ def _stage_keys(options: AuditOptions, bundle: Bundle, twin: Bundle | None, sent
                                           **runtime)
     structural = _option_values(options, "structural_rank", "structural_max_iter", "structural_max_train", "seed")
     keys["identifiability"] = stage_key(stage="identifiability", extract=keys["extract"], **structural)
-    keys["structural"] = stage_key(stage="structural", extract=keys["extract"], **structural)
+    keys["structural"] = stage_key(stage="structural", extract=keys["extract"], fit_rule=STRUCTURAL_FIT_RULE,
+                                   **structural)
     if twin is not None:
         keys["structural-twin"] = stage_key(stage="structural-twin", extract=keys["extract-twin"],
-                                            real=keys["extract"], **structural)
+                                            real=keys["extract"], fit_rule=STRUCTURAL_FIT_RULE, **structural)
     findings = {name: value for name, value in options.to_dict().items() if name not in RUNTIME_ONLY}
     keys["claims"] = stage_key(stage="claims", upstream=dict(keys), options=findings)
     if "property" in options.probes:

@@ -1,8 +1,9 @@
 """Structural probes and token identifiability on stored hidden states (Hewitt & Manning 2019; Brunner et al. 2020).
 
 Sentences are split once (seeded) into train / dev / test; every layer's probe is fitted on the same training
-sentences and scored on the same test sentences, and the linear-chain baseline is scored on those test
-sentences too, so per-sentence results pair up for the bootstrap.
+sentences, stops where its loss on the dev sentences stops falling (``STRUCTURAL_FIT_RULE``), and is scored on
+the same test sentences; the linear-chain baseline is scored on those test sentences too, so per-sentence results
+pair up for the bootstrap.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from edgeaudit.probes.correspondence import linear_token_identifiability, token_
 from edgeaudit.runtime import StoredActivations
 from edgeaudit.runtime.progress import progress_bar
 
+# How a structural probe's fit ends; part of the stage checkpoint key, so a change of rule recomputes the stage.
+STRUCTURAL_FIT_RULE = "L-BFGS, pseudo-Huber L1, standardised features; dev-loss early stopping (check 5, patience 4)"
+
 
 @dataclass(frozen=True)
 class StructuralSettings:
     rank: int = 32
-    max_iter: int = 100
+    max_iter: int = 300
     max_train_sentences: int = 500
     seed: int = 0
     identifiability_alpha: float = 1.0
@@ -40,9 +44,11 @@ class StructuralSettings:
 class SentenceSplit:
     train: list[int]  # store positions
     test: list[int]
+    dev: list[int] = field(default_factory=list)  # where each fit stops (its dev loss's minimum)
 
     def to_dict(self) -> dict:
-        return {"train_sentences": len(self.train), "test_sentences": len(self.test)}
+        return {"train_sentences": len(self.train), "dev_sentences": len(self.dev),
+                "test_sentences": len(self.test)}
 
 
 @dataclass
@@ -72,26 +78,33 @@ class StructuralResult:
 
 
 def make_split(n_stored: int, settings: StructuralSettings) -> SentenceSplit:
-    train, _dev, test = split_sentences(n_stored, (0.7, 0.1, 0.2), seed=settings.seed)
+    train, dev, test = split_sentences(n_stored, (0.7, 0.1, 0.2), seed=settings.seed)
     train = sorted(int(i) for i in train)[: settings.max_train_sentences]
-    return SentenceSplit(train=train, test=sorted(int(i) for i in test))
+    return SentenceSplit(train=train, test=sorted(int(i) for i in test), dev=sorted(int(i) for i in dev))
 
 
-def _fit_layer(store_dir: str, layer: int, split: SentenceSplit, train_heads: list[np.ndarray],
-               test_heads: list[np.ndarray], test_punct: list[np.ndarray],
-               settings: StructuralSettings) -> LayerStructural:
+def fit_structural_probe(kind: type, store: StoredActivations, layer: int, split: SentenceSplit,
+                         heads: Sequence[np.ndarray], settings: StructuralSettings):
+    """A distance or depth probe of ``layer`` fitted on the split's training sentences, stopped on its dev
+    sentences; ``heads`` are the gold trees of every stored sentence. The audit and compare's refit share it, so
+    the reference-fitted probe that compare applies to a variant is the audit's own."""
+    probe = kind(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
+    return probe.fit(layer_sentences(store, layer, split.train), [heads[i] for i in split.train],
+                     X_dev=layer_sentences(store, layer, split.dev), heads_dev=[heads[i] for i in split.dev])
+
+
+def _fit_layer(store_dir: str, layer: int, split: SentenceSplit, heads: list[np.ndarray],
+               test_punct: list[np.ndarray], settings: StructuralSettings) -> LayerStructural:
     """Distance and depth probes of one layer (one task: layers are fitted side by side on worker processes).
 
     The task reads its layer from the store itself, so only a path and the gold trees travel to a worker and the
     parent never holds the layers of tasks in flight (peak memory stays that of one layer per process)."""
     store = StoredActivations(store_dir)
-    X_train = layer_sentences(store, layer, split.train)
     X_test = layer_sentences(store, layer, split.test)
+    test_heads = [heads[i] for i in split.test]
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads contend, and results stay equal
-        distance = DistanceProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
-        distance.fit(X_train, train_heads)
-        depth = DepthProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
-        depth.fit(X_train, train_heads)
+        distance = fit_structural_probe(DistanceProbe, store, layer, split, heads, settings)
+        depth = fit_structural_probe(DepthProbe, store, layer, split, heads, settings)
         metrics = distance_metrics(distance.predict(X_test), test_heads, test_punct)
         return LayerStructural(
             layer=layer,
@@ -109,9 +122,8 @@ def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSpl
     processes fit layers side by side; every layer's fit is the same computation wherever it runs."""
     heads = [np.asarray(t.heads) for t in trees]
     punct = [t.is_punct for t in trees]
-    pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
-    train_heads, test_heads, test_punct = pick(heads, split.train), pick(heads, split.test), pick(punct, split.test)
-    tasks = (delayed(_fit_layer)(str(store.directory), layer, split, train_heads, test_heads, test_punct, settings)
+    test_punct = [punct[i] for i in split.test]
+    tasks = (delayed(_fit_layer)(str(store.directory), layer, split, heads, test_punct, settings)
              for layer in range(store.num_layers))
     result = StructuralResult(split=split)
     with progress_bar(store.num_layers, label, bar, unit="layer") as shown:

@@ -8,13 +8,14 @@ from edgeaudit.verdict import Claim, ControlScore, attach_margin, decide
 
 
 def _note_unconverged(claim: Claim, fit: dict | None) -> None:
-    """An unconverged fit is still a lower bound on what the layer encodes; say so next to the verdict."""
+    """A fit stopped by its iteration cap may not have reached its best map; say so next to the verdict."""
     if not fit:
         return
     claim.evidence["fit"] = fit
     if not fit["converged"]:
-        claim.reason += (f"; note: the distance probe stopped at its cap of {fit['max_iter']} iterations without "
-                         "converging, so its score may understate the layer (raise --structural-max-iter)")
+        claim.reason += (f"; note: the distance probe reached its cap of {fit['max_iter']} iterations before its "
+                         "loss on the dev sentences stopped falling, so its score may understate the layer "
+                         "(raise --structural-max-iter)")
 
 
 def structural_claims(real: StructuralResult, ctx: ClaimContext, *, twin: StructuralResult | None = None) -> list[Claim]:

@@ -52,7 +52,7 @@ def _paired_stores(reference_dir: Path, variant_dir: Path, subdir: str, kind: st
 def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
                        log: Callable[[str], None], notes: list[str]) -> dict[int, float]:
     """hidden-state layer -> UUAS of the reference-fitted distance probe on the variant's test sentences."""
-    from edgeaudit.audit.structural import StructuralSettings, make_split
+    from edgeaudit.audit.structural import StructuralSettings, fit_structural_probe, make_split
     from edgeaudit.data import load_treebank
     from edgeaudit.probes import DistanceProbe, distance_metrics
 
@@ -74,8 +74,7 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
     out: dict[int, float] = {}
     with threadpool_limits(limits=1, user_api="blas"):
         for layer in layers:
-            probe = DistanceProbe(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
-            probe.fit(layer_sentences(ref_store, layer, split.train), [heads[i] for i in split.train])
+            probe = fit_structural_probe(DistanceProbe, ref_store, layer, split, heads, settings)
             pred = probe.predict(layer_sentences(var_store, layer, split.test))
             metrics = distance_metrics(pred, [heads[i] for i in split.test], [punct[i] for i in split.test])
             if metrics.num_edges:

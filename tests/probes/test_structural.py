@@ -182,3 +182,52 @@ def test_standardising_recovers_trees_hidden_behind_a_few_huge_dimensions(plante
         assert report["standardized"] is standardize and report["iterations"] <= 100 == report["max_iter"]
         assert isinstance(report["converged"], bool)
     assert scores[True] >= 0.95 and scores[False] < 0.8
+
+
+@pytest.fixture(scope="module")
+def overfitting():
+    """Few noisy training sentences and many dimensions: the training loss keeps falling long after the loss on
+    held-out sentences has turned upward, as on real 384-576-wide layers."""
+    corpus, X = tree_shaped_data(60, seed=4, noise=0.3)
+    train, dev, test = split_sentences(len(corpus), (0.3, 0.35, 0.35), seed=0)
+    heads = [s.heads for s in corpus]
+    return X, heads, train, dev, test
+
+
+@pytest.mark.parametrize("probe_cls", [DistanceProbe, DepthProbe])
+def test_dev_sentences_stop_the_fit_at_their_loss_minimum(overfitting, probe_cls):
+    X, heads, train, dev, _ = overfitting
+    stopped = probe_cls(rank=DIM, max_iter=400).fit(_pick(X, train), _pick(heads, train),
+                                                     X_dev=_pick(X, dev), heads_dev=_pick(heads, dev))
+    report = stopped.fit_report()
+    assert report["stopped"] == "dev-loss-minimum" and report["converged"] is True
+    assert report["best_iteration"] % stopped.check_every == 0 and report["best_iteration"] > 0
+    assert report["best_iteration"] + stopped.patience * stopped.check_every == report["iterations"] < 400
+    # the parameters kept are those of the best check: the same L-BFGS path cut at that iteration
+    cut = probe_cls(rank=DIM, max_iter=report["best_iteration"]).fit(_pick(X, train), _pick(heads, train))
+    np.testing.assert_allclose(stopped.B_, cut.B_, rtol=0, atol=1e-12)
+    # and they beat running on to the cap, which over-fits, on the held-out sentences
+    full = probe_cls(rank=DIM, max_iter=400).fit(_pick(X, train), _pick(heads, train))
+    dev_objective = stopped._objective(stopped._scaled(_pick(X, dev)), _pick(heads, dev))
+    assert report["dev_loss"] == pytest.approx(dev_objective(stopped.B_.ravel(), DIM)[0])
+    full_dev = full._objective(full._scaled(_pick(X, dev)), _pick(heads, dev))(full.B_.ravel(), DIM)[0]
+    assert report["dev_loss"] < full_dev
+    assert full.fit_report()["stopped"] in {"iteration-cap", "tolerance"} and full.fit_report()["dev_loss"] is None
+
+
+def test_a_fit_capped_before_its_dev_minimum_is_reported_unconverged(overfitting):
+    X, heads, train, dev, _ = overfitting
+    probe = DistanceProbe(rank=DIM, max_iter=7).fit(_pick(X, train), _pick(heads, train),
+                                                    X_dev=_pick(X, dev), heads_dev=_pick(heads, dev))
+    report = probe.fit_report()
+    assert report["stopped"] == "iteration-cap" and report["converged"] is False
+    assert report["iterations"] == 7 and report["best_iteration"] in {5, 7}  # the last check, or the cap itself
+
+
+def test_dev_sentences_need_their_trees():
+    rng = np.random.default_rng(0)
+    X, heads = [rng.standard_normal((3, 4))], [np.array([0, 1, 1])]
+    with pytest.raises(ValueError, match="both X_dev and heads_dev"):
+        DistanceProbe(rank=2).fit(X, heads, X_dev=X)
+    with pytest.raises(ValueError, match="development sentence 0: 3 vectors for 2 words"):
+        DistanceProbe(rank=2).fit(X, heads, X_dev=X, heads_dev=[np.array([0, 1])])

@@ -65,6 +65,20 @@ def test_twin_and_nonce_controls_are_used(audit_doc):
     assert document["runs"]["random_init_twin"]["bundle"]["variant"] == "random-init"
 
 
+def test_structural_fits_stop_on_dev_sentences_and_say_how(audit_doc):
+    document, _ = audit_doc
+    structural = document["runs"]["model"]["structural"]
+    split = structural["split"]
+    assert split["dev_sentences"] > 0 and split["train_sentences"] > 0 and split["test_sentences"] > 0
+    for layer in structural["layers"]:
+        for probe in ("distance", "depth"):
+            fit = layer[probe]["fit"]
+            assert fit["stopped"] in {"dev-loss-minimum", "tolerance", "iteration-cap"}
+            assert fit["converged"] == (fit["stopped"] != "iteration-cap")
+            assert 0 <= fit["best_iteration"] <= fit["iterations"] <= fit["max_iter"] == 15
+            assert fit["dev_loss"] is not None and fit["dev_loss"] >= 0
+
+
 def test_correspondence_evidence_on_every_head_claim(audit_doc):
     document, _ = audit_doc
     layers = document["probes"]["correspondence"]["layers"]

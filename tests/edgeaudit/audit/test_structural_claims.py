@@ -27,7 +27,7 @@ def claims_for(fit: dict):
 def test_an_unconverged_fit_is_named_in_the_reason():
     fit = {"converged": False, "iterations": 100, "max_iter": 100, "standardized": True, "loss": 0.3}
     [claim] = claims_for(fit)
-    assert "stopped at its cap of 100 iterations" in claim.reason and claim.evidence["fit"] == fit
+    assert "reached its cap of 100 iterations" in claim.reason and claim.evidence["fit"] == fit
     assert claim.verdict == "supported"  # 0.8 vs a 0.4 chain: the verdict stands, with the caveat beside it
 
 
