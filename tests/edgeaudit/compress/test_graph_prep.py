@@ -152,3 +152,41 @@ def test_a_shared_prepared_graph_with_external_data_loads_in_each_worker(tiny_bu
         assert path == tmp_path / worker / "prepared.onnx"
         assert (tmp_path / worker / "prepared.onnx.data").stat().st_nlink == 1
         assert [n.name for n in model.graph.node] == [n.name for n in prepared.graph.node]
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2", "llama"])
+@pytest.mark.parametrize("full", [False, True])
+def test_int8_dynamic_holds_one_copy_and_writes_the_same_bytes(tiny_bundle, tmp_path, monkeypatch, family, full):
+    """Skipping onnxruntime's deep-copy-save-reload of an already prepared graph changes no byte of the result."""
+    from onnxruntime.quantization import QuantType, onnx_quantizer, quantize_dynamic
+
+    from edgeaudit.compress.graph_prep import prepare
+    from edgeaudit.compress.int8 import quantize_int8_dynamic
+
+    path, _, _ = prepare(tiny_bundle(family) / "model.onnx", tmp_path)
+    original = onnx_quantizer.save_and_reload_model_with_shape_infer
+    reloads = []
+    monkeypatch.setattr(onnx_quantizer, "save_and_reload_model_with_shape_infer",
+                        lambda model: reloads.append(1) or original(model))
+    quantize_int8_dynamic(path, tmp_path / "ours.onnx", full=full, external=False)
+    assert reloads == []  # the prepared graph has no Gemm: no second copy
+    assert onnx_quantizer.save_and_reload_model_with_shape_infer is not original  # our counter is back in place
+    quantize_dynamic(str(path), str(tmp_path / "theirs.onnx"), op_types_to_quantize=["MatMul", "Gather"] if full
+                     else ["MatMul"], per_channel=True, reduce_range=False, weight_type=QuantType.QInt8,
+                     extra_options={"MatMulConstBOnly": True})
+    assert reloads == [1]  # onnxruntime's own path did reload
+    assert (tmp_path / "ours.onnx").read_bytes() == (tmp_path / "theirs.onnx").read_bytes()
+
+
+def test_a_graph_with_gemm_still_takes_onnxruntimes_reload(tmp_path, monkeypatch):
+    from onnxruntime.quantization import onnx_quantizer
+
+    from edgeaudit.compress.int8 import quantize_int8_dynamic
+
+    onnx.save(_gemm_model(), str(tmp_path / "gemm.onnx"))
+    original = onnx_quantizer.save_and_reload_model_with_shape_infer
+    reloads = []
+    monkeypatch.setattr(onnx_quantizer, "save_and_reload_model_with_shape_infer",
+                        lambda model: reloads.append(1) or original(model))
+    quantize_int8_dynamic(tmp_path / "gemm.onnx", tmp_path / "out.onnx", full=False, external=False)
+    assert reloads == [1]
