@@ -10,7 +10,7 @@ survives (and its score before → after), next-token KL, top-1 agreement and pe
 finding to test against: round-to-nearest 4-bit has been reported to destroy GPT-2's induction heads while
 GPTQ keeps them.
 
-Writes ``benchmarks/results/decoder-presets.json``; one preset at a time (compressing holds the model twice).
+Writes ``benchmarks/results/decoder-presets.json``; one preset at a time, each command in its own process.
 """
 
 from __future__ import annotations
@@ -29,14 +29,16 @@ PRESETS = ("fp16", "int8-dynamic", "int8-dynamic-full", "int4", "int4-rtn", "int
 
 
 def _export(work: Path) -> Path:
-    from edgeaudit.exporters import ExportOptions, export_checkpoint
-
+    """The fp32 bundle, exported in a child process: Linux gives a forked child the parent's peak RSS as its own
+    starting ``ru_maxrss``, so an export in this process (2.9 GB) would show up as every compression's peak."""
     from edgeaudit.demo.models import demo_model
 
     bundle = work / "fp32"
     if not (bundle / "edgeaudit.json").is_file():
-        export_checkpoint(demo_model("smollm2").path(), bundle, ExportOptions(exporter="torchscript", force=True),
-                          log=lambda message: print(f"  {message}", file=sys.stderr))
+        code, _, _ = _run(["export", str(demo_model("smollm2").path()), str(bundle), "--exporter", "torchscript",
+                           "--force"])
+        if code != 0:
+            raise SystemExit(f"export of SmolLM2 failed (exit {code})")
     return bundle
 
 
@@ -83,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"preset": preset, "error": f"compress exited {code}"})
             continue
         out = args.work / f"compare-{preset}"
-        _run(["compare", str(reference), str(variant), "--probes", "decoder", "--data", "builtin:ewt",
-              "--max-sentences", str(args.sentences), "--bootstrap", "300", "--no-fidelity", "--out", str(out), "-q"])
+        code, _, _ = _run(["compare", str(reference), str(variant), "--probes", "decoder", "--data", "builtin:ewt",
+                           "--max-sentences", str(args.sentences), "--bootstrap", "300", "--no-fidelity",
+                           "--out", str(out), "--overwrite", "-q"])
+        if code not in (0, 1):  # 1: a gate tripped, the comparison itself is complete
+            rows.append({"preset": preset, "error": f"compare exited {code}"})
+            continue
         compare = json.loads((out / "compare.json").read_text(encoding="utf-8"))
         size = sum(p.stat().st_size for p in variant.iterdir() if p.is_file())
         rows.append(_row(preset, compare, size, seconds, rss))
