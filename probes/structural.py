@@ -174,16 +174,15 @@ class _DevLossWatch:
     stop (``StopIteration``, which scipy turns into a clean return) once ``patience`` checks brought no relative
     improvement of ``min_improvement``."""
 
-    def __init__(self, dev, rank: int, check_every: int, patience: int, min_improvement: float):
+    def __init__(self, dev, rank: int, check_every: int, patience: int, min_improvement: float,
+                 x0: np.ndarray, train_loss: float):
         self.dev, self.rank = dev, rank
         self.check_every, self.patience, self.min_improvement = check_every, patience, min_improvement
         self.iteration = 0
         self.stale = 0
         self.stopped = False
-
-    def start(self, x0: np.ndarray, train_loss: float) -> None:
         self.best_x, self.best_iter, self.best_train_loss = x0.copy(), 0, train_loss
-        self.best_loss = None if self.dev is None else self.dev(x0, self.rank)[0]
+        self.best_loss = dev(x0, rank)[0]
 
     def observe(self, iteration: int, x: np.ndarray, train_loss: float, *, final: bool = False) -> None:
         loss = self.dev(x, self.rank)[0]
@@ -262,19 +261,20 @@ class _StructuralProbe(BaseEstimator):
             loss, grad = objective(b, self.rank)
             return loss + self.l2 * float(b @ b), grad + 2.0 * self.l2 * b
 
-        watch = _DevLossWatch(dev, self.rank, self.check_every, self.patience, self.min_improvement)
-        watch.start(B0.ravel(), loss_and_grad(B0.ravel())[0])
-        opt = minimize(loss_and_grad, B0.ravel(), jac=True, method="L-BFGS-B", tol=self.tol,
-                       options={"maxiter": self.max_iter}, callback=watch if dev is not None else None)
-        if dev is not None and not watch.stopped:
-            watch.observe(int(opt.nit), opt.x, float(opt.fun), final=True)
+        x0 = B0.ravel()
+        watch = None if dev is None else _DevLossWatch(dev, self.rank, self.check_every, self.patience,
+                                                       self.min_improvement, x0, loss_and_grad(x0)[0])
+        opt = minimize(loss_and_grad, x0, jac=True, method="L-BFGS-B", tol=self.tol,
+                       options={"maxiter": self.max_iter}, callback=watch)
         self.n_iter_ = int(opt.nit)
-        if dev is None:
+        if watch is None:
             self.B_, self.loss_ = opt.x.reshape(self.rank, hidden), float(opt.fun)
             self.converged_ = bool(opt.success)
             self.stopped_ = "tolerance" if opt.success else "iteration-cap"
             self.best_iter_, self.dev_loss_ = self.n_iter_, None
         else:
+            if not watch.stopped:  # the last iterate, unless it was just checked
+                watch.observe(self.n_iter_, opt.x, float(opt.fun), final=True)
             self.B_, self.loss_ = watch.best_x.reshape(self.rank, hidden), watch.best_train_loss
             self.converged_ = watch.stopped or bool(opt.success)
             self.stopped_ = "dev-loss-minimum" if watch.stopped else ("tolerance" if opt.success else "iteration-cap")

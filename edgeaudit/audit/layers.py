@@ -13,7 +13,14 @@ from edgeaudit.runtime import StoredActivations
 
 def layer_sentences(store: StoredActivations, layer: int, positions: list[int] | None = None) -> list[np.ndarray]:
     """Per stored sentence (or only ``positions``), its word vectors ``[word, hidden]`` at ``layer``."""
+    return layer_parts(store, layer, positions)[0]
+
+
+def layer_parts(store: StoredActivations, layer: int, *parts: list[int] | None) -> list[list[np.ndarray]]:
+    """:func:`layer_sentences` for several position lists (e.g. train, dev, test) from one read of the layer: a
+    store of several shards is concatenated on every read."""
     values = store.layer(layer)  # [total_words, hidden]
     offsets = store.word_offsets
-    chosen = range(len(store.sentence_ids)) if positions is None else positions
-    return [np.asarray(values[offsets[p]:offsets[p + 1]], dtype=np.float64) for p in chosen]
+    every = range(len(store.sentence_ids))
+    return [[np.asarray(values[offsets[p]:offsets[p + 1]], dtype=np.float64) for p in (every if part is None else part)]
+            for part in parts]

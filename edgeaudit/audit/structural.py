@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from edgeaudit.audit.layers import layer_sentences
+from edgeaudit.audit.layers import layer_parts, layer_sentences
 from edgeaudit.probes import DepthProbe, DistanceProbe, chain_uuas, distance_metrics, split_sentences
 from edgeaudit.probes.correspondence import linear_token_identifiability, token_identifiability
 from edgeaudit.runtime import StoredActivations
@@ -83,14 +83,14 @@ def make_split(n_stored: int, settings: StructuralSettings) -> SentenceSplit:
     return SentenceSplit(train=train, test=sorted(int(i) for i in test), dev=sorted(int(i) for i in dev))
 
 
-def fit_structural_probe(kind: type, store: StoredActivations, layer: int, split: SentenceSplit,
+def fit_structural_probe(kind: type, X_train: list[np.ndarray], X_dev: list[np.ndarray], split: SentenceSplit,
                          heads: Sequence[np.ndarray], settings: StructuralSettings):
-    """A distance or depth probe of ``layer`` fitted on the split's training sentences, stopped on its dev
-    sentences; ``heads`` are the gold trees of every stored sentence. The audit and compare's refit share it, so
+    """A distance or depth probe fitted on the split's training sentences ``X_train``, stopped on its dev sentences
+    ``X_dev``; ``heads`` are the gold trees of every stored sentence. The audit and compare's refit share it, so
     the reference-fitted probe that compare applies to a variant is the audit's own."""
     probe = kind(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
-    return probe.fit(layer_sentences(store, layer, split.train), [heads[i] for i in split.train],
-                     X_dev=layer_sentences(store, layer, split.dev), heads_dev=[heads[i] for i in split.dev])
+    return probe.fit(X_train, [heads[i] for i in split.train],
+                     X_dev=X_dev, heads_dev=[heads[i] for i in split.dev])
 
 
 def _fit_layer(store_dir: str, layer: int, split: SentenceSplit, heads: list[np.ndarray],
@@ -99,12 +99,11 @@ def _fit_layer(store_dir: str, layer: int, split: SentenceSplit, heads: list[np.
 
     The task reads its layer from the store itself, so only a path and the gold trees travel to a worker and the
     parent never holds the layers of tasks in flight (peak memory stays that of one layer per process)."""
-    store = StoredActivations(store_dir)
-    X_test = layer_sentences(store, layer, split.test)
+    X_train, X_dev, X_test = layer_parts(StoredActivations(store_dir), layer, split.train, split.dev, split.test)
     test_heads = [heads[i] for i in split.test]
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads contend, and results stay equal
-        distance = fit_structural_probe(DistanceProbe, store, layer, split, heads, settings)
-        depth = fit_structural_probe(DepthProbe, store, layer, split, heads, settings)
+        distance = fit_structural_probe(DistanceProbe, X_train, X_dev, split, heads, settings)
+        depth = fit_structural_probe(DepthProbe, X_train, X_dev, split, heads, settings)
         metrics = distance_metrics(distance.predict(X_test), test_heads, test_punct)
         return LayerStructural(
             layer=layer,
@@ -147,9 +146,8 @@ def run_identifiability(store: StoredActivations, split: SentenceSplit, settings
 
     The linear map is fitted on the training sentences and scored on the disjoint test sentences.
     """
-    inputs_test = layer_sentences(store, 0, split.test)
     everything = split.train + split.test
-    inputs_all = layer_sentences(store, 0, everything)
+    inputs_test, inputs_all = layer_parts(store, 0, split.test, everything)
     fit_idx = list(range(len(split.train)))
     score_idx = list(range(len(split.train), len(everything)))
     direct: list[float | None] = []

@@ -13,9 +13,10 @@ def _note_unconverged(claim: Claim, fit: dict | None) -> None:
         return
     claim.evidence["fit"] = fit
     if not fit["converged"]:
-        claim.reason += (f"; note: the distance probe reached its cap of {fit['max_iter']} iterations before its "
-                         "loss on the dev sentences stopped falling, so its score may understate the layer "
-                         "(raise --structural-max-iter)")
+        before = ("before its loss on the dev sentences stopped falling" if fit.get("dev_loss") is not None
+                  else "without converging (no dev sentences to stop on)")
+        claim.reason += (f"; note: the distance probe reached its cap of {fit['max_iter']} iterations {before}, "
+                         "so its score may understate the layer (raise --structural-max-iter)")
 
 
 def structural_claims(real: StructuralResult, ctx: ClaimContext, *, twin: StructuralResult | None = None) -> list[Claim]:

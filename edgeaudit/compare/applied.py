@@ -22,7 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from edgeaudit.audit.concepts import vectors_from_store
-from edgeaudit.audit.layers import layer_sentences
+from edgeaudit.audit.layers import layer_parts, layer_sentences
 from edgeaudit.audit.options import AuditOptions
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime import StoredActivations
@@ -74,7 +74,8 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
     out: dict[int, float] = {}
     with threadpool_limits(limits=1, user_api="blas"):
         for layer in layers:
-            probe = fit_structural_probe(DistanceProbe, ref_store, layer, split, heads, settings)
+            X_train, X_dev = layer_parts(ref_store, layer, split.train, split.dev)
+            probe = fit_structural_probe(DistanceProbe, X_train, X_dev, split, heads, settings)
             pred = probe.predict(layer_sentences(var_store, layer, split.test))
             metrics = distance_metrics(pred, [heads[i] for i in split.test], [punct[i] for i in split.test])
             if metrics.num_edges:

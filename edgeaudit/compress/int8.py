@@ -18,6 +18,7 @@ Choices (checked on onnxruntime 1.32, CPU execution provider):
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from edgeaudit.compress._ort import ORT_ERRORS, first_line
 from edgeaudit.compress._quiet import quiet_onnxruntime
 from edgeaudit.compress.calibration import FeedReader
 from edgeaudit.compress.errors import CompressError
+
+_PATCH_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -44,16 +47,18 @@ def _no_second_copy(src: Path) -> Iterator[None]:
     """
     from onnxruntime.quantization import onnx_quantizer
 
-    reload = getattr(onnx_quantizer, "save_and_reload_model_with_shape_infer", None)
     has_gemm = any(node.op_type == "Gemm" for node in onnx.load(str(src), load_external_data=False).graph.node)
-    if reload is None or has_gemm:
-        yield  # onnxruntime's own behaviour
-        return
-    onnx_quantizer.save_and_reload_model_with_shape_infer = lambda model: model
-    try:
-        yield
-    finally:
-        onnx_quantizer.save_and_reload_model_with_shape_infer = reload
+    # the patch is a module global: one quantisation at a time per process (a Dask worker may run several threads)
+    with _PATCH_LOCK:
+        reload = getattr(onnx_quantizer, "save_and_reload_model_with_shape_infer", None)
+        if reload is None or has_gemm:
+            yield  # onnxruntime's own behaviour
+            return
+        onnx_quantizer.save_and_reload_model_with_shape_infer = lambda model: model
+        try:
+            yield
+        finally:
+            onnx_quantizer.save_and_reload_model_with_shape_infer = reload
 
 
 def quantize_int8_dynamic(src: Path, dst: Path, *, full: bool, external: bool,

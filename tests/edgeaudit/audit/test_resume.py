@@ -73,6 +73,18 @@ def test_changed_option_recomputes_only_the_stages_that_depend_on_it(tiny_bundle
     assert calls and document["provenance"]["stages"]["resumed"] == ["extract", "extract-nonce"]
 
 
+def test_a_new_structural_fit_rule_recomputes_the_structural_stage_only(tiny_bundle, clean, tmp_path, monkeypatch):
+    """Finished structural probes made under another stopping rule are not reused (same options, other numbers)."""
+    bundle = tiny_bundle("bert")
+    run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
+    calls = []
+    original = audit_run.run_structural
+    monkeypatch.setattr(audit_run, "STRUCTURAL_FIT_RULE", audit_run.STRUCTURAL_FIT_RULE + " (changed)")
+    monkeypatch.setattr(audit_run, "run_structural", lambda *a, **k: calls.append(1) or original(*a, **k))
+    document = run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
+    assert calls and document["provenance"]["stages"]["resumed"] == ["extract", "extract-nonce"]
+
+
 def test_checkpoint_round_trips_arrays_tuples_int_keys_and_generators(tmp_path):
     rng = np.random.default_rng(5)
     rng.random(3)

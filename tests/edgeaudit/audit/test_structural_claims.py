@@ -25,10 +25,19 @@ def claims_for(fit: dict):
 
 
 def test_an_unconverged_fit_is_named_in_the_reason():
-    fit = {"converged": False, "iterations": 100, "max_iter": 100, "standardized": True, "loss": 0.3}
+    fit = {"converged": False, "stopped": "iteration-cap", "iterations": 100, "max_iter": 100,
+           "standardized": True, "loss": 0.3, "dev_loss": 0.5}
     [claim] = claims_for(fit)
-    assert "reached its cap of 100 iterations" in claim.reason and claim.evidence["fit"] == fit
+    assert "reached its cap of 100 iterations before its loss on the dev sentences" in claim.reason
+    assert claim.evidence["fit"] == fit
     assert claim.verdict == "supported"  # 0.8 vs a 0.4 chain: the verdict stands, with the caveat beside it
+
+
+def test_an_unconverged_fit_without_dev_sentences_does_not_blame_them():
+    [claim] = claims_for({"converged": False, "stopped": "iteration-cap", "iterations": 100, "max_iter": 100,
+                          "standardized": True, "loss": 0.3, "dev_loss": None})
+    assert "without converging (no dev sentences to stop on)" in claim.reason and "dev sentences stopped" not in \
+        claim.reason
 
 
 def test_a_converged_fit_adds_no_caveat():

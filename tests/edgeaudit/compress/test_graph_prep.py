@@ -190,3 +190,21 @@ def test_a_graph_with_gemm_still_takes_onnxruntimes_reload(tmp_path, monkeypatch
                         lambda model: reloads.append(1) or original(model))
     quantize_int8_dynamic(tmp_path / "gemm.onnx", tmp_path / "out.onnx", full=False, external=False)
     assert reloads == [1]
+
+
+def test_concurrent_int8_quantisations_leave_onnxruntime_as_they_found_it(tiny_bundle, tmp_path):
+    """The patch is a module global: threads quantising side by side must not leave it installed (or lose it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from onnxruntime.quantization import onnx_quantizer
+
+    from edgeaudit.compress.graph_prep import prepare
+    from edgeaudit.compress.int8 import quantize_int8_dynamic
+
+    original = onnx_quantizer.save_and_reload_model_with_shape_infer
+    path, _, _ = prepare(tiny_bundle("gpt2") / "model.onnx", tmp_path)
+    outputs = [tmp_path / f"out{i}.onnx" for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda out: quantize_int8_dynamic(path, out, full=False, external=False), outputs))
+    assert onnx_quantizer.save_and_reload_model_with_shape_infer is original
+    assert len({out.read_bytes() for out in outputs}) == 1
