@@ -76,7 +76,9 @@ FRAGILE_NOTE = ("A claim that fails both when single blocks are quantised and wh
 
 def disagreement_text(document: dict[str, Any]) -> str:
     ranking = document["ranking"]
-    return (f"Top {ranking['top_k']} by explanation damage but not by output damage: "
+    basis = ("Damage of a block here is what keeping it in float removes (fully quantised minus all-but-that-block: "
+             "the sweep has no one-block variants). " if ranking.get("basis") == "all-but" else "")
+    return (f"{basis}Top {ranking['top_k']} by explanation damage but not by output damage: "
             f"{', '.join(ranking['explanation_not_output']) or 'none'}; by output damage but not by explanation "
             f"damage: {', '.join(ranking['output_not_explanation']) or 'none'}. Spearman correlation of the two "
             f"damages over blocks: {views.fmt(ranking['spearman'], 2)}.")

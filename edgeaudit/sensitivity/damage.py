@@ -3,7 +3,10 @@
 Explanation damage of a variant = claims that do not survive (break or drift, as ``compare`` decides) + mean
 |score delta| over claims (< 1 for every metric we report, so it only orders variants with equal counts).
 Output damage = next-token KL (nats, mean) for bundles whose output is logits, else 1 − mean per-word output
-cosine. Blocks are ranked by the damage of their ``only`` variant: what quantising that block alone does.
+cosine. Blocks are ranked by the damage of their ``only`` variant: what quantising that block alone does. A sweep
+with only ``all-but`` variants (``--mode all-but``) ranks them by the damage that keeping the block in float
+removes: damage of the fully quantised variant minus damage of the variant that leaves that block in float. The
+ranking's ``basis`` says which of the two it is.
 """
 
 from __future__ import annotations
@@ -86,16 +89,42 @@ def _ranks(values: dict[str, float | None]) -> dict[str, int]:
     return {name: i + 1 for i, name in enumerate(order)}
 
 
-def rank_blocks(blocks: list[str], only: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Rank blocks by explanation damage and by output damage of their ``only`` variants; say where they differ."""
-    rows = [name for name in blocks if name in only and "error" not in only[name]]
-    explanation = {name: only[name]["explanation_damage"] for name in rows}
-    output = {name: only[name]["output_damage"] for name in rows}
+def _usable(record: dict[str, Any] | None) -> bool:
+    return record is not None and "error" not in record
+
+
+def _difference(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else float(a) - float(b)
+
+
+def block_damage(name: str, only: dict[str, dict[str, Any]], all_but: dict[str, dict[str, Any]],
+                 full: dict[str, Any] | None) -> tuple[float, float | None] | None:
+    """(explanation, output) damage attributed to one block: its ``only`` variant's, else what keeping it in float
+    removes from the fully quantised variant (full − all-but); None when neither was measured."""
+    if _usable(only.get(name)):
+        return only[name]["explanation_damage"], only[name]["output_damage"]
+    if _usable(all_but.get(name)) and _usable(full):
+        return (full["explanation_damage"] - all_but[name]["explanation_damage"],  # type: ignore[index]
+                _difference(full["output_damage"], all_but[name]["output_damage"]))  # type: ignore[index]
+    return None
+
+
+def rank_blocks(blocks: list[str], only: dict[str, dict[str, Any]],
+                all_but: dict[str, dict[str, Any]] | None = None, full: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rank blocks by explanation damage and by output damage; say where the two rankings differ.
+
+    The damage is the ``only`` variants' when the sweep has them, else the all-but difference (see the module)."""
+    basis = "only" if any(_usable(only.get(name)) for name in blocks) else "all-but"
+    damage = {name: block_damage(name, only if basis == "only" else {}, all_but or {}, full) for name in blocks}
+    rows = [name for name in blocks if damage[name] is not None]
+    explanation = {name: damage[name][0] for name in rows}  # type: ignore[index]
+    output = {name: damage[name][1] for name in rows}  # type: ignore[index]
     by_explanation, by_output = _ranks(explanation), _ranks(output)
     top = max(1, min(3, len(rows) // 3 or 1))
     top_explanation = {n for n, r in by_explanation.items() if r <= top}
     top_output = {n for n, r in by_output.items() if r <= top}
     return {
+        "basis": basis if rows else None,
         "by_explanation": sorted(rows, key=by_explanation.__getitem__),
         "by_output": sorted(rows, key=by_output.__getitem__),
         "ranks": {n: {"explanation": by_explanation[n], "output": by_output[n]} for n in rows},

@@ -7,7 +7,8 @@ Greedy, on the measured damage (it is a heuristic: the exact smallest set would 
 2. Otherwise take the claims that fail. A block *saves* a failing claim when the variant quantising every block
    but it lets the claim survive. Add the block that saves most of the still-failing claims; ties (and the case
    where no single block saves any) go to the block whose own quantisation does the most explanation damage,
-   then the most output damage.
+   then the most output damage (measured by its ``only`` variant, or, in an all-but sweep, as the damage that
+   keeping it in float removes: full − all-but).
 3. Build and compare the variant with those blocks in float (a verification). If it holds, that is the
    recommendation; otherwise recompute the failing claims from that verification and add the next block.
 4. Stop when keeping one more block would leave nothing to quantise, or after ``max_steps`` verifications; the
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from edgeaudit.sensitivity.damage import failing_claims, holds
+from edgeaudit.sensitivity.damage import block_damage, failing_claims, holds
 
 Verify = Callable[[int, list[str]], dict[str, Any]]
 
@@ -30,14 +31,17 @@ def _saves(record: dict[str, Any] | None, failing: set[str]) -> int:
     return sum(c["id"] in failing and c["survival"] == "survives" for c in record["claims"])
 
 
-def _damage(record: dict[str, Any] | None) -> tuple[float, float]:
-    if record is None or "error" in record:
+def _damage(name: str, only: dict[str, dict], all_but: dict[str, dict], full: dict[str, Any] | None
+            ) -> tuple[float, float]:
+    damage = block_damage(name, only, all_but, full)
+    if damage is None:
         return (0.0, 0.0)
-    return (record["explanation_damage"], record["output_damage"] or 0.0)
+    return (damage[0], damage[1] or 0.0)
 
 
-def next_block(candidates: list[str], failing: set[str], only: dict[str, dict], all_but: dict[str, dict]) -> str:
-    return max(candidates, key=lambda name: (_saves(all_but.get(name), failing), *_damage(only.get(name)),
+def next_block(candidates: list[str], failing: set[str], only: dict[str, dict], all_but: dict[str, dict],
+               full: dict[str, Any] | None = None) -> str:
+    return max(candidates, key=lambda name: (_saves(all_but.get(name), failing), *_damage(name, only, all_but, full),
                                              -candidates.index(name)))
 
 
@@ -57,7 +61,7 @@ def recommend(blocks: list[str], full: dict[str, Any], only: dict[str, dict], al
     limit = len(blocks) - 1 if max_steps is None else min(max_steps, len(blocks) - 1)
     while len(steps) < limit:
         candidates = [name for name in blocks if name not in kept]
-        choice = next_block(candidates, failing, only, all_but)
+        choice = next_block(candidates, failing, only, all_but, full)
         kept.append(choice)
         record = verify(len(steps) + 1, list(kept))
         steps.append({"added": choice, "float_blocks": list(kept), "variant": record["name"],

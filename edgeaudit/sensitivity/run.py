@@ -165,7 +165,7 @@ def run_sensitivity(reference: str | Path, out_dir: str | Path, options: Sensiti
         "summary": _summary(blocks, records, recommendation),
         "blocks": [b.to_dict() for b in blocks],
         "swept": [b.name for b in swept],
-        "ranking": rank_blocks([b.name for b in swept], only),
+        "ranking": rank_blocks([b.name for b in swept], only, all_but, records.get(FULL)),
         "heatmap": _heatmap([b.name for b in swept], only),
         "recommendation": {**recommendation, "bundle": (records.get(recommendation.get("variant") or "") or {}).get(
             "bundle")},

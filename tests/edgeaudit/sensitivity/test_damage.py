@@ -67,3 +67,24 @@ def test_fragility_counts_the_one_block_variants_that_lose_a_claim():
                {"kind": "only", "error": "not built"}]
     assert fragility(records, ["a", "b"]) == {"a": {"only": 2, "only_of": 2, "all_but": 0, "all_but_of": 1},
                                               "b": {"only": 1, "only_of": 2, "all_but": 1, "all_but_of": 1}}
+
+
+def test_an_all_but_sweep_ranks_blocks_by_the_damage_keeping_them_in_float_removes():
+    """--mode all-but has no ``only`` variants: block damage = full − all-but, and the ranking says so."""
+    full = {"explanation_damage": 3.5, "output_damage": 0.6}
+    all_but = {"a": {"explanation_damage": 3.4, "output_damage": 0.2},   # removes 0.1 / 0.4
+               "b": {"explanation_damage": 1.5, "output_damage": 0.55},  # removes 2.0 / 0.05
+               "c": {"explanation_damage": 3.5, "output_damage": None},   # removes 0.0 / unknown
+               "d": {"error": "not built"}}
+    ranking = rank_blocks(["a", "b", "c", "d"], {}, all_but, full)
+    assert ranking["basis"] == "all-but"
+    assert ranking["by_explanation"] == ["b", "a", "c"] and ranking["by_output"] == ["a", "b", "c"]
+    assert ranking["ranks"]["b"] == {"explanation": 1, "output": 2}
+
+
+def test_only_variants_are_the_basis_whenever_the_sweep_has_them():
+    only = {"a": {"explanation_damage": 0.0, "output_damage": 0.1}, "b": {"explanation_damage": 1.0, "output_damage": 0.0}}
+    all_but = {"a": {"explanation_damage": 0.0, "output_damage": 0.0}, "b": {"explanation_damage": 9.0, "output_damage": 0.0}}
+    ranking = rank_blocks(["a", "b"], only, all_but, {"explanation_damage": 9.0, "output_damage": 0.5})
+    assert ranking["basis"] == "only" and ranking["by_explanation"] == ["b", "a"]
+    assert rank_blocks(["a"], {}, {}, None)["basis"] is None

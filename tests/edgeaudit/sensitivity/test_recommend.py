@@ -85,3 +85,15 @@ def test_with_gates_the_target_is_the_gates_not_the_claims():
 
 def test_ties_keep_the_model_order():
     assert next_block(["x", "y", "z"], set(), {}, {}) == "x"
+
+
+def test_without_only_variants_ties_go_to_the_block_whose_float_copy_removes_most_damage():
+    """In an all-but sweep where no single block saves a claim, the tie-break is full − all-but damage, not the
+    model order."""
+    full = {"explanation_damage": 2.0, "output_damage": 0.5, "claims": []}
+    all_but = {"x": {"explanation_damage": 2.0, "output_damage": 0.5, "claims": []},
+               "y": {"explanation_damage": 1.2, "output_damage": 0.5, "claims": []},
+               "z": {"explanation_damage": 2.0, "output_damage": 0.1, "claims": []}}
+    assert next_block(["x", "y", "z"], {"c1"}, {}, all_but, full) == "y"
+    all_but["y"]["explanation_damage"] = 2.0
+    assert next_block(["x", "y", "z"], {"c1"}, {}, all_but, full) == "z"
