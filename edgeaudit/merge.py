@@ -9,14 +9,24 @@ for nsubj" is one row even when a device's audit picked another head; the row sa
 
 Inputs are all audit.json or all compare.json files (a directory holding one is accepted). They must come from the
 same corpus (same sha256), or their claims are not comparable; differing audit options are reported.
+
+Audits also keep the word-level hidden states they probed (``DIR/activations``). A verdict that holds on both
+devices can still rest on activations that drift apart layer by layer, so ``activations`` compares every input's
+store with the first input's (the reference), per layer: the largest and mean absolute difference, the mean
+difference relative to the reference's mean magnitude (comparable across layers of different scale), and whether
+the largest exceeds ``activation_tolerance``. When the stores cannot be compared the section is null and a note
+says why; the claims are merged regardless.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from edgeaudit.compare.claims import match_key
 from edgeaudit.errors import EdgeAuditError
@@ -24,6 +34,8 @@ from edgeaudit.errors import EdgeAuditError
 SCHEMA = "edgeaudit.merge"
 SCHEMA_VERSION = 1
 DEFAULT_TOLERANCE = 1e-6
+DEFAULT_ACTIVATION_TOLERANCE = 1e-4
+CHUNK_VALUES = 1 << 22  # activation values per read: ~32 MB of float64 differences, whatever the store's size
 KINDS = {"edgeaudit.audit": "audit", "edgeaudit.compare": "compare"}
 
 
@@ -121,15 +133,171 @@ def _row(key: tuple, labels: list[str], cells: list[dict | None], tolerance: flo
     return row
 
 
-def merge(inputs: Sequence[str | Path], *, labels: Sequence[str] = (),
-          tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+class _Skip(Exception):
+    """The activation stores cannot be compared; the message (naming the input) becomes a note."""
+
+
+class _LayerReader:
+    """One layer of a store read by global word rows, one shard memory-mapped at a time.
+
+    ``StoredActivations.layer`` concatenates the shards (a store can be GBs) and keeping every shard mapped would
+    hold a file descriptor per shard; reads here ascend, so holding the current shard only is enough.
+    """
+
+    def __init__(self, store: Any, layer: int):
+        self.store, self.layer = store, layer
+        self.starts = np.cumsum([0] + [record.n_words for record in store.shards])
+        self.current: tuple[int, np.ndarray] | None = None
+
+    def _shard(self, index: int) -> np.ndarray:
+        if self.current is None or self.current[0] != index:
+            self.current = (index, self.store.shard_layer(self.store.shards[index], self.layer))
+        return self.current[1]
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        pieces = []
+        while lo < hi:
+            shard = int(np.searchsorted(self.starts, lo, side="right")) - 1
+            end = min(hi, int(self.starts[shard + 1]))
+            pieces.append(self._shard(shard)[lo - self.starts[shard]:end - self.starts[shard]])
+            lo = end
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def _sentences(store: Any) -> dict[tuple[str, int], tuple[int, int]]:
+    """(sentence id, occurrence) -> (first word row, words); the occurrence keeps repeated ids apart."""
+    seen: Counter[str] = Counter()
+    rows = {}
+    for position, sid in enumerate(store.sentence_ids):
+        seen[sid] += 1
+        start, end = int(store.word_offsets[position]), int(store.word_offsets[position + 1])
+        rows[(sid, seen[sid])] = (start, end - start)
+    return rows
+
+
+def _runs(reference: Any, other: Any, names: tuple[str, str]) -> tuple[list[tuple[int, int, int]], int, str | None]:
+    """Word rows both stores hold, as (reference row, other row, length) runs merged where contiguous in both, the
+    number of sentences they cover, and a note on what was left out.
+
+    A sentence one side skipped (too long, or a failure on that device) or that has another word count is left
+    out, and the note says how many.
+    """
+    mine, theirs = _sentences(reference), _sentences(other)
+    runs: list[tuple[int, int, int]] = []
+    differ = common = 0
+    for key, (start, words) in mine.items():
+        if key not in theirs:
+            continue
+        if theirs[key][1] != words:
+            differ += 1
+            continue
+        common += 1
+        if runs and runs[-1][0] + runs[-1][2] == start and runs[-1][1] + runs[-1][2] == theirs[key][0]:
+            runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + words)
+        else:
+            runs.append((start, theirs[key][0], words))
+    only_mine, only_theirs = len(mine.keys() - theirs.keys()), len(theirs.keys() - mine.keys())
+    note = None
+    if only_mine or only_theirs or differ:
+        note = (f"activations of {names[1]} vs {names[0]}: {only_mine + only_theirs + differ} sentence(s) left out "
+                f"({only_mine} only in {names[0]}, {only_theirs} only in {names[1]}, {differ} with different word "
+                "counts)")
+    return runs, common, note
+
+
+def _layer_difference(reference: Any, other: Any, layer: int, runs: list[tuple[int, int, int]],
+                      tolerance: float) -> dict[str, Any]:
+    """One layer's differences over ``runs``, read in chunks and accumulated in float64."""
+    mine, theirs = _LayerReader(reference, layer), _LayerReader(other, layer)
+    step = max(1, CHUNK_VALUES // max(1, reference.hidden_size))
+    largest = total = magnitude = 0.0
+    count = 0
+    for start, other_start, words in runs:
+        for offset in range(0, words, step):
+            n = min(step, words - offset)
+            a = mine.read(start + offset, start + offset + n).astype(np.float64)
+            diff = np.abs(a - theirs.read(other_start + offset, other_start + offset + n))
+            largest = max(largest, float(diff.max(initial=0.0)))
+            total += float(diff.sum())
+            magnitude += float(np.abs(a).sum())
+            count += diff.size
+    if not (math.isfinite(largest) and math.isfinite(total) and math.isfinite(magnitude)):
+        raise _Skip(f"layer {layer} holds non-finite activations")
+    relative = total / magnitude if magnitude > 0 else (0.0 if total == 0 else None)
+    return {"layer": layer, "max_abs_diff": largest, "mean_abs_diff": total / count if count else 0.0,
+            "relative": relative, "exceeds": largest > tolerance}
+
+
+def _open_stores(directories: list[Path], names: list[str]) -> list[Any]:
+    from edgeaudit.runtime.store import StoredActivations, StoreError
+
+    stores = []
+    for directory, name in zip(directories, names, strict=True):
+        if not (directory / "activations").is_dir():
+            raise _Skip(f"{name} has no activation store ({directory / 'activations'} is missing: its audit ran "
+                        "without the structural or correspondence probe)")
+        try:
+            stores.append(StoredActivations(directory / "activations"))
+        except StoreError as error:
+            raise _Skip(f"{name}'s activation store is incomplete ({error.message})") from None
+    first = stores[0]
+    for store, name in zip(stores[1:], names[1:], strict=True):
+        if (store.num_layers, store.hidden_size) != (first.num_layers, first.hidden_size):
+            raise _Skip(f"{name} stores {store.num_layers} layers of {store.hidden_size} values per word, {names[0]} "
+                        f"{first.num_layers} layers of {first.hidden_size}")
+        if store.key.get("corpus_sha256") != first.key.get("corpus_sha256"):
+            raise _Skip(f"{name}'s activations are of another corpus than {names[0]}'s (corpus sha256 differs)")
+    return stores
+
+
+def activation_differences(directories: list[Path], names: list[str],
+                           tolerance: float) -> tuple[dict[str, Any] | None, list[str]]:
+    """Per-layer activation differences of every input against the first, or None and the reason as a note."""
+    from edgeaudit.runtime.store import StoreError
+
+    notes: list[str] = []
+    try:
+        stores = _open_stores(directories, names)
+        reference = stores[0]
+        ignored = {"shard_sentences"}  # how the store was cut into files, not what it holds
+        settings = [{k: v for k, v in (s.key.get("settings") or {}).items() if k not in ignored} for s in stores]
+        differing = sorted({k for o in settings for k in o if any(o.get(k) != other.get(k) for other in settings)})
+        if differing:
+            notes.append(f"the activation stores were extracted with different settings ({', '.join(differing)}): "
+                         "their differences may come from that rather than the platform")
+        compared = []
+        for store, name in zip(stores[1:], names[1:], strict=True):
+            runs, sentences, note = _runs(reference, store, (names[0], name))
+            words = sum(run[2] for run in runs)
+            if note:
+                notes.append(note)
+            if not words:
+                raise _Skip(f"{name} and {names[0]} have no sentence in common")
+            try:
+                layers = [_layer_difference(reference, store, layer, runs, tolerance)
+                          for layer in range(reference.num_layers)]
+            except (_Skip, StoreError) as error:  # a damaged shard file, or values no difference can be taken of
+                raise _Skip(f"{name} or {names[0]}: {error}") from None
+            exceeding = [row["layer"] for row in layers if row["exceeds"]]
+            compared.append({"label": name, "compared_sentences": sentences,
+                             "compared_words": words, "layers": layers, "layers_exceeding": len(exceeding),
+                             "first_layer_exceeding": exceeding[0] if exceeding else None})
+    except _Skip as error:
+        return None, [*notes, f"activation differences skipped: {error}"]
+    return {"reference": names[0], "tolerance": tolerance, "num_layers": reference.num_layers,
+            "hidden_size": reference.hidden_size, "inputs": compared}, notes
+
+
+def merge(inputs: Sequence[str | Path], *, labels: Sequence[str] = (), tolerance: float = DEFAULT_TOLERANCE,
+          activation_tolerance: float = DEFAULT_ACTIVATION_TOLERANCE) -> dict[str, Any]:
     """Read and check ``inputs`` and build the merge document (nothing is written)."""
     from edgeaudit.report.schema import load_result
 
     if len(inputs) < 2:
         raise EdgeAuditError("merge needs at least two results", hint="pass two or more audit.json or compare.json files")
-    if not (math.isfinite(tolerance) and tolerance >= 0):
-        raise EdgeAuditError(f"option --tolerance: {tolerance!r} is out of range", hint="give a number >= 0")
+    for option, value in (("--tolerance", tolerance), ("--activation-tolerance", activation_tolerance)):
+        if not (math.isfinite(value) and value >= 0):
+            raise EdgeAuditError(f"option {option}: {value!r} is out of range", hint="give a number >= 0")
     paths = [locate(p) for p in inputs]
     documents = [load_result(p) for p in paths]
     kinds = [KINDS.get(d["schema"]) for d in documents]
@@ -169,10 +337,26 @@ def merge(inputs: Sequence[str | Path], *, labels: Sequence[str] = (),
             for gate in record["gates"]:
                 gate_outcomes.setdefault(gate["expression"], set()).add(gate["tripped"])
         summary["gates_differ"] = sorted(expr for expr, outcomes in gate_outcomes.items() if len(outcomes) > 1)
+    activations = None
+    if kind == "audit":
+        activations, activation_notes = activation_differences([p.parent for p in paths], names, activation_tolerance)
+        notes += activation_notes
+    summary.update(_activation_summary(activations))
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "kind": kind, "tolerance": tolerance,
             "summary": summary,
             "inputs": records,
-            "claims": rows, "notes": notes}
+            "claims": rows, "activations": activations, "notes": notes}
+
+
+def _activation_summary(activations: dict[str, Any] | None) -> dict[str, Any]:
+    """Layers where some input's activations exceed the tolerance, and the largest relative difference (null when
+    there is no activation section, so that "not compared" never reads as "no difference")."""
+    if activations is None:
+        return {"activation_layers_exceeding": None, "max_activation_relative": None}
+    layers = [row for record in activations["inputs"] for row in record["layers"]]
+    return {"activation_layers_exceeding": len({row["layer"] for row in layers if row["exceeds"]}),
+            "max_activation_relative": max((row["relative"] for row in layers if row["relative"] is not None),
+                                           default=None)}
 
 
 def write_merge(document: dict[str, Any], out_dir: Path) -> Path:

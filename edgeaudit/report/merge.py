@@ -1,7 +1,9 @@
-"""The merge report (Markdown and HTML) from merge.json alone: one row per claim, one column per device/variant."""
+"""The merge report (Markdown and HTML) from merge.json alone: one row per claim, one column per device/variant, and
+one row per layer for how far each input's activations are from the reference's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from edgeaudit.report import views
@@ -48,6 +50,40 @@ def _input_rows(document: dict[str, Any]) -> list[list[str]]:
 INPUT_HEADER = ["input", "machine", "cpu", "variant", "bundle sha256", "claims"]
 
 
+def _num(value: Any) -> str:
+    """Activation differences span 1e-7..1: three significant digits, not a fixed number of decimals."""
+    return "—" if value is None else f"{value:.3g}"
+
+
+def _activation_intro(activations: dict[str, Any]) -> str:
+    words = ", ".join(f"{i['label']}: {i['compared_words']} words of {i['compared_sentences']} sentences"
+                      for i in activations["inputs"])
+    return (f"Hidden states of every input against {activations['reference']}, per layer (0 = embeddings): mean "
+            "|Δ|, mean |Δ| relative to the reference's mean |value| (comparable across layers), and max |Δ|, "
+            f"flagged above the tolerance {activations['tolerance']:g}. Compared: {words}.")
+
+
+def _activation_table(activations: dict[str, Any], plain: Callable[[str], str],
+                      flag: Callable[[str], str]) -> tuple[list[str], list[list[str]], list[bool]]:
+    """Header, rows (one per layer, cells through ``plain``; ``flag`` marks a max |Δ| above the tolerance) and
+    whether each row has a flagged cell."""
+    header = ["layer"]
+    for record in activations["inputs"]:
+        header += [f"{record['label']} mean |Δ|", f"{record['label']} relative", f"{record['label']} max |Δ|"]
+    rows, flagged = [], []
+    for layer in range(activations["num_layers"]):
+        row, hit = [str(layer)], False
+        for record in activations["inputs"]:
+            cell = record["layers"][layer]
+            peak = _num(cell["max_abs_diff"])
+            row += [plain(_num(cell["mean_abs_diff"])), plain(_num(cell["relative"])),
+                    flag(peak) if cell["exceeds"] else plain(peak)]
+            hit = hit or cell["exceeds"]
+        rows.append(row)
+        flagged.append(hit)
+    return header, rows, flagged
+
+
 def merge_markdown(document: dict[str, Any]) -> str:
     labels = [i["label"] for i in document["inputs"]]
     rows = [[_status(r), r["text"], *[_cell_text(r["cells"][lab], document["kind"]) for lab in labels],
@@ -56,6 +92,11 @@ def merge_markdown(document: dict[str, Any]) -> str:
              *[f"Note: {note}" for note in document["notes"]],
              "## Inputs", md_table(INPUT_HEADER, _input_rows(document), (5,)),
              "## Claims", md_table(["status", "claim", *labels, "score spread"], rows, (len(labels) + 2,))]
+    activations = document.get("activations")
+    if activations:
+        header, layers, _ = _activation_table(activations, str, lambda text: f"**{text}** (> tol)")
+        parts += ["## Activations", _activation_intro(activations),
+                  md_table(header, layers, tuple(range(1, len(header))))]
     gates = _gate_rows(document)
     if gates:
         parts += ["## Gates", md_table(["gate", *labels], gates)]
@@ -89,12 +130,22 @@ def merge_page(document: dict[str, Any]) -> str:
                      esc(views.fmt(row["score_spread"], 4))])
         classes.append("flip" if status == "verdict differs" else "")
     body = [tiles([("survives", s["verdicts_agree"], "verdicts agree"), ("breaks", s["verdicts_differ"], "verdicts differ"),
-                   ("drifts", s["numbers_differ"], f"scores differ > {document['tolerance']:g}")]),
+                   ("drifts", s["numbers_differ"], f"scores differ > {document['tolerance']:g}"),
+                   *([("tripped", s["activation_layers_exceeding"],
+                       f"layers' activations differ > {document['activations']['tolerance']:g}")]
+                     if document.get("activations") else [])]),
             f'<p class="note">{esc(_summary_line(document))}</p>',
             *[f'<p class="note warn">{esc(note)}</p>' for note in document["notes"]],
             "<h2>Inputs</h2>", table(INPUT_HEADER, _input_rows(document), numeric=[5]),
             "<h2>Claims</h2>", table(["status", "claim", *labels, "score spread"], rows, raw=True, row_classes=classes,
                                      numeric=[len(labels) + 2], wide=True)]
+    activations = document.get("activations")
+    if activations:
+        header, layers, flagged = _activation_table(
+            activations, esc, lambda text: f"<strong>{esc(text)}</strong> {badge('> tol', 'tripped')}")
+        body += ["<h2>Activations</h2>", f'<p class="note">{esc(_activation_intro(activations))}</p>',
+                 table(header, layers, raw=True, row_classes=["tripped" if hit else "" for hit in flagged],
+                       numeric=range(1, len(header)))]
     gates = _gate_rows(document)
     if gates:
         body += ["<h2>Gates</h2>", table(["gate", *labels], gates)]

@@ -298,10 +298,14 @@ class StoredActivations:
     def skipped(self) -> list[dict[str, Any]]:
         return [skip for record in self.shards for skip in record.skipped]
 
+    def shard_layer(self, record: ShardRecord, layer: int) -> np.ndarray:
+        """Memory-mapped float32 [word, hidden] of one shard at ``layer``."""
+        return _load_layer(_layer_file(self.directory, record.shard, layer), record.n_words, self.hidden_size)
+
     def iter_layer(self, layer: int) -> Iterator[tuple[ShardRecord, np.ndarray]]:
         """(record, memory-mapped float32 [word, hidden]) shard by shard: constant memory."""
         for record in self.shards:
-            yield record, _load_layer(_layer_file(self.directory, record.shard, layer), record.n_words, self.hidden_size)
+            yield record, self.shard_layer(record, layer)
 
     def layer(self, layer: int) -> np.ndarray:
         """Hidden states of ``layer`` for every word, [total_words, hidden] (memory-mapped if one shard)."""
