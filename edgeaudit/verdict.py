@@ -1,14 +1,28 @@
 """Claims with verdicts: a probe score means nothing without the controls that could explain it.
 
 A *claim* is the sentence a user would put on a slide ("head 3.7 tracks nsubj"). It carries its score, every
-applicable control's score, the margin over the strongest control with a bootstrap CI, and a verdict:
+applicable control's score, the margin over the strongest control with a bootstrap CI, and a verdict. The verdict
+compares the margin's CI with two lines, zero and ``min_effect``, and ``finding`` says which case decided it:
 
-- ``supported``   — the margin CI lies above zero and the margin reaches ``min_effect``;
-- ``artifact``    — some control reaches the score (margin CI includes zero or lies below it, or the margin is
-                    positive but smaller than ``min_effect``); the control is named;
-- ``inconclusive``— too few instances, or a margin CI wider than ``max_ci_width``;
+- ``supported``   — the margin CI lies above zero and the margin reaches ``min_effect`` (``beats-control``);
+- ``artifact``    — the margin is reliably below ``min_effect``: the CI's upper end stays under it. Either a
+                    control reaches the score (the CI includes zero or lies below it: ``control-reaches``) or the
+                    real score is reliably above the control but by less than the minimum effect
+                    (``small-effect``); the control is named;
+- ``inconclusive``— the data cannot decide: too few instances (``few-instances``), no control
+                    (``no-control``), an undefined CI (``undefined-ci``), a CI that includes zero *and* reaches
+                    ``min_effect`` (``underpowered``), a CI above zero that straddles ``min_effect`` while the
+                    margin falls short of it (``effect-undecided``), a margin CI wider than ``max_ci_width``
+                    (``wide-ci``), or a margin that is not significant once the run's many claims are accounted
+                    for (``multiplicity``, see ``control_false_discoveries``);
 - ``unwarranted-assumption`` — a head claim at a layer whose positions no longer correspond to their tokens
                     (see ``CorrespondenceRule``); the verdict the scores alone would give is kept beside it.
+
+Why two lines: with one (the old rule, "artifact unless the CI clears zero and the margin reaches min_effect"),
+a claim whose margin sits near ``min_effect`` or whose CI is merely wide flips between ``supported`` and
+``artifact`` from one sample of a treebank to another. Now a claim is ``artifact`` only when its CI says the
+margin is small, and ``supported`` only when it says the margin is real and the estimate reaches the minimum
+effect; everything between is ``inconclusive`` with its CI, so two samples disagree by at most one step.
 
 All thresholds are explicit and echoed into ``audit.json``.
 """
@@ -20,6 +34,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 VERDICTS = ("supported", "artifact", "inconclusive", "unwarranted-assumption")
+#: Changes whenever ``decide`` or the multiplicity control changes, so audit checkpoints of older rules are redone.
+VERDICT_RULE = "two-lines+bh/1"
+FINDINGS = ("beats-control", "control-reaches", "small-effect", "few-instances", "no-control", "undefined-ci",
+            "underpowered", "effect-undecided", "wide-ci", "multiplicity")
 CORRESPONDENCE_SIGNALS = ("rollout", "identifiability", "both")
 
 
@@ -32,6 +50,8 @@ class VerdictThresholds:
     correspondence_signal: str = "rollout"
     min_rollout_self_share: float = 0.25
     min_identifiability: float = 0.5
+    # Benjamini-Hochberg false discovery rate over the margin tests of one run's claims.
+    max_false_discovery_rate: float = 0.05
 
     def __post_init__(self) -> None:
         from edgeaudit.errors import EdgeAuditError
@@ -41,7 +61,8 @@ class VerdictThresholds:
                 f"option --correspondence-signal: {self.correspondence_signal!r} is not one of "
                 f"{', '.join(CORRESPONDENCE_SIGNALS)}"
             )
-        for name in ("min_effect", "max_ci_width", "min_rollout_self_share", "min_identifiability"):
+        for name in ("min_effect", "max_ci_width", "min_rollout_self_share", "min_identifiability",
+                     "max_false_discovery_rate"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise EdgeAuditError(f"option --{name.replace('_', '-')}: {value!r} must be a non-negative number")
@@ -91,16 +112,21 @@ class Claim:
     verdict: str = "inconclusive"
     reason: str = ""
     score_verdict: str | None = None  # the verdict from the scores alone, when a flag overrides it
+    finding: str | None = None  # which case of the rule decided the (score) verdict: one of FINDINGS
+    margin_p: float | None = None  # one-sided bootstrap p-value of "margin <= 0"
+    margin_q: float | None = None  # the same after Benjamini-Hochberg over the run's claims
     subject: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.claim_id, "kind": self.kind, "text": self.text, "verdict": self.verdict,
-            "reason": self.reason, "score_verdict": self.score_verdict, "metric": self.metric,
+            "reason": self.reason, "score_verdict": self.score_verdict, "finding": self.finding,
+            "metric": self.metric,
             "score": _finite(self.score), "score_ci": _pair(self.score_ci), "n": self.n,
             "strongest_control": self.strongest_control, "margin": _finite(self.margin),
-            "margin_ci": _pair(self.margin_ci), "controls": [c.to_dict() for c in self.controls],
+            "margin_ci": _pair(self.margin_ci), "margin_p": _finite(self.margin_p),
+            "margin_q": _finite(self.margin_q), "controls": [c.to_dict() for c in self.controls],
             "subject": self.subject, "evidence": self.evidence,
         }
 
@@ -123,47 +149,89 @@ def strongest(controls: list[ControlScore]) -> ControlScore | None:
 
 
 def decide(claim: Claim, thresholds: VerdictThresholds) -> Claim:
-    """Fill ``verdict`` and ``reason`` from the score, the margin over the strongest control and its CI."""
+    """Fill ``verdict``, ``finding`` and ``reason`` from the margin over the strongest control and its CI."""
     top = claim.strongest_control
     if claim.n < thresholds.min_instances:
-        return _set(claim, "inconclusive", f"only {claim.n} instance{'' if claim.n == 1 else 's'} (< {thresholds.min_instances})")
+        return _set(claim, "inconclusive", "few-instances",
+                    f"only {claim.n} instance{'' if claim.n == 1 else 's'} (< {thresholds.min_instances})")
     if claim.margin is None or claim.margin_ci is None or top is None:
-        return _set(claim, "inconclusive", "no control could be computed")
+        return _set(claim, "inconclusive", "no-control", "no control could be computed")
     low, high = claim.margin_ci
     if not (math.isfinite(low) and math.isfinite(high)):
-        return _set(claim, "inconclusive", "the margin's confidence interval is undefined")
+        return _set(claim, "inconclusive", "undefined-ci", "the margin's confidence interval is undefined")
+    ci = f"CI [{low:+.3f}, {high:+.3f}]"
+    effect = thresholds.min_effect
+    if high < effect:
+        if low <= 0.0:
+            return _set(claim, "artifact", "control-reaches",
+                        f"the {top} control reaches the score (margin {claim.margin:+.3f}, {ci})")
+        return _set(claim, "artifact", "small-effect",
+                    f"reliably above the {top} control but by less than the minimum effect {effect:g} "
+                    f"(margin {claim.margin:+.3f}, {ci})")
     if low <= 0.0:
-        if high - low > thresholds.max_ci_width and high > thresholds.min_effect:
-            return _set(claim, "inconclusive",
-                        f"margin over {top} {claim.margin:+.3f} with a wide CI [{low:+.3f}, {high:+.3f}]")
-        return _set(claim, "artifact",
-                    f"the {top} control reaches the score (margin {claim.margin:+.3f}, CI [{low:+.3f}, {high:+.3f}])")
-    if claim.margin < thresholds.min_effect:
-        return _set(claim, "artifact",
-                    f"the {top} control nearly reaches the score (margin {claim.margin:+.3f} < "
-                    f"minimum effect {thresholds.min_effect:g})")
+        return _set(claim, "inconclusive", "underpowered",
+                    f"too little data to decide: the margin over {top} ({claim.margin:+.3f}, {ci}) may be zero "
+                    f"or reach the minimum effect {effect:g}")
+    if claim.margin < effect:
+        return _set(claim, "inconclusive", "effect-undecided",
+                    f"above the {top} control, but whether by the minimum effect {effect:g} is undecided "
+                    f"(margin {claim.margin:+.3f}, {ci})")
     if high - low > thresholds.max_ci_width:
-        return _set(claim, "inconclusive", f"margin CI [{low:+.3f}, {high:+.3f}] wider than {thresholds.max_ci_width:g}")
-    return _set(claim, "supported", f"beats {top} by {claim.margin:+.3f} (CI [{low:+.3f}, {high:+.3f}])")
+        return _set(claim, "inconclusive", "wide-ci", f"margin {ci} wider than {thresholds.max_ci_width:g}")
+    return _set(claim, "supported", "beats-control", f"beats {top} by {claim.margin:+.3f} ({ci})")
 
 
-def _set(claim: Claim, verdict: str, reason: str) -> Claim:
-    claim.verdict, claim.reason = verdict, reason
+def _set(claim: Claim, verdict: str, finding: str, reason: str) -> Claim:
+    claim.verdict, claim.finding, claim.reason = verdict, finding, reason
     return claim
 
 
-def attach_margin(claim: Claim, margin_ci_by_control: dict[str, tuple[float, float, float]]) -> Claim:
-    """Set the strongest control and the margin (estimate, low, high) over it from precomputed bootstraps."""
+def attach_margin(claim: Claim, margin_ci_by_control: dict[str, tuple[float, ...]]) -> Claim:
+    """Set the strongest control and the margin (estimate, low, high[, p-value]) over it from precomputed
+    bootstraps."""
     top = strongest(claim.controls)
     if top is None:
         return claim
     claim.strongest_control = top.name
     if top.name in margin_ci_by_control:
-        estimate, low, high = margin_ci_by_control[top.name]
+        estimate, low, high, *rest = margin_ci_by_control[top.name]
         claim.margin, claim.margin_ci = estimate, (low, high)
+        claim.margin_p = float(rest[0]) if rest and rest[0] is not None and math.isfinite(rest[0]) else None
     else:
         claim.margin = claim.score - top.score
     return claim
+
+
+def control_false_discoveries(claims: list[Claim], thresholds: VerdictThresholds) -> int:
+    """Benjamini-Hochberg over the margin tests of one run: a ``supported`` claim whose adjusted p-value (q)
+    exceeds ``max_false_discovery_rate`` becomes ``inconclusive`` (``multiplicity``). Returns how many changed.
+
+    Why: an audit tests dozens to hundreds of claims, each at 95 %; without a correction a few margins clear zero by
+    chance. BH keeps the expected share of false ``supported`` verdicts among all of them at the chosen rate.
+    The family is every claim with a bootstrap p-value (claims without one — property claims, whose controls are
+    permutation tests reported as evidence — are outside it and say so in ``margin_q`` = null).
+    """
+    tested = [c for c in claims if c.margin_p is not None]
+    if not tested:
+        return 0
+    from scipy.stats import false_discovery_control
+
+    adjusted = false_discovery_control([c.margin_p for c in tested], method="bh")
+    changed = 0
+    for claim, q in zip(tested, adjusted, strict=True):
+        claim.margin_q = float(q)
+        if q <= thresholds.max_false_discovery_rate:
+            continue
+        note = (f"not significant over {len(tested)} claims (Benjamini-Hochberg q {q:.3f} > "
+                f"{thresholds.max_false_discovery_rate:g})")
+        if claim.verdict == "supported":
+            _set(claim, "inconclusive", "multiplicity", f"{note}; alone: {claim.reason}")
+            changed += 1
+        elif claim.score_verdict == "supported":
+            claim.score_verdict, claim.finding = "inconclusive", "multiplicity"
+            claim.reason = f"{claim.reason}; {note}"
+            changed += 1
+    return changed
 
 
 def correspondence_failure(layer: LayerCorrespondence, thresholds: VerdictThresholds) -> str | None:

@@ -17,9 +17,15 @@ class RatioInterval:
     estimate: float
     low: float
     high: float
+    # For a margin: one-sided bootstrap p-value of "margin <= 0", (1 + replicates <= 0) / (1 + replicates), so
+    # never 0: with R replicates it cannot go below 1 / (R + 1).
+    p_value: float = float("nan")
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.estimate, self.low, self.high)
+
+    def as_margin(self) -> tuple[float, float, float, float]:
+        return (self.estimate, self.low, self.high, self.p_value)
 
 
 def _replicate_sums(values: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -89,7 +95,14 @@ def paired_ratio_margin(numerator: np.ndarray, control_numerator: np.ndarray, de
     with np.errstate(invalid="ignore", divide="ignore"):
         reps = num / den - control_num / control_den
     low, high = _percentiles(reps, confidence)
-    return RatioInterval(float(estimate), low, high)
+    return RatioInterval(float(estimate), low, high, _p_not_above_zero(reps))
+
+
+def _p_not_above_zero(replicates: np.ndarray) -> float:
+    finite = replicates[np.isfinite(replicates)]
+    if finite.size == 0:
+        return float("nan")
+    return float((1 + np.count_nonzero(finite <= 0.0)) / (1 + finite.size))
 
 
 def _percentiles(replicates: np.ndarray, confidence: float) -> tuple[float, float]:

@@ -41,9 +41,9 @@ class ClaimContext:
     confidence: float = 0.95
     seed: int = 0
 
-    def margin(self, real, control, denominator, control_denominator=None) -> tuple[float, float, float]:
+    def margin(self, real, control, denominator, control_denominator=None) -> tuple[float, float, float, float]:
         return paired_ratio_margin(real, control, denominator, control_denominator=control_denominator,
-                                   replicates=self.replicates, confidence=self.confidence, seed=self.seed).as_tuple()
+                                   replicates=self.replicates, confidence=self.confidence, seed=self.seed).as_margin()
 
     def interval(self, numerator, denominator) -> tuple[float, float]:
         ci = ratio_interval(numerator, denominator, replicates=self.replicates, confidence=self.confidence,
@@ -78,6 +78,7 @@ def _unreachable_claim(relation: str, direction: str, best: tuple[int, int, floa
     claim.reason = (f"only {possible} of {total} {relation} arcs have the {target} before the {source} "
                     f"(< --min-count {min_count}): a causal model's attention cannot reach a later word")
     claim.evidence["causal"] = {"possible": possible, "instances": total}
+    claim.finding = "few-instances"
     return claim
 
 

@@ -37,7 +37,13 @@ from edgeaudit.data import load_treebank
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime import BatchOptions, SessionOptions, SpecialTokenMass, StoredActivations, extract
 from edgeaudit.runtime.session import release_freed_memory
-from edgeaudit.verdict import Claim, LayerCorrespondence, verdict_counts
+from edgeaudit.verdict import (
+    VERDICT_RULE,
+    Claim,
+    LayerCorrespondence,
+    control_false_discoveries,
+    verdict_counts,
+)
 
 AUDIT_SCHEMA_VERSION = 1
 
@@ -228,7 +234,7 @@ def _stage_keys(options: AuditOptions, bundle: Bundle, twin: Bundle | None, sent
         keys["structural-twin"] = stage_key(stage="structural-twin", extract=keys["extract-twin"],
                                             real=keys["extract"], fit_rule=STRUCTURAL_FIT_RULE, **structural)
     findings = {name: value for name, value in options.to_dict().items() if name not in RUNTIME_ONLY}
-    keys["claims"] = stage_key(stage="claims", upstream=dict(keys), options=findings)
+    keys["claims"] = stage_key(stage="claims", upstream=dict(keys), options=findings, verdict_rule=VERDICT_RULE)
     if "property" in options.probes:
         from edgeaudit.audit.document import _file_sha256
 
@@ -365,6 +371,7 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
                 "property", keys["property"],
                 lambda: run_property_stage(real.bundle, twin_bundle, options, out_dir, log=log, data=property_data))
             claims = claims + property_claims
+    control_false_discoveries(claims, options.thresholds)
     from edgeaudit.audit.document import audit_document
 
     document = audit_document(

@@ -18,7 +18,7 @@ from edgeaudit.errors import EdgeAuditError
 from edgeaudit.verdict import CORRESPONDENCE_SIGNALS, VerdictThresholds
 
 THRESHOLD_PARAMETERS = ("min_effect", "max_ci_width", "min_instances", "correspondence_signal",
-                        "min_rollout_self_share", "min_identifiability")
+                        "min_rollout_self_share", "min_identifiability", "max_false_discovery_rate")
 
 
 def parse_layers(text: str | None, option: str = "--property-layers") -> tuple[int, ...] | None:
@@ -88,6 +88,10 @@ OPTIONS: tuple[tuple[str, Callable], ...] = (
         help="Which token-correspondence assumption head claims are tested against.")),
     ("min_rollout_self_share", click.option("--min-rollout-self-share", type=float, default=0.25, show_default=True)),
     ("min_identifiability", click.option("--min-identifiability", type=float, default=0.5, show_default=True)),
+    ("max_false_discovery_rate", click.option(
+        "--max-false-discovery-rate", type=float, default=0.05, show_default=True,
+        help="Benjamini-Hochberg rate over the run's margin tests: a 'supported' claim whose adjusted p-value is "
+             "above it becomes 'inconclusive' (multiplicity).")),
     ("threads", threads_option),
     ("jobs", jobs_option),
     ("batch_tokens", click.option("--batch-tokens", type=int, help="Token budget per model batch.")),

@@ -22,8 +22,10 @@ KIND_TITLES = {
 }
 VERDICT_MEANING = {
     "supported": "beats every control by at least the minimum effect, with a confidence interval above zero",
-    "artifact": "a control (a baseline that has no access to the claimed knowledge) reaches the score",
-    "inconclusive": "too few instances, or a confidence interval too wide to decide",
+    "artifact": "the margin over a control (a baseline without the claimed knowledge) is reliably below the minimum "
+                "effect: the control reaches the score, or falls short of it by less than the minimum effect",
+    "inconclusive": "the data cannot decide: too few instances, a confidence interval that reaches both zero and the "
+                    "minimum effect or is too wide, or a margin not significant over the run's many claims",
     "unwarranted-assumption": "the claim reads positions as their tokens at a layer where they no longer are",
 }
 DIRECTIONS = {"dependent_to_head": "dependent → head", "head_to_dependent": "head → dependent"}
@@ -344,7 +346,7 @@ def striking_findings(document: dict[str, Any]) -> dict[str, str]:
         findings["supported"] = (f"“{best['text']}” holds: {best['metric']} {fmt(best['score'], 2)}, "
                                  f"{fmt(best['margin'], 2)} above the strongest control ({best['strongest_control']}).")
     fooled = pick("artifact", lambda c: _number(c.get("score")) if control_score(c, c.get("strongest_control"))
-                  is not None else None)
+                  is not None and c.get("finding") in (None, "control-reaches") else None)
     if fooled:
         top = fooled["strongest_control"]
         findings["artifact"] = (f"“{fooled['text']}” scores {fmt(fooled['score'], 2)}, but the {top} control "

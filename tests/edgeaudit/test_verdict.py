@@ -26,30 +26,94 @@ def claim(score=0.8, n=500, controls=None, margins=None) -> Claim:
 
 def test_supported_when_margin_ci_is_above_zero_and_effect_is_large():
     made = decide(claim(margins={"offset": (0.5, 0.45, 0.55)}), DEFAULT)
-    assert made.verdict == "supported" and made.strongest_control == "offset"
+    assert made.verdict == "supported" and made.strongest_control == "offset" and made.finding == "beats-control"
     assert "beats offset by +0.500" in made.reason
 
 
 def test_artifact_names_the_control_that_reaches_the_score():
     controls = [ControlScore("offset", 0.79), ControlScore("random-init", 0.2)]
     made = decide(claim(controls=controls, margins={"offset": (0.01, -0.02, 0.04)}), DEFAULT)
-    assert made.verdict == "artifact" and "offset" in made.reason
+    assert made.verdict == "artifact" and made.finding == "control-reaches" and "offset control reaches" in made.reason
 
 
-def test_significant_but_tiny_margin_is_an_artifact():
+def test_significant_but_tiny_margin_is_an_artifact_of_its_own_kind():
+    """Reliably above the control, reliably below the minimum effect: not the same as 'the control reaches it'."""
     made = decide(claim(margins={"offset": (0.02, 0.01, 0.03)}), DEFAULT)
-    assert made.verdict == "artifact" and "minimum effect" in made.reason
+    assert made.verdict == "artifact" and made.finding == "small-effect"
+    assert "reliably above the offset control" in made.reason and "minimum effect 0.05" in made.reason
 
 
 def test_too_few_instances_is_inconclusive():
     made = decide(claim(n=5, margins={"offset": (0.5, 0.4, 0.6)}), DEFAULT)
-    assert made.verdict == "inconclusive" and "only 5 instances" in made.reason
+    assert made.verdict == "inconclusive" and made.finding == "few-instances" and "only 5 instances" in made.reason
     assert "only 1 instance (<" in decide(claim(n=1, margins={"offset": (0.5, 0.4, 0.6)}), DEFAULT).reason
 
 
-def test_wide_interval_straddling_zero_is_inconclusive_not_artifact():
-    made = decide(claim(margins={"offset": (0.2, -0.1, 0.5)}), DEFAULT)
-    assert made.verdict == "inconclusive" and "wide CI" in made.reason
+@pytest.mark.parametrize("margin", [(0.084, -0.013, 0.179), (0.2, -0.1, 0.5), (0.03, -0.01, 0.05)])
+def test_a_ci_from_zero_to_the_minimum_effect_is_too_little_data_not_an_artifact(margin):
+    """+0.084 [-0.013, +0.179] (a real EWT claim) used to be 'artifact': the CI cannot exclude either a zero
+    margin or one above the minimum effect, so the data cannot decide, whatever the CI's width."""
+    made = decide(claim(margins={"offset": margin}), DEFAULT)
+    assert made.verdict == "inconclusive" and made.finding == "underpowered"
+    assert "too little data" in made.reason and f"{margin[1]:+.3f}" in made.reason
+
+
+def test_a_margin_just_below_the_minimum_effect_with_a_ci_reaching_it_is_undecided():
+    """+0.049 [0.029, 0.069] and +0.054 [0.034, 0.074] are the same finding up to noise: one must not be
+    'artifact' and the other 'supported'."""
+    below = decide(claim(margins={"offset": (0.049, 0.029, 0.069)}), DEFAULT)
+    above = decide(claim(margins={"offset": (0.054, 0.034, 0.074)}), DEFAULT)
+    assert below.verdict == "inconclusive" and below.finding == "effect-undecided"
+    assert above.verdict == "supported"
+
+
+def test_a_real_but_imprecise_margin_is_inconclusive_for_its_width():
+    made = decide(claim(margins={"offset": (0.4, 0.05, 0.75)}), DEFAULT)
+    assert made.verdict == "inconclusive" and made.finding == "wide-ci" and "wider than 0.3" in made.reason
+
+
+def test_the_ci_upper_end_exactly_at_the_minimum_effect_is_not_reliably_below_it():
+    assert decide(claim(margins={"offset": (0.02, -0.01, 0.05)}), DEFAULT).finding == "underpowered"
+    assert decide(claim(margins={"offset": (0.02, -0.01, 0.0499)}), DEFAULT).finding == "control-reaches"
+
+
+def _tested(p_values, verdict="supported"):
+    made = []
+    for i, p in enumerate(p_values):
+        c = decide(claim(margins={"offset": (0.5, 0.45, 0.55, p)}), DEFAULT)
+        c.claim_id = f"c{i}"
+        if verdict != "supported":
+            c.score_verdict, c.verdict = c.verdict, verdict
+        made.append(c)
+    return made
+
+
+def test_benjamini_hochberg_demotes_supported_claims_that_do_not_survive_the_run_s_many_tests():
+    from edgeaudit.verdict import control_false_discoveries
+
+    claims = _tested([0.001, 0.001, 0.02, 0.04, 0.3])
+    # BH q-values: rank-scaled p * m / rank, made monotone: 0.0025, 0.0025, 0.0333, 0.05, 0.3
+    assert control_false_discoveries(claims, DEFAULT) == 1
+    assert [round(c.margin_q, 4) for c in claims] == [0.0025, 0.0025, 0.0333, 0.05, 0.3]
+    assert [c.verdict for c in claims] == ["supported"] * 4 + ["inconclusive"]
+    assert claims[4].finding == "multiplicity" and "5 claims" in claims[4].reason
+    strict = _tested([0.001, 0.001, 0.02, 0.04, 0.3])
+    assert control_false_discoveries(strict, VerdictThresholds(max_false_discovery_rate=0.01)) == 3
+
+
+def test_multiplicity_reaches_the_score_verdict_behind_a_correspondence_flag_and_skips_untested_claims():
+    from edgeaudit.verdict import control_false_discoveries
+
+    claims = _tested([0.5], verdict="unwarranted-assumption") + [decide(claim(margins={"offset": (0.5, 0.45, 0.55)}),
+                                                                       DEFAULT)]
+    assert control_false_discoveries(claims, DEFAULT) == 1
+    assert claims[0].verdict == "unwarranted-assumption" and claims[0].score_verdict == "inconclusive"
+    assert claims[1].margin_p is None and claims[1].margin_q is None and claims[1].verdict == "supported"
+
+
+def test_the_margin_p_value_is_carried_into_the_claim():
+    made = decide(claim(margins={"offset": (0.5, 0.45, 0.55, 0.000999)}), DEFAULT)
+    assert made.to_dict()["margin_p"] == 0.000999 and made.to_dict()["finding"] == "beats-control"
 
 
 def test_without_controls_nothing_can_be_supported():

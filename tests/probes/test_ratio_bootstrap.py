@@ -60,3 +60,18 @@ def test_chunked_replicates_give_exactly_the_intervals_of_one_big_draw(monkeypat
     margin = ratio_bootstrap.paired_ratio_margin(hits, control, possible, seed=5)
     monkeypatch.setattr(ratio_bootstrap, "_MAX_CHUNK_ENTRIES", 10**9)  # one chunk
     assert ratio_bootstrap.paired_ratio_margin(hits, control, possible, seed=5) == margin
+
+
+def test_margin_p_value_is_the_share_of_replicates_at_or_below_zero_with_its_floor():
+    rng = np.random.default_rng(3)
+    counts = rng.integers(5, 15, size=200).astype(float)
+    hits = np.floor(counts * 0.5)
+    clear = paired_ratio_margin(np.minimum(hits + 4, counts), hits, counts, replicates=999, seed=0)
+    assert clear.p_value == 1 / 1000  # no replicate at or below zero: the floor 1 / (R + 1)
+    same = paired_ratio_margin(hits, hits, counts, replicates=999, seed=0)
+    assert same.p_value == 1.0  # every replicate of an identical pair is exactly zero
+    worse = paired_ratio_margin(hits, np.minimum(hits + 4, counts), counts, replicates=999, seed=0)
+    assert worse.p_value == 1.0 and worse.as_margin()[3] == worse.p_value
+    noisy = paired_ratio_margin(np.minimum(hits + rng.integers(-1, 2, size=200), counts).clip(0), hits, counts,
+                                replicates=999, seed=0)
+    assert 0.001 < noisy.p_value < 1.0
