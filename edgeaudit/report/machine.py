@@ -32,6 +32,17 @@ _FEATURES: dict[str, str] = {
     "sve": "SVE",
 }
 _MODEL_KEYS = ("model name", "Model", "Hardware", "cpu model", "Processor")
+# Arm Linux names no CPU model in /proc/cpuinfo, only its implementer and part number: (implementer, part) -> core,
+# for the cores of the boards edgeaudit targets (Raspberry Pi 3/4/5, Jetson) and common Arm servers.
+_ARM_CORES: dict[tuple[str, str], str] = {
+    ("0x41", "0xd03"): "Cortex-A53", ("0x41", "0xd04"): "Cortex-A35", ("0x41", "0xd05"): "Cortex-A55",
+    ("0x41", "0xd07"): "Cortex-A57", ("0x41", "0xd08"): "Cortex-A72", ("0x41", "0xd09"): "Cortex-A73",
+    ("0x41", "0xd0a"): "Cortex-A75", ("0x41", "0xd0b"): "Cortex-A76", ("0x41", "0xd0c"): "Neoverse-N1",
+    ("0x41", "0xd0d"): "Cortex-A77", ("0x41", "0xd40"): "Neoverse-V1", ("0x41", "0xd41"): "Cortex-A78",
+    ("0x41", "0xd42"): "Cortex-A78AE", ("0x41", "0xd44"): "Cortex-X1", ("0x41", "0xd46"): "Cortex-A510",
+    ("0x41", "0xd47"): "Cortex-A710", ("0x41", "0xd48"): "Cortex-X2", ("0x41", "0xd49"): "Neoverse-N2",
+    ("0x41", "0xd4b"): "Cortex-A78C", ("0x41", "0xd4f"): "Neoverse-V2", ("0x4e", "0x004"): "NVIDIA Carmel",
+}
 
 
 def _cpuinfo(path: Path) -> tuple[str | None, set[str]]:
@@ -39,7 +50,7 @@ def _cpuinfo(path: Path) -> tuple[str | None, set[str]]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None, set()
-    model, flags = None, set()
+    model, flags, implementer, part = None, set(), None, None
     for line in text.splitlines():
         key, _, value = line.partition(":")
         key, value = key.strip(), value.strip()
@@ -47,6 +58,15 @@ def _cpuinfo(path: Path) -> tuple[str | None, set[str]]:
             model = value
         if key in ("flags", "Features") and not flags:
             flags = set(value.split())
+        if key == "CPU implementer" and implementer is None:
+            implementer = value.lower()
+        if key == "CPU part" and part is None:
+            part = value.lower()
+    core = None
+    if implementer and part:
+        core = _ARM_CORES.get((implementer, part), f"Arm implementer {implementer} part {part}")
+    if core is not None:
+        model = f"{model} ({core})" if model else core
     return model, flags
 
 
