@@ -10,8 +10,9 @@ claim into an ``artifact`` or back: that would mean the verdict rule decides on 
 Claims are matched by what they are about (``compare.claims.match_key``: the best head for nsubj is one claim even
 when the two samples pick different heads). The verdicts are tabulated twice from the same audits: under today's
 rule (the verdicts in audit.json) and under the rule before issue 16 (one line: ``artifact`` unless the margin CI
-clears zero and the margin reaches ``--min-effect``; no multiplicity control), recomputed from each claim's
-recorded margin, CI and instance count, so the two tables differ only by the rule. Property claims are left out:
+clears zero and the margin reaches ``--min-effect``; no multiplicity control; winners chosen and scored on the same
+sentences), recomputed from each claim's recorded in-sample margin (``evidence.selection.in_sample_margin``), CI and
+instance count, so the two tables differ only by the rule. Property claims are left out:
 their concepts do not come from the treebank, so both samples would give the same numbers.
 
 Writes ``benchmarks/results/replication.json``; the README quotes its tables.
@@ -42,6 +43,9 @@ def legacy_verdict(claim: dict[str, Any], thresholds: dict[str, Any]) -> str:
     if claim["n"] < thresholds["min_instances"]:
         return "inconclusive"
     ci, margin = claim.get("margin_ci"), claim.get("margin")
+    before = ((claim.get("evidence") or {}).get("selection") or {}).get("in_sample_margin")
+    if before is not None:  # the old rule saw the winner scored on the sentences that chose it
+        margin, ci = before[0], before[1:]
     if margin is None or ci is None or claim.get("strongest_control") is None or None in ci:
         return "inconclusive"
     low, high = ci

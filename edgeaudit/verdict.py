@@ -35,7 +35,7 @@ from typing import Any
 
 VERDICTS = ("supported", "artifact", "inconclusive", "unwarranted-assumption")
 #: Changes whenever ``decide`` or the multiplicity control changes, so audit checkpoints of older rules are redone.
-VERDICT_RULE = "two-lines+bh/1"
+VERDICT_RULE = "two-lines+bh+cross-fitted-winners/3"
 FINDINGS = ("beats-control", "control-reaches", "small-effect", "few-instances", "no-control", "undefined-ci",
             "underpowered", "effect-undecided", "wide-ci", "multiplicity")
 CORRESPONDENCE_SIGNALS = ("rollout", "identifiability", "both")

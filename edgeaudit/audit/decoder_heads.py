@@ -29,8 +29,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeaudit.audit.head_claims import ClaimContext
+from edgeaudit.audit.head_claims import (
+    ClaimContext,
+    note_selection,
+    record_in_sample_margin,
+    selection_evidence,
+)
 from edgeaudit.bundle import Bundle
+from edgeaudit.probes.selection import CrossFit, cross_fit
 from edgeaudit.runtime import ModelSession, SessionOptions
 from edgeaudit.runtime.alignment import WordTokenizer
 from edgeaudit.verdict import Claim, ControlScore, attach_margin, decide, flag_correspondence
@@ -151,14 +157,41 @@ def position_only_previous(total: int, start: int) -> float:
 
 
 def _head_claim(claim_id: str, text: str, scores: np.ndarray, layer: int, head: int, metric: str,
-                controls: list[tuple[ControlScore, np.ndarray]], ctx: ClaimContext, kind: str) -> Claim:
-    ones = np.ones(scores.shape[0])
+                controls: list[tuple[ControlScore, str, np.ndarray]], ctx: ClaimContext, kind: str) -> Claim:
+    """One best-head claim, cross-fitted over sequences (see :mod:`probes.selection`).
+
+    Each control is ``(score, how, values)``: ``fixed`` per-sequence values [sequence]; ``select`` a table
+    [sequence, layer, head] whose best head is itself a choice (the twin's), cross-fitted with the same folds;
+    ``same-head`` a table scored at whatever head the claim's own fold winner is (the no-repetition input)."""
+    n, num_layers, num_heads = scores.shape
+    ones = np.ones(n)
+    folds = ctx.folds(n)
+    held = cross_fit(scores.reshape(n, -1), ones, folds)
+    fits: dict[str, CrossFit] = {}
+    margins, in_sample = {}, {}
     real = scores[:, layer, head]
+    for control, how, values in controls:
+        if how == "select":
+            fits[control.name] = cross_fit(values.reshape(n, -1), ones, folds)
+            per_sequence = fits[control.name].hits
+            table = values.reshape(n, -1)
+            named = table[:, int(np.argmax(table.mean(axis=0)))]
+        elif how == "same-head":
+            per_sequence = held.gather(values.reshape(n, -1))
+            named = values[:, layer, head]
+        else:
+            per_sequence = named = values
+        margins[control.name] = ctx.margin(held.hits, per_sequence, ones)
+        in_sample[control.name] = ctx.margin(real, named, ones)
+    names = [f"{k // num_heads}.{k % num_heads}" for k in range(num_layers * num_heads)]
     claim = Claim(claim_id=claim_id, kind=kind, text=text.format(layer=layer, head=head), metric=metric,
-                  score=float(real.mean()), n=int(real.size), controls=[c for c, _ in controls],
-                  score_ci=ctx.interval(real, ones), subject={"layer": layer, "head": head})
-    margins = {control.name: ctx.margin(real, per_sequence, ones) for control, per_sequence in controls}
+                  score=float(real.mean()), n=int(real.size), controls=[c for c, _, _ in controls],
+                  score_ci=ctx.interval(real, ones), subject={"layer": layer, "head": head},
+                  evidence={"selection": selection_evidence(float(real.mean()), held, names, fits,
+                                                            ctx.selection_folds)})
     decide(attach_margin(claim, margins), ctx.thresholds)
+    record_in_sample_margin(claim, in_sample)
+    note_selection(claim)
     flag_correspondence(claim, ctx.correspondence[layer], ctx.thresholds)
     return claim
 
@@ -171,25 +204,26 @@ def decoder_head_claims(real: HeadScores, ctx: ClaimContext, settings: SequenceS
     layer, head = real.best(real.previous)
     uniform = position_only_previous(total, start)
     controls = [(ControlScore("position-only", uniform, "uniform causal attention (1/(t+1) on the previous token)"),
-                 np.full(n, uniform))]
+                 "fixed", np.full(n, uniform))]
     if twin is not None:
         t_layer, t_head = twin.best(twin.previous)
         t_scores = twin.previous[:, t_layer, t_head]
         controls.append((ControlScore("random-init", float(t_scores.mean()),
                                       f"best previous-token head of the random-init twin ({t_layer}.{t_head})"),
-                         t_scores))
+                         "select", twin.previous))
     previous = _head_claim("previous-token:best", "head {layer}.{head} attends to the previous token", real.previous,
                            layer, head, "previous-token attention", controls, ctx, "previous-token-head")
     layer, head = real.best(real.prefix_matching)
     no_repeat = real.prefix_matching_control[:, layer, head]
     controls = [(ControlScore("no-repetition", float(no_repeat.mean()),
-                              "the same head at the same positions of sequences that do not repeat"), no_repeat)]
+                              "the same head at the same positions of sequences that do not repeat"), "same-head",
+                 real.prefix_matching_control)]
     if twin is not None:
         t_layer, t_head = twin.best(twin.prefix_matching)
         t_scores = twin.prefix_matching[:, t_layer, t_head]
         controls.append((ControlScore("random-init", float(t_scores.mean()),
                                       f"best prefix-matching head of the random-init twin ({t_layer}.{t_head})"),
-                         t_scores))
+                         "select", twin.prefix_matching))
     induction = _head_claim("induction:best", "head {layer}.{head} is an induction head (attends to the token "
                             "after the earlier occurrence of the current one)", real.prefix_matching, layer, head,
                             "prefix-matching attention", controls, ctx, "induction-head")

@@ -5,6 +5,11 @@ slide ("head 3.7 tracks nsubj"); it is tested against the best fixed-offset base
 twin's best head, bootstrapped over sentences (paired), and checked against the token-correspondence rule
 at its layer. Nonce-sentence scores (same trees, non-words) are attached as evidence of lexical dependence.
 
+Every winner — the best head, the best offset, the twin's best head, the best tree head and layer — is chosen and
+scored cross-fitted (:mod:`probes.selection`): the margin, its CI and the verdict rest on held-out scores, while
+``score`` stays the named head's score on all sentences (what a user measures for that head) and ``evidence.
+selection`` records the in-sample and held-out scores side by side, so the winner's-curse optimism is visible.
+
 In a causal model only arcs whose target lies to the left can be tracked (see :mod:`probes.attention_heads`);
 a relation whose possible arcs in a direction are fewer than ``min_count`` gets an ``inconclusive`` claim
 saying so, never a score of 0 judged against controls.
@@ -19,6 +24,7 @@ import numpy as np
 from edgeaudit.audit.relational import RelationalStatistics
 from edgeaudit.probes import chain_uuas, paired_ratio_margin, ratio_interval
 from edgeaudit.probes.attention_heads import DIRECTIONS
+from edgeaudit.probes.selection import CrossFit, cross_fit, fold_assignment
 from edgeaudit.verdict import (
     Claim,
     ControlScore,
@@ -40,6 +46,11 @@ class ClaimContext:
     replicates: int = 1000
     confidence: float = 0.95
     seed: int = 0
+    selection_folds: int = 5
+
+    def folds(self, n_units: int) -> np.ndarray:
+        """The seeded cross-fitting folds of ``n_units`` units (the same for a claim and its controls)."""
+        return fold_assignment(n_units, self.selection_folds, self.seed + 7919)
 
     def margin(self, real, control, denominator, control_denominator=None) -> tuple[float, float, float, float]:
         return paired_ratio_margin(real, control, denominator, control_denominator=control_denominator,
@@ -51,15 +62,46 @@ class ClaimContext:
         return ci.low, ci.high
 
 
-def _per_sentence(stats: RelationalStatistics, relation: str, direction: str, layer: int, head: int,
-                  n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(hits, possible instances) per sentence of one head on one relation in one direction."""
+def _sentence_sums(stats: RelationalStatistics, relation: str, values: np.ndarray, n: int) -> np.ndarray:
+    """Per-sentence sums [n, ...] of per-instance ``values`` [instance of ``relation``, ...]."""
+    sentences = stats.instances.sentence[stats.instances.relation == relation]
+    out = np.zeros((n, *values.shape[1:]))
+    np.add.at(out, sentences, values)
+    return out
+
+
+def _head_table(stats: RelationalStatistics, relation: str, direction: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hits [sentence, layer*head], possible instances [sentence]) of every head on one relation and direction."""
     inst = stats.instances
     mask = inst.relation == relation
-    sentences = inst.sentence[mask]
-    hits = inst.hits[direction][layer, head, mask].astype(np.float64)
+    hits = inst.hits[direction][:, :, mask]
+    flat = hits.reshape(-1, hits.shape[-1]).T.astype(np.float64)  # [instance, layer*head]
     possible = inst.possible[direction][mask].astype(np.float64)
-    return np.bincount(sentences, weights=hits, minlength=n), np.bincount(sentences, weights=possible, minlength=n)
+    return _sentence_sums(stats, relation, flat, n), _sentence_sums(stats, relation, possible, n)
+
+
+def selection_evidence(in_sample: float, held_out: CrossFit, names: list[str], controls: dict[str, CrossFit],
+                       folds: int) -> dict:
+    """What the winner's curse did to a claim: its in-sample and held-out scores and each fold's winner."""
+    return {"method": f"cross-fitted over {folds} folds", "in_sample_score": in_sample,
+            "held_out_score": held_out.score, "optimism": in_sample - held_out.score,
+            "fold_choices": [names[k] for k in held_out.choices],
+            "held_out_controls": {name: fit.score for name, fit in controls.items()}}
+
+
+def record_in_sample_margin(claim: Claim, in_sample: dict[str, tuple[float, ...]]) -> None:
+    """Keep the margin over the verdict's control as it was before cross-fitting: winner chosen and scored on the
+    same sentences (estimate, low, high)."""
+    margin = in_sample.get(claim.strongest_control or "")
+    if margin is not None and "selection" in claim.evidence:
+        claim.evidence["selection"]["in_sample_margin"] = [float(v) for v in margin[:3]]
+
+
+def note_selection(claim: Claim) -> None:
+    selection = claim.evidence.get("selection")
+    if selection and claim.margin is not None:
+        claim.reason += (f" (margin held out: each winner chosen on other sentences; in-sample score "
+                         f"{selection['in_sample_score']:.3f}, held out {selection['held_out_score']:.3f})")
 
 
 _TARGET = {"dependent_to_head": ("head", "dependent"), "head_to_dependent": ("dependent", "head")}
@@ -82,20 +124,12 @@ def _unreachable_claim(relation: str, direction: str, best: tuple[int, int, floa
     return claim
 
 
-def _offset_per_sentence(stats: RelationalStatistics, relation: str, direction: str, column: int,
-                         n: int) -> np.ndarray:
-    inst = stats.instances
-    mask = inst.relation == relation
-    hits = inst.offset_hits[direction][mask, column].astype(np.float64)
-    return np.bincount(inst.sentence[mask], weights=hits, minlength=n)
-
-
 def head_claims(real: RelationalStatistics, ctx: ClaimContext, *, min_count: int,
                 twin: RelationalStatistics | None = None, nonce: RelationalStatistics | None = None) -> list[Claim]:
     result = real.heads.result(min_count=min_count)
     twin_result = twin.heads.result(min_count=1) if twin is not None else None
     nonce_result = nonce.heads.result(min_count=1) if nonce is not None else None
-    offsets = list(result.offset_baseline.offsets)
+    folds = ctx.folds(ctx.n_sentences)
     claims = []
     for direction in DIRECTIONS:
         best = result.best_heads(direction)
@@ -107,24 +141,40 @@ def head_claims(real: RelationalStatistics, ctx: ClaimContext, *, min_count: int
             if possible < min_count:
                 claims.append(_unreachable_claim(relation, direction, best[relation], possible, total, min_count))
                 continue
-            hits, count = _per_sentence(real, relation, direction, layer, head, ctx.n_sentences)
+            table, count = _head_table(real, relation, direction, ctx.n_sentences)
+            heads_per_layer = real.instances.hits[direction].shape[1]
+            names = [f"{k // heads_per_layer}.{k % heads_per_layer}" for k in range(table.shape[1])]
+            held = cross_fit(table, count, folds)
             offset, offset_accuracy = best_offset[relation]
-            offset_hits = _offset_per_sentence(real, relation, direction, offsets.index(offset), ctx.n_sentences)
+            offset_table = _sentence_sums(real, relation,
+                                          real.instances.offset_hits[direction][real.instances.relation == relation]
+                                          .astype(np.float64), ctx.n_sentences)
+            fits = {"offset": cross_fit(offset_table, count, folds)}
             controls = [ControlScore("offset", offset_accuracy, f"the word at fixed offset {offset:+d}")]
-            margins = {"offset": ctx.margin(hits, offset_hits, count)}
             if relation in twin_best:
                 t_layer, t_head, t_accuracy = twin_best[relation]
-                t_hits, t_count = _per_sentence(twin, relation, direction, t_layer, t_head, ctx.n_sentences)
+                t_table, t_count = _head_table(twin, relation, direction, ctx.n_sentences)
+                fits["random-init"] = cross_fit(t_table, t_count, folds)
                 controls.append(ControlScore("random-init", t_accuracy,
                                              f"best head of the random-init twin ({t_layer}.{t_head})"))
-                margins["random-init"] = ctx.margin(hits, t_hits, count, t_count)
+            margins = {name: ctx.margin(held.hits, fit.hits, held.counts, fit.counts) for name, fit in fits.items()}
+            named = table[:, layer * heads_per_layer + head]
+            in_sample = {"offset": ctx.margin(named, offset_table[:, list(result.offset_baseline.offsets).index(offset)],
+                                              count)}
+            if "random-init" in fits:
+                twin_heads = twin.instances.hits[direction].shape[1]
+                in_sample["random-init"] = ctx.margin(named, t_table[:, t_layer * twin_heads + t_head], count, t_count)
             claim = Claim(
                 claim_id=f"head:{layer}.{head}:{relation}:{direction}", kind="attention-head",
                 text=f"head {layer}.{head} tracks {relation} ({ARROW[direction]})", metric="accuracy",
-                score=accuracy, n=int(count.sum()), controls=controls, score_ci=ctx.interval(hits, count),
+                score=accuracy, n=int(count.sum()), controls=controls,
+                score_ci=ctx.interval(table[:, layer * heads_per_layer + head], count),
                 subject={"layer": layer, "head": head, "relation": relation, "direction": direction},
+                evidence={"selection": selection_evidence(accuracy, held, names, fits, ctx.selection_folds)},
             )
             decide(attach_margin(claim, margins), ctx.thresholds)
+            record_in_sample_margin(claim, in_sample)
+            note_selection(claim)
             if nonce_result is not None and relation in nonce_result.relations:
                 nonce_score = float(nonce_result.accuracy(relation, direction)[layer, head])
                 claim.evidence["nonce"] = {"score": nonce_score, "drop": accuracy - nonce_score}
@@ -165,24 +215,37 @@ def tree_claims(real: RelationalStatistics, sentences, ctx: ClaimContext, *,
         (f"tree:layer:{layer_best}", f"layer {layer_best}'s attention (heads averaged) forms the dependency tree",
          per_layer[:, layer_best], {"layer": layer_best}, twin_arrays and (1, "layer")),
     ]
+    folds = ctx.folds(ctx.n_sentences)
+    candidates = {0: (per_head.reshape(ctx.n_sentences, -1), [f"{k // heads}.{k % heads}" for k in range(layers * heads)]),
+                  1: (per_layer, [str(k) for k in range(layers)])}
     claims = []
     for claim_id, text, correct, subject, twin_kind in subjects:
+        table, names = candidates[0 if "head" in subject else 1]
+        held = cross_fit(table, edges, folds)
+        score = float(correct.sum() / edges.sum())
         controls = [ControlScore("chain", chain.sum() / edges.sum(), "right-branching chain i—i+1"),
                     ControlScore("random-tree", random_expected.sum() / edges.sum(), "uniform random spanning tree")]
-        margins = {"chain": ctx.margin(correct, chain, edges), "random-tree": ctx.margin(correct, random_expected, edges)}
+        margins = {"chain": ctx.margin(held.hits, chain, edges),
+                   "random-tree": ctx.margin(held.hits, random_expected, edges)}
+        in_sample = {"chain": ctx.margin(correct, chain, edges), "random-tree": ctx.margin(correct, random_expected, edges)}
+        fits = {}
         if twin_kind:
             which, kind = twin_kind
-            twin_table = twin_arrays[which]
-            totals = twin_table.sum(axis=0)
-            flat = int(np.argmax(totals))
-            twin_correct = twin_table.reshape(ctx.n_sentences, -1)[:, flat]
+            twin_table = twin_arrays[which].reshape(ctx.n_sentences, -1)
+            flat = int(np.argmax(twin_table.sum(axis=0)))
+            twin_correct = twin_table[:, flat]
             controls.append(ControlScore("random-init", twin_correct.sum() / twin_arrays[2].sum(),
                                          f"best {kind} of the random-init twin"))
-            margins["random-init"] = ctx.margin(correct, twin_correct, edges, twin_arrays[2])
+            fits["random-init"] = cross_fit(twin_table, twin_arrays[2], folds)
+            margins["random-init"] = ctx.margin(held.hits, fits["random-init"].hits, edges, fits["random-init"].counts)
+            in_sample["random-init"] = ctx.margin(correct, twin_correct, edges, twin_arrays[2])
         claim = Claim(claim_id=claim_id, kind="attention-tree", text=text, metric="uuas",
-                      score=float(correct.sum() / edges.sum()), n=int((edges > 0).sum()), controls=controls,
-                      score_ci=ctx.interval(correct, edges), subject=subject)
+                      score=score, n=int((edges > 0).sum()), controls=controls,
+                      score_ci=ctx.interval(correct, edges), subject=subject,
+                      evidence={"selection": selection_evidence(score, held, names, fits, ctx.selection_folds)})
         decide(attach_margin(claim, margins), ctx.thresholds)
+        record_in_sample_margin(claim, in_sample)
+        note_selection(claim)
         flag_correspondence(claim, ctx.correspondence[subject["layer"]], ctx.thresholds)
         claims.append(claim)
     return claims

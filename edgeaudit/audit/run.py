@@ -239,7 +239,7 @@ def _stage_keys(options: AuditOptions, bundle: Bundle, twin: Bundle | None, sent
         from edgeaudit.audit.document import _file_sha256
 
         keys["property"] = stage_key(
-            stage="property", bundle=bundle.sha256, twin=twin.sha256 if twin else None,
+            stage="property", bundle=bundle.sha256, twin=twin.sha256 if twin else None, verdict_rule=VERDICT_RULE,
             norms_sha256=_file_sha256(options.norms or "builtin:concepts"),
             categories_sha256=_file_sha256(options.categories),
             **_option_values(options, "norms", "categories", "categories_pos", "property_layers", "mapper", "folds",

@@ -37,6 +37,12 @@ def test_the_legacy_rule_is_the_old_one_and_differs_only_where_issue_16_says(mar
     assert legacy_verdict(data, THRESHOLDS) == expected_before and data["verdict"] == expected_now
 
 
+def test_the_legacy_rule_reads_the_in_sample_margin_when_the_claim_was_cross_fitted():
+    data = claim(0.03, -0.01, 0.07)  # held out: underpowered
+    data["evidence"]["selection"] = {"in_sample_margin": [0.5, 0.45, 0.55]}  # what the old rule saw
+    assert data["verdict"] == "inconclusive" and legacy_verdict(data, THRESHOLDS) == "supported"
+
+
 def test_few_instances_and_flags_are_kept_by_the_legacy_rule():
     assert legacy_verdict(claim(0.5, 0.45, 0.55, n=3), THRESHOLDS) == "inconclusive"
     assert legacy_verdict(claim(0.5, 0.45, 0.55, verdict="unwarranted-assumption"), THRESHOLDS) == \

@@ -75,8 +75,9 @@ def test_claims_and_verdicts_on_ewt_test_are_pinned(ewt_audit):
     EDGEAUDIT_WRITE_GOLDEN=1 from code whose audit.json under these options was checked equal, byte for byte, to
     the audit before the speed work; rewritten when structural probes moved to dev-loss early stopping, with every
     verdict unchanged; rewritten again when the verdict rule got its second line (issue 16: 8 claims whose margin
-    CI reaches the minimum effect went from artifact to inconclusive, no other verdict changed). Scores may move by
-    float rounding on another CPU, verdicts not at all."""
+    CI reaches the minimum effect went from artifact to inconclusive, no other verdict changed; then with
+    cross-fitted winners, cc head → dependent went from supported to inconclusive: held-out margin 0.030 against
+    0.054 in-sample). Scores may move by float rounding on another CPU, verdicts not at all."""
     table = _claim_table(ewt_audit[0])
     if os.environ.get("EDGEAUDIT_WRITE_GOLDEN"):
         GOLDEN.parent.mkdir(exist_ok=True)

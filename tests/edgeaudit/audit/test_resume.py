@@ -85,6 +85,18 @@ def test_a_new_structural_fit_rule_recomputes_the_structural_stage_only(tiny_bun
     assert calls and document["provenance"]["stages"]["resumed"] == ["extract", "extract-nonce"]
 
 
+def test_a_new_verdict_rule_redoes_the_claims_but_nothing_measured(tiny_bundle, clean, tmp_path, monkeypatch):
+    """Claims decided under another verdict rule are not reused; extraction and probe fits are."""
+    bundle = tiny_bundle("bert")
+    run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
+    monkeypatch.setattr(audit_run, "VERDICT_RULE", audit_run.VERDICT_RULE + " (changed)")
+    monkeypatch.setattr(audit_run, "run_structural", lambda *a, **k: pytest.fail("structural probes were refitted"))
+    document = run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
+    stages = document["provenance"]["stages"]
+    assert "claims" in stages["computed"] and "claims" not in stages["resumed"]
+    assert {"extract", "structural"} <= set(stages["resumed"])
+
+
 def test_checkpoint_round_trips_arrays_tuples_int_keys_and_generators(tmp_path):
     rng = np.random.default_rng(5)
     rng.random(3)
