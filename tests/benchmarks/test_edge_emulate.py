@@ -160,7 +160,9 @@ def _summary(fp32: dict[str, str], tmp_path: Path) -> dict:
               "compare": {"document": _merge_document({"x86": "supported", "a76": "supported"},
                                                       gates={"x86": False, "a76": True})}}
     platforms = [{"label": "x86"}, {"label": "a76"}]
-    install = {"wheels": 38, "source_distributions": 0, "download_mb": 106.0, "venv_mb": 551.0, "largest": ["x"]}
+    install = {"wheels": 38, "source_distributions": 0, "download_mb": 106.0, "venv_mb": 551.0, "largest": ["x"],
+               "first_run_s": {"device-download": 60.0, "device-install": 180.0}}
+    run.timings.update({"rootfs-second-stage": 360.0, "device-download": 30.0, "device-install": 10.0})
     facts = {"qemu": "7.2.22", "proot": "proot 5.1.0", "host": "Linux x86_64", "host_cpu": "AMD EPYC"}
     return ee.summarise(run, facts, install, platforms, merged)
 
@@ -181,6 +183,9 @@ def test_report_shows_verdict_changes_gate_outcomes_and_layer_differences(tmp_pa
     assert "Scores that differ (same verdicts):" in text  # fp32 agrees in verdict here, but not in score
     assert "| head 2.8 tracks nsubj (dependent → head) | 0.6000 | 0.6100 |" in text
     assert "| audit-fp32 | 10.0 s | 200.0 s |" in text
+    assert "on a fresh guest: download 60.0 s, install 180.0 s (this run, cached: 30.0 s and 10.0 s)" in text
+    # this run: 10 + 200 + 30 + 10 s = 4 min; a first run adds 360 s of root file system and 200 s more install: 13.5
+    assert "This run took 4 min; a first run on a fresh machine adds" in text and "about 14 min in all" in text
     disagree = ee.render_report(_summary({"x86": "supported", "a76": "artifact"}, tmp_path))
     assert "## fp32: THE PLATFORMS DISAGREE" in disagree
 
@@ -194,3 +199,45 @@ def test_the_committed_result_backs_the_report():
     assert result["fp32_agrees"] is True
     assert result["install"]["source_distributions"] == 0
     assert (ROOT / "docs" / "edge-emulate.md").read_text(encoding="utf-8") == ee.render_report(result)
+
+
+CRASH_ONCE = """
+import sys
+from pathlib import Path
+marker = Path(sys.argv[1])
+if not marker.exists():
+    marker.write_text("crashed")
+    print("realloc(): invalid pointer\\nqemu: uncaught target signal 11 (Segmentation fault) - core dumped",
+          file=sys.stderr)
+    sys.exit(0)  # proot reports a signal-killed program as exit 0
+Path(sys.argv[2]).write_text("{}")
+"""
+
+
+def test_an_emulator_crash_with_exit_0_is_run_again_and_recorded(tmp_path):
+    run = _run(tmp_path)
+    out = tmp_path / "compare.json"
+    ee.run_step("a76-compare", [sys.executable, "-c", CRASH_ONCE, str(tmp_path / "marker"), str(out)], run,
+                expect=out)
+    assert out.is_file() and run.crashes[0]["step"] == "a76-compare" and run.crashes[0]["attempt"] == 1
+    assert "signal 11" in run.crashes[0]["message"]
+
+
+def test_a_crash_that_keeps_coming_back_or_a_missing_output_fails_the_step(tmp_path):
+    run = _run(tmp_path)
+    always = "import sys; print('qemu: uncaught target signal 11', file=sys.stderr)"
+    with pytest.raises(ee.StepFailed, match="the emulated program crashed"):
+        ee.run_step("a72-audit-int8", [sys.executable, "-c", always], run)
+    assert len(run.crashes) == ee.CRASH_RETRIES + 1
+    with pytest.raises(ee.StepFailed, match="was not written"):
+        ee.run_step("quiet", [sys.executable, "-c", "pass"], run, expect=tmp_path / "audit.json")
+
+
+
+def test_report_states_emulator_crashes(tmp_path):
+    result = _summary({"x86": "supported", "a76": "supported"}, tmp_path)
+    assert "emulator crashed" not in ee.render_report(result)
+    result["emulator_crashes"] = [{"step": "a76-compare", "attempt": 1,
+                                   "message": "qemu: uncaught target signal 11 (Segmentation fault) - core dumped"}]
+    text = ee.render_report(result)
+    assert "The emulator crashed 1 time(s) in this run and the step was run again: a76-compare (attempt 1:" in text
