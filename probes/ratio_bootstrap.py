@@ -21,9 +21,6 @@ class RatioInterval:
     # never 0: with R replicates it cannot go below 1 / (R + 1).
     p_value: float = float("nan")
 
-    def as_tuple(self) -> tuple[float, float, float]:
-        return (self.estimate, self.low, self.high)
-
     def as_margin(self) -> tuple[float, float, float, float]:
         return (self.estimate, self.low, self.high, self.p_value)
 

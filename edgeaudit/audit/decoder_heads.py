@@ -29,17 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeaudit.audit.head_claims import (
-    ClaimContext,
-    note_selection,
-    record_in_sample_margin,
-    selection_evidence,
-)
+from edgeaudit.audit.head_claims import ClaimContext, selection_evidence, settle
 from edgeaudit.bundle import Bundle
 from edgeaudit.probes.selection import CrossFit, cross_fit
 from edgeaudit.runtime import ModelSession, SessionOptions
 from edgeaudit.runtime.alignment import WordTokenizer
-from edgeaudit.verdict import Claim, ControlScore, attach_margin, decide, flag_correspondence
+from edgeaudit.verdict import Claim, ControlScore, flag_correspondence
 
 
 @dataclass(frozen=True)
@@ -171,27 +166,25 @@ def _head_claim(claim_id: str, text: str, scores: np.ndarray, layer: int, head: 
     margins, in_sample = {}, {}
     real = scores[:, layer, head]
     for control, how, values in controls:
+        table = values.reshape(n, -1)
         if how == "select":
-            fits[control.name] = cross_fit(values.reshape(n, -1), ones, folds)
+            fits[control.name] = cross_fit(table, ones, folds)
             per_sequence = fits[control.name].hits
-            table = values.reshape(n, -1)
             named = table[:, int(np.argmax(table.mean(axis=0)))]
         elif how == "same-head":
-            per_sequence = held.gather(values.reshape(n, -1))
+            per_sequence = held.gather(table)
             named = values[:, layer, head]
         else:
             per_sequence = named = values
         margins[control.name] = ctx.margin(held.hits, per_sequence, ones)
-        in_sample[control.name] = ctx.margin(real, named, ones)
+        in_sample[control.name] = (real, named, ones)
     names = [f"{k // num_heads}.{k % num_heads}" for k in range(num_layers * num_heads)]
     claim = Claim(claim_id=claim_id, kind=kind, text=text.format(layer=layer, head=head), metric=metric,
                   score=float(real.mean()), n=int(real.size), controls=[c for c, _, _ in controls],
                   score_ci=ctx.interval(real, ones), subject={"layer": layer, "head": head},
                   evidence={"selection": selection_evidence(float(real.mean()), held, names, fits,
                                                             ctx.selection_folds)})
-    decide(attach_margin(claim, margins), ctx.thresholds)
-    record_in_sample_margin(claim, in_sample)
-    note_selection(claim)
+    settle(claim, margins, in_sample, ctx)
     flag_correspondence(claim, ctx.correspondence[layer], ctx.thresholds)
     return claim
 

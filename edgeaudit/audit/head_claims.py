@@ -62,9 +62,8 @@ class ClaimContext:
         return ci.low, ci.high
 
 
-def _sentence_sums(stats: RelationalStatistics, relation: str, values: np.ndarray, n: int) -> np.ndarray:
-    """Per-sentence sums [n, ...] of per-instance ``values`` [instance of ``relation``, ...]."""
-    sentences = stats.instances.sentence[stats.instances.relation == relation]
+def _sentence_sums(sentences: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per-sentence sums [n, ...] of per-instance ``values`` [instance, ...] whose sentences are ``sentences``."""
     out = np.zeros((n, *values.shape[1:]))
     np.add.at(out, sentences, values)
     return out
@@ -77,7 +76,8 @@ def _head_table(stats: RelationalStatistics, relation: str, direction: str, n: i
     hits = inst.hits[direction][:, :, mask]
     flat = hits.reshape(-1, hits.shape[-1]).T.astype(np.float64)  # [instance, layer*head]
     possible = inst.possible[direction][mask].astype(np.float64)
-    return _sentence_sums(stats, relation, flat, n), _sentence_sums(stats, relation, possible, n)
+    sentences = inst.sentence[mask]
+    return _sentence_sums(sentences, flat, n), _sentence_sums(sentences, possible, n)
 
 
 def selection_evidence(in_sample: float, held_out: CrossFit, names: list[str], controls: dict[str, CrossFit],
@@ -89,19 +89,20 @@ def selection_evidence(in_sample: float, held_out: CrossFit, names: list[str], c
             "held_out_controls": {name: fit.score for name, fit in controls.items()}}
 
 
-def record_in_sample_margin(claim: Claim, in_sample: dict[str, tuple[float, ...]]) -> None:
-    """Keep the margin over the verdict's control as it was before cross-fitting: winner chosen and scored on the
-    same sentences (estimate, low, high)."""
-    margin = in_sample.get(claim.strongest_control or "")
-    if margin is not None and "selection" in claim.evidence:
-        claim.evidence["selection"]["in_sample_margin"] = [float(v) for v in margin[:3]]
-
-
-def note_selection(claim: Claim) -> None:
-    selection = claim.evidence.get("selection")
-    if selection and claim.margin is not None:
+def settle(claim: Claim, margins: dict[str, tuple[float, ...]], in_sample: dict[str, tuple], ctx: ClaimContext
+           ) -> Claim:
+    """Decide a cross-fitted claim from its held-out ``margins``; keep, for the control that decided it, the margin
+    as it was before cross-fitting (winner chosen and scored on the same sentences: ``in_sample`` maps each control
+    to its ``ctx.margin`` arguments, bootstrapped for that one control only), and say so in the reason."""
+    decide(attach_margin(claim, margins), ctx.thresholds)
+    selection = claim.evidence["selection"]
+    arguments = in_sample.get(claim.strongest_control or "")
+    if arguments is not None:
+        selection["in_sample_margin"] = [float(v) for v in ctx.margin(*arguments)[:3]]
+    if claim.margin is not None:
         claim.reason += (f" (margin held out: each winner chosen on other sentences; in-sample score "
                          f"{selection['in_sample_score']:.3f}, held out {selection['held_out_score']:.3f})")
+    return claim
 
 
 _TARGET = {"dependent_to_head": ("head", "dependent"), "head_to_dependent": ("dependent", "head")}
@@ -129,6 +130,7 @@ def head_claims(real: RelationalStatistics, ctx: ClaimContext, *, min_count: int
     result = real.heads.result(min_count=min_count)
     twin_result = twin.heads.result(min_count=1) if twin is not None else None
     nonce_result = nonce.heads.result(min_count=1) if nonce is not None else None
+    offsets = list(result.offset_baseline.offsets)
     folds = ctx.folds(ctx.n_sentences)
     claims = []
     for direction in DIRECTIONS:
@@ -144,37 +146,33 @@ def head_claims(real: RelationalStatistics, ctx: ClaimContext, *, min_count: int
             table, count = _head_table(real, relation, direction, ctx.n_sentences)
             heads_per_layer = real.instances.hits[direction].shape[1]
             names = [f"{k // heads_per_layer}.{k % heads_per_layer}" for k in range(table.shape[1])]
+            named = table[:, layer * heads_per_layer + head]
             held = cross_fit(table, count, folds)
             offset, offset_accuracy = best_offset[relation]
-            offset_table = _sentence_sums(real, relation,
-                                          real.instances.offset_hits[direction][real.instances.relation == relation]
-                                          .astype(np.float64), ctx.n_sentences)
+            mask = real.instances.relation == relation
+            offset_table = _sentence_sums(real.instances.sentence[mask],
+                                          real.instances.offset_hits[direction][mask].astype(np.float64),
+                                          ctx.n_sentences)
             fits = {"offset": cross_fit(offset_table, count, folds)}
+            in_sample = {"offset": (named, offset_table[:, offsets.index(offset)], count)}
             controls = [ControlScore("offset", offset_accuracy, f"the word at fixed offset {offset:+d}")]
             if relation in twin_best:
                 t_layer, t_head, t_accuracy = twin_best[relation]
                 t_table, t_count = _head_table(twin, relation, direction, ctx.n_sentences)
                 fits["random-init"] = cross_fit(t_table, t_count, folds)
+                twin_heads = twin.instances.hits[direction].shape[1]
+                in_sample["random-init"] = (named, t_table[:, t_layer * twin_heads + t_head], count, t_count)
                 controls.append(ControlScore("random-init", t_accuracy,
                                              f"best head of the random-init twin ({t_layer}.{t_head})"))
             margins = {name: ctx.margin(held.hits, fit.hits, held.counts, fit.counts) for name, fit in fits.items()}
-            named = table[:, layer * heads_per_layer + head]
-            in_sample = {"offset": ctx.margin(named, offset_table[:, list(result.offset_baseline.offsets).index(offset)],
-                                              count)}
-            if "random-init" in fits:
-                twin_heads = twin.instances.hits[direction].shape[1]
-                in_sample["random-init"] = ctx.margin(named, t_table[:, t_layer * twin_heads + t_head], count, t_count)
             claim = Claim(
                 claim_id=f"head:{layer}.{head}:{relation}:{direction}", kind="attention-head",
                 text=f"head {layer}.{head} tracks {relation} ({ARROW[direction]})", metric="accuracy",
-                score=accuracy, n=int(count.sum()), controls=controls,
-                score_ci=ctx.interval(table[:, layer * heads_per_layer + head], count),
+                score=accuracy, n=int(count.sum()), controls=controls, score_ci=ctx.interval(named, count),
                 subject={"layer": layer, "head": head, "relation": relation, "direction": direction},
                 evidence={"selection": selection_evidence(accuracy, held, names, fits, ctx.selection_folds)},
             )
-            decide(attach_margin(claim, margins), ctx.thresholds)
-            record_in_sample_margin(claim, in_sample)
-            note_selection(claim)
+            settle(claim, margins, in_sample, ctx)
             if nonce_result is not None and relation in nonce_result.relations:
                 nonce_score = float(nonce_result.accuracy(relation, direction)[layer, head])
                 claim.evidence["nonce"] = {"score": nonce_score, "drop": accuracy - nonce_score}
@@ -227,7 +225,7 @@ def tree_claims(real: RelationalStatistics, sentences, ctx: ClaimContext, *,
                     ControlScore("random-tree", random_expected.sum() / edges.sum(), "uniform random spanning tree")]
         margins = {"chain": ctx.margin(held.hits, chain, edges),
                    "random-tree": ctx.margin(held.hits, random_expected, edges)}
-        in_sample = {"chain": ctx.margin(correct, chain, edges), "random-tree": ctx.margin(correct, random_expected, edges)}
+        in_sample = {"chain": (correct, chain, edges), "random-tree": (correct, random_expected, edges)}
         fits = {}
         if twin_kind:
             which, kind = twin_kind
@@ -238,14 +236,12 @@ def tree_claims(real: RelationalStatistics, sentences, ctx: ClaimContext, *,
                                          f"best {kind} of the random-init twin"))
             fits["random-init"] = cross_fit(twin_table, twin_arrays[2], folds)
             margins["random-init"] = ctx.margin(held.hits, fits["random-init"].hits, edges, fits["random-init"].counts)
-            in_sample["random-init"] = ctx.margin(correct, twin_correct, edges, twin_arrays[2])
+            in_sample["random-init"] = (correct, twin_correct, edges, twin_arrays[2])
         claim = Claim(claim_id=claim_id, kind="attention-tree", text=text, metric="uuas",
                       score=score, n=int((edges > 0).sum()), controls=controls,
                       score_ci=ctx.interval(correct, edges), subject=subject,
                       evidence={"selection": selection_evidence(score, held, names, fits, ctx.selection_folds)})
-        decide(attach_margin(claim, margins), ctx.thresholds)
-        record_in_sample_margin(claim, in_sample)
-        note_selection(claim)
+        settle(claim, margins, in_sample, ctx)
         flag_correspondence(claim, ctx.correspondence[subject["layer"]], ctx.thresholds)
         claims.append(claim)
     return claims

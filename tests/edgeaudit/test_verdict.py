@@ -160,6 +160,19 @@ def test_bad_threshold_options_are_user_errors():
         VerdictThresholds(correspondence_signal="vibes")
     with pytest.raises(EdgeAuditError, match="--min-effect"):
         VerdictThresholds(min_effect=-1)
+    with pytest.raises(EdgeAuditError, match="--max-false-discovery-rate"):
+        VerdictThresholds(max_false_discovery_rate=float("nan"))
+
+
+def test_every_finding_the_rule_can_give_is_in_the_audit_schema():
+    import json
+    from pathlib import Path
+
+    from edgeaudit.verdict import FINDINGS
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "edgeaudit" / "schemas" / "audit.schema.json")
+                        .read_text(encoding="utf-8"))
+    assert set(schema["$defs"]["claim"]["properties"]["finding"]["enum"]) == {None, *FINDINGS}
 
 
 def test_claim_json_has_no_nan():
