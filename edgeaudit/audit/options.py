@@ -23,6 +23,8 @@ DEFAULT_PROBES = PROBE_GROUPS
 MAX_SEED = 2**32 - 1  # numpy and scikit-learn seeds are unsigned 32-bit
 # Options that change how fast an audit runs, not what it finds (reruns and compares may differ in them).
 RUNTIME_ONLY = ("threads", "jobs", "batch_tokens", "progress")
+NORM_TARGETS = ("binary", "value")
+TEMPLATE_SLOT = "{word}"
 
 
 def available_cores() -> int:
@@ -55,6 +57,10 @@ class AuditOptions:
     norms: str | None = None  # feature norms (path or builtin:concepts); default builtin:concepts
     categories: str | None = None
     categories_pos: str | None = None  # keep only category rows with this part of speech (OEWN: "n")
+    norm_targets: str = "binary"  # "binary": a feature is listed or not; "value": the number in the table
+    norm_columns: tuple[str, ...] | None = None  # value column(s) of the norms table (default: detected)
+    min_feature_concepts: int = 5  # features listed for fewer concepts are left out (McRae-style setups)
+    concept_template: str | None = None  # e.g. "This is a {word}."; default: the concept word alone
     min_count: int = 100
     max_sentences: int | None = None
     property_layers: tuple[int, ...] | None = None  # default: 0 and the last layer
@@ -83,7 +89,13 @@ class AuditOptions:
             ("--threads", self.threads is None or self.threads >= 1),
             ("--jobs", self.jobs is None or self.jobs >= 1),
             ("--seed", 0 <= self.seed <= MAX_SEED),
+            ("--min-feature-concepts", self.min_feature_concepts >= 1),
         ]
+        if self.norm_targets not in NORM_TARGETS:
+            raise EdgeAuditError(f"option --norm-targets: {self.norm_targets!r} is not one of {', '.join(NORM_TARGETS)}")
+        if self.concept_template is not None and self.concept_template.count(TEMPLATE_SLOT) != 1:
+            raise EdgeAuditError(f"option --concept-template: {self.concept_template!r} must contain {TEMPLATE_SLOT} "
+                                 "exactly once", hint='e.g. --concept-template "This is a {word}."')
         for option, ok in checks:
             if not ok:
                 value = getattr(self, option[2:].replace("-", "_"))
@@ -98,5 +110,7 @@ class AuditOptions:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["probes"] = list(self.probes)
+        if self.norm_columns is not None:
+            data["norm_columns"] = list(self.norm_columns)
         data.pop("progress")
         return data

@@ -17,8 +17,10 @@ def property_claims(result: PropertyProbeResult, *, layer: int, norms_name: str,
     """One claim per metric. Rival explanations (control task, shuffles, random norms/embeddings, twin,
     nearest-neighbour copy, category mean) compete for "strongest control"; the category-held-out split and
     nonsense (rotated) norms are evidence: the first says whether the score generalises across categories, the
-    second whether the metric can tell meaningful norms from meaningless ones with the same geometry — with a
-    linear mapper and a rotation-invariant metric it never can, which the claim then says outright.
+    second whether the metric can tell meaningful norms from meaningless ones with the same geometry. With a
+    rotation-equivariant mapper a cosine-only metric scores both identically by construction, so there the
+    control is recorded as uninformative instead of as a finding. A permutation p-value at its floor
+    ``1 / (shuffles + 1)`` is marked as such: more shuffles could only make it smaller.
     """
     claims = []
     for metric, real_score in result.real.means.items():
@@ -32,6 +34,10 @@ def property_claims(result: PropertyProbeResult, *, layer: int, norms_name: str,
                 continue
             if control.p_values and metric in control.p_values:
                 evidence[f"p_value_{name}"] = control.p_values[metric]
+                evidence[f"p_value_{name}_at_floor"] = control.p_values[metric] <= control.p_value_floor
+            if metric in control.uninformative:
+                evidence.setdefault("uninformative_controls", {})[name] = control.uninformative[metric]
+                continue
             if name in EVIDENCE_ONLY or control.nonsense:
                 evidence[name] = score
                 if control.nonsense and not control.real_above_control.get(metric, True):

@@ -237,12 +237,15 @@ def _stage_keys(options: AuditOptions, bundle: Bundle, twin: Bundle | None, sent
     keys["claims"] = stage_key(stage="claims", upstream=dict(keys), options=findings, verdict_rule=VERDICT_RULE)
     if "property" in options.probes:
         from edgeaudit.audit.document import _file_sha256
+        from edgeaudit.audit.property_stage import PROPERTY_RULE
 
         keys["property"] = stage_key(
             stage="property", bundle=bundle.sha256, twin=twin.sha256 if twin else None, verdict_rule=VERDICT_RULE,
+            property_rule=PROPERTY_RULE,
             norms_sha256=_file_sha256(options.norms or "builtin:concepts"),
             categories_sha256=_file_sha256(options.categories),
-            **_option_values(options, "norms", "categories", "categories_pos", "property_layers", "mapper", "folds",
+            **_option_values(options, "norms", "categories", "categories_pos", "norm_targets", "norm_columns",
+                             "min_feature_concepts", "concept_template", "property_layers", "mapper", "folds",
                              "shuffles", "bootstrap", "confidence", "seed", "thresholds"))
     return keys
 

@@ -38,6 +38,16 @@ def parse_layers(text: str | None, option: str = "--property-layers") -> tuple[i
     return tuple(dict.fromkeys(layers))
 
 
+def parse_columns(text: str | None) -> tuple[str, ...] | None:
+    """``"Conc.M, SD"`` -> ("Conc.M", "SD"); None stays None (detect the columns)."""
+    if text is None:
+        return None
+    columns = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not columns:
+        raise EdgeAuditError(f"option --norm-columns: {text!r} names no column", hint="e.g. --norm-columns Prod_Freq")
+    return columns
+
+
 # (parameter name, click option), in the order --help shows them
 OPTIONS: tuple[tuple[str, Callable], ...] = (
     ("data", click.option("--data", default="builtin:treebank", show_default=True,
@@ -55,6 +65,22 @@ OPTIONS: tuple[tuple[str, Callable], ...] = (
                                 help="word -> category table for the category controls.")),
     ("categories_pos", click.option("--categories-pos", help="Keep only category rows of this part of speech "
                                                              "(OEWN supersenses: n).")),
+    ("norm_targets", click.option(
+        "--norm-targets", type=click.Choice(["binary", "value"]), default="binary", show_default=True,
+        help="Property targets: binary = a concept has a feature when the norms list it (any value above 0; "
+             "McRae, CSLB, Buchanan); value = the number itself (production frequency, a rating). Same default "
+             "for every norm set; a table of ratings needs value.")),
+    ("norm_columns", click.option(
+        "--norm-columns", help="Value column(s) of the norms, comma-separated: the one value column of a long "
+                               "table (e.g. Prod_Freq) or the feature columns of a wide one (e.g. Conc.M). "
+                               "Default: detected.")),
+    ("min_feature_concepts", click.option(
+        "--min-feature-concepts", type=click.IntRange(min=1), default=5, show_default=True,
+        help="Leave out features listed for fewer concepts (the published McRae setups keep features of >= 5 "
+             "concepts); counted in audit.json.")),
+    ("concept_template", click.option(
+        "--concept-template", help='Embed each concept inside this sentence, e.g. "This is a {word}." (the '
+                                   "concept's own words are pooled). Default: the word alone.")),
     ("min_count", click.option("--min-count", type=int, default=100, show_default=True,
                                help="Relations with fewer instances are listed but not claimed about.")),
     ("max_sentences", click.option("--max-sentences", type=int, help="Use only the first N sentences.")),
@@ -112,6 +138,7 @@ def audit_options_from(params: dict[str, Any], *, progress: bool) -> AuditOption
     plain = {name: params[name] for name in NAMES if name not in THRESHOLD_PARAMETERS}
     plain["probes"] = parse_probe_list(plain["probes"])
     plain["property_layers"] = parse_layers(plain["property_layers"])
+    plain["norm_columns"] = parse_columns(plain["norm_columns"])
     return AuditOptions(**plain, thresholds=thresholds, progress=progress)
 
 

@@ -87,10 +87,9 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
 def applied_property(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
                      notes: list[str]) -> dict[tuple[int, str], float]:
     """(layer, metric) -> score of the reference-fitted mapper fed the variant's concept vectors."""
-    from sklearn.base import clone
 
     from edgeaudit.audit.property_stage import load_property_data
-    from edgeaudit.probes.property import PROBE_METRICS, concept_kfold, make_mapper
+    from edgeaudit.probes.property import PROBE_METRICS, concept_kfold, cross_validated_predictions, make_mapper
     from edgeaudit.probes.property.crossval import score_predictions
     from edgeaudit.probes.property.metrics import EvalContext
 
@@ -99,24 +98,22 @@ def applied_property(reference_dir: Path, variant_dir: Path, options: AuditOptio
         return {}
     ref_store, var_store = stores
     try:
-        norms, _categories, _left_out = load_property_data(options)
+        norms = load_property_data(options).norms
     except EdgeAuditError as error:
         notes.append(f"property claims: applied is null — the norms cannot be read ({error.one_line()})")
         return {}
-    kept, X_ref = vectors_from_store(ref_store, layers)
-    _, X_var = vectors_from_store(var_store, layers)
+    kept, X_ref = vectors_from_store(ref_store, layers, template=options.concept_template)
+    _, X_var = vectors_from_store(var_store, layers, template=options.concept_template)
     Y = np.asarray(norms.matrix[kept], dtype=float)
-    splits = concept_kfold(len(kept), options.folds, seed=options.seed)
+    splits = concept_kfold(len(kept), options.folds, seed=options.seed, words=[norms.concepts[i] for i in kept])
     mapper = make_mapper(options.mapper, seed=options.seed)
     out: dict[tuple[int, str], float] = {}
     with threadpool_limits(limits=1, user_api="blas"):
         for layer in layers:
             xr, xv = np.asarray(X_ref[layer], dtype=float), np.asarray(X_var[layer], dtype=float)
-            P = np.empty_like(Y)
-            for train, test in splits.folds:
-                fitted = clone(mapper).fit(xr[train], Y[train])
-                P[test] = np.asarray(fitted.predict(xv[test])).reshape(len(test), Y.shape[1])
-            scores = score_predictions(P, Y, PROBE_METRICS, EvalContext(splits.fold_of, "fold", None))
+            folds = cross_validated_predictions(xr, Y, mapper, splits, X_apply=xv)
+            context = EvalContext(splits.fold_of, "fold", None, folds.thresholds)
+            scores = score_predictions(folds.P, Y, PROBE_METRICS, context)
             for metric, value in scores.means.items():
                 if np.isfinite(value):
                     out[(layer, metric)] = float(value)

@@ -29,6 +29,18 @@ def existing_file(path: str | os.PathLike[str]) -> Path:
     return file
 
 
+_SPREADSHEET_MAGIC = {b"PK\x03\x04": "a zip archive (an .xlsx or .ods spreadsheet?)",
+                      b"\xd0\xcf\x11\xe0": "an OLE2 document (an .xls spreadsheet?)"}
+
+
+def refuse_spreadsheet(head: bytes, source: str) -> None:
+    """A spreadsheet saved as-is is not text: say so, and how to export it, instead of blaming its encoding."""
+    for magic, what in _SPREADSHEET_MAGIC.items():
+        if head.startswith(magic):
+            raise DataError(f"{source}: is {what}, not a text table",
+                            hint="export the sheet as CSV UTF-8 (File > Save As > CSV UTF-8) and pass that file")
+
+
 def _decode_line(raw: bytes, source: str, line_number: int, line_offset: int) -> str:
     try:
         return raw.decode("utf-8")
@@ -74,6 +86,8 @@ def iter_lines(path: Path, source: str | None = None) -> Iterator[tuple[int, str
             if len(raw) > MAX_LINE_BYTES:  # a line without end would otherwise be read whole into memory
                 raise DataError(f"{label}:{number}: line is longer than {MAX_LINE_BYTES} bytes",
                                 hint="this is not a dataset file, or a line break is missing; fix the file")
+            if number == 1:
+                refuse_spreadsheet(raw, label)
             text = _decode_line(raw, label, number, offset)
             offset += len(raw)
             if number == 1 and text.startswith(_BOM):
@@ -85,6 +99,7 @@ def read_text(path: Path, source: str | None = None) -> str:
     """The whole file as text (BOM removed, line endings kept for the csv module)."""
     label = source or str(path)
     data = path.read_bytes()
+    refuse_spreadsheet(data, label)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -41,6 +41,7 @@ class Norms:
     categories: list[str] | None = None  # one per concept when the source has a category column
     skipped: list[Skip] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    layout: str = "wide"  # "long" (concept, feature, value rows: a feature is listed or not) or "wide"
 
     def __post_init__(self) -> None:
         n, m = len(self.concepts), len(self.features)
@@ -112,10 +113,18 @@ def read_norms(
     table = read_table(path, delimiter=delimiter, source=source)
     long = layout == "long" or (layout == "auto" and is_long(table, concept_column, feature_column))
     if long:
+        if value_columns is not None:
+            if len(value_columns) != 1 or value_column is not None:
+                raise DataError(f"{table.source}:1: a long norms table (one row per concept and feature) has one "
+                                f"value column, got {', '.join(map(repr, value_columns))}",
+                                hint="name a single column, e.g. Prod_Freq")
+            value_column = value_columns[0]
         raw = read_long(table, concept_column, feature_column, value_column, duplicate_pairs)
     else:
         raw = read_wide(table, concept_column, value_columns, category_column)
-    return finish_norms(raw, table.source, duplicates)
+    norms = finish_norms(raw, table.source, duplicates)
+    norms.layout = "long" if long else "wide"
+    return norms
 
 
 def _check_choice(option: str, value: str, allowed: Sequence[str]) -> None:

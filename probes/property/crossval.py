@@ -5,6 +5,9 @@ A control only says something about the real score when it differs from the real
 ``cross_validated_scores`` for every run, so each concept is held out in the same fold throughout.
 
 - ``concept_kfold``: seeded, shuffled ``KFold`` over concepts (default 10 folds, as in Derby et al. 2019).
+  Concepts that share a word (``bat (animal)``, ``bat (baseball)``) get the same embedding, so with ``words``
+  they are kept in one fold (a shuffled ``GroupKFold``): otherwise one sense's norms would be learnt from the
+  identical input of the other.
 - ``category_held_out``: ``GroupKFold`` with categories as groups, so whole categories are unseen in training
   — the test of whether the map generalises beyond a category's shared features (cf. the "category"
   confound in property inference).
@@ -59,12 +62,25 @@ def _check_partition(splits: Splits, n: int) -> Splits:
     return splits
 
 
-def concept_kfold(n_concepts: int, folds: int = 10, *, seed: int = 0) -> Splits:
-    """Seeded, shuffled K-fold over concepts."""
+def concept_kfold(n_concepts: int, folds: int = 10, *, seed: int = 0, words: Sequence[str] | None = None) -> Splits:
+    """Seeded, shuffled K-fold over concepts; concepts with one word share a fold when ``words`` are given.
+
+    Without repeated words the folds are exactly ``KFold``'s, so adding ``words`` changes nothing there.
+    """
     if not 2 <= folds <= n_concepts:
         raise ValueError(f"need 2 <= folds <= number of concepts ({n_concepts}), got {folds}")
+    placeholder = np.zeros((n_concepts, 1))
+    if words is not None and len(set(words)) < len(words):
+        if len(words) != n_concepts:
+            raise ValueError(f"{len(words)} words for {n_concepts} concepts")
+        n_groups = len(set(words))
+        if folds > n_groups:
+            raise ValueError(f"need folds <= number of distinct words ({n_groups}), got {folds}")
+        grouped = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        pairs = tuple(grouped.split(placeholder, groups=np.asarray(words)))
+        return _check_partition(Splits(f"concept-kfold-{folds}-by-word", pairs), n_concepts)
     kfold = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    pairs = tuple(kfold.split(np.zeros((n_concepts, 1))))
+    pairs = tuple(kfold.split(placeholder))
     return _check_partition(Splits(f"concept-kfold-{folds}", pairs), n_concepts)
 
 
@@ -79,15 +95,56 @@ def category_held_out(categories: Sequence[Any], folds: int = 10) -> Splits:
     return _check_partition(Splits(f"category-held-out-{n_splits}", pairs), groups.size)
 
 
-def cross_validated_predictions(X: np.ndarray, Y: np.ndarray, mapper: Any, splits: Splits) -> np.ndarray:
-    """Out-of-fold predictions ``[concept, feature]``: a clone of ``mapper`` fitted per training fold."""
+def training_thresholds(fitted: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Per feature, the cut of ``fitted [concept, feature]`` with the best F1 against ``Y > 0``: ``[feature]``.
+
+    Candidates are every "top k of the fitted values are positive" (k = 1..n); the cut sits halfway between the
+    k-th and the next value. A feature no training concept has gets ``+inf`` (predict it for nobody).
+    Only training concepts are seen, so the held-out F1 it gives is not tuned on the concepts it scores.
+    """
+    n, m = fitted.shape
+    order = np.argsort(-fitted, axis=0, kind="stable")  # [rank, feature] -> concept
+    ranked = np.take_along_axis(fitted, order, axis=0)  # [rank, feature] descending
+    gold = np.take_along_axis(np.asarray(Y) > 0, order, axis=0)  # [rank, feature]
+    n_pos = gold.sum(axis=0)  # [feature]
+    k = np.arange(1, n + 1)[:, None]  # [rank, 1] predicted positives
+    f1 = 2.0 * np.cumsum(gold, axis=0) / (k + n_pos[None, :])  # [rank, feature]
+    best = np.argmax(f1, axis=0)  # [feature] index of the last predicted positive
+    below = np.where(best + 1 < n, ranked[np.minimum(best + 1, n - 1), np.arange(m)], -np.inf)
+    cut = (ranked[best, np.arange(m)] + below) / 2.0
+    cut = np.where(np.isfinite(cut), cut, ranked[best, np.arange(m)] - 1.0)  # every concept positive
+    return np.where(n_pos > 0, cut, np.inf)
+
+
+@dataclass
+class FoldPredictions:
+    """Out-of-fold predictions, and the F1 cut each concept's fold chose on its training concepts."""
+
+    P: np.ndarray  # [concept, feature]
+    thresholds: np.ndarray | None  # [concept, feature]; None unless the norms are binary
+
+
+def cross_validated_predictions(
+    X: np.ndarray, Y: np.ndarray, mapper: Any, splits: Splits, *, X_apply: np.ndarray | None = None
+) -> FoldPredictions:
+    """A clone of ``mapper`` fitted per training fold predicts the fold's held-out concepts.
+
+    ``X_apply`` (same concepts, e.g. a compressed variant's vectors) is what the fitted mapper is fed for the
+    held-out concepts; the fit and the training thresholds always use ``X``.
+    """
     X = np.asarray(X, dtype=float)  # [concept, dim]
     Y = np.asarray(Y, dtype=float)  # [concept, feature]
+    X_test = X if X_apply is None else np.asarray(X_apply, dtype=float)
+    binary = is_binary(Y)
     P = np.empty_like(Y)
+    thresholds = np.empty_like(Y) if binary else None
     for train, test in splits.folds:
         fitted = clone(mapper).fit(X[train], Y[train])
-        P[test] = np.asarray(fitted.predict(X[test])).reshape(len(test), Y.shape[1])
-    return P
+        P[test] = np.asarray(fitted.predict(X_test[test])).reshape(len(test), Y.shape[1])
+        if thresholds is not None:
+            in_sample = np.asarray(fitted.predict(X[train])).reshape(len(train), Y.shape[1])
+            thresholds[test] = training_thresholds(in_sample, Y[train])[None, :]
+    return FoldPredictions(P, thresholds)
 
 
 @dataclass
@@ -141,8 +198,9 @@ def cross_validated_scores(
         mapper = make_mapper(mapper)
     if candidates not in CANDIDATE_PROTOCOLS:
         raise ValueError(f"candidates must be one of {CANDIDATE_PROTOCOLS}, got {candidates!r}")
-    P = cross_validated_predictions(X, Y, mapper, splits)
-    return score_predictions(P, Y, metrics, EvalContext(splits.fold_of, candidates, n_gold))
+    folds = cross_validated_predictions(X, Y, mapper, splits)
+    context = EvalContext(splits.fold_of, candidates, n_gold, folds.thresholds)
+    return score_predictions(folds.P, Y, metrics, context)
 
 
 def average_runs(runs: Sequence[CrossValScores]) -> CrossValScores:

@@ -148,6 +148,20 @@ def make_mapper(name: str, *, seed: int = 0, **params: Any) -> Any:
     return entry.factory(seed, **params)
 
 
+def rotation_equivariant(mapper: Any) -> bool:
+    """True when fitting on ``Y @ Q`` (``Q`` orthogonal) predicts exactly ``prediction @ Q``.
+
+    Linear least-squares fits are: PLS without scaling (its components depend on ``Y`` only through
+    ``Y Yᵀ``) and ridge with one penalty for all targets (its leave-one-out error is a sum of squares over
+    targets). Scaling the targets, per-target penalties or a nonlinear mapper break it.
+    """
+    if isinstance(mapper, CappedPLSRegression):
+        return not mapper.scale
+    if isinstance(mapper, RidgeCV):
+        return not getattr(mapper, "alpha_per_target", False)
+    return False
+
+
 def describe_mapper(mapper: Any) -> dict[str, Any]:
     """JSON-friendly description of an estimator: class name and its scalar hyper-parameters."""
     params = {

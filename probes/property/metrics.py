@@ -15,11 +15,22 @@ bootstrap intervals and paired margins can be computed, and are higher-is-better
   fraction of its ``k`` highest predicted features that are among its ``k`` highest gold features. For sparse
   non-negative norms these are exactly its gold (positive) features; ``n_gold`` may fix ``k`` per concept
   (the rotated-norm control keeps the real ``k``, since its rotated vectors are dense).
-- **Spearman**: rank correlation of a concept's predicted and gold vectors over features (average ranks for
-  ties), one value per concept, NaN for a constant vector.
-- **feature F1** (binary norms only): per feature, F1 of ``P > threshold`` against ``Y > 0`` over all concepts;
-  the threshold is fixed at 0.5 — a regressor trained on 0/1 targets estimates the feature's probability, and
-  a fixed threshold keeps the control runs free of any tuning. Features without a positive concept are NaN.
+- **Spearman**, tie-aware: rank correlation of a concept's predicted and gold vectors over features, in
+  expectation over a random order of tied *predictions*. Gold ties are real (sparse norms are mostly 0) and
+  keep average ranks; a tied prediction says nothing about order, so it is not allowed to shrink the
+  prediction's rank variance. With plain average ranks on both sides a 0/1 copy of a neighbour's norms beats
+  a continuous prediction that orders the same features identically (it scores 1 where the continuous one
+  cannot), which let the nearest-neighbour copy "reach" real probes through ties. Here the two score the
+  same, and a constant prediction scores 0 (chance) instead of NaN. NaN only for a constant gold vector.
+- **feature F1** (binary norms only): per feature, F1 of ``P > threshold`` against ``Y > 0`` over all concepts.
+  The threshold is the feature's own, chosen on the training concepts of the fold that held the concept out
+  (the cut of the fitted training predictions with the best training F1; ``crossval.training_thresholds``):
+  a fixed 0.5 predicts almost nothing for a feature 2% of concepts have, so F1 read ~0.007 everywhere.
+  Without thresholds in the context it falls back to 0.5. Features without a positive concept are NaN.
+
+``rotation_invariant`` marks metrics that depend on the predicted and gold vectors only through cosines
+(neighbour score@k): with a mapper that is equivariant to rotating the norms (linear PLS without scaling,
+ridge) they score rotated nonsense norms exactly as the real ones, so that control says nothing for them.
 """
 
 from __future__ import annotations
@@ -106,13 +117,20 @@ def feature_precision(P: np.ndarray, Y: np.ndarray, *, n_gold: np.ndarray | None
 
 
 def concept_spearman(P: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Spearman correlation of each concept's predicted and gold vectors over features: ``[concept]``."""
+    """Tie-aware Spearman of each concept's predicted and gold vectors over features: ``[concept]``.
+
+    The expected Spearman when tied predictions are put in a random order: the covariance of average ranks is
+    already that expectation, and every tie-free ranking of ``m`` values has variance ``(m² − 1) / 12``, so
+    the prediction side uses that variance whatever its ties (see the module docstring for why).
+    """
     rp = rankdata(P, axis=1)
     ry = rankdata(Y, axis=1)
     rp -= rp.mean(axis=1, keepdims=True)
     ry -= ry.mean(axis=1, keepdims=True)
+    m = P.shape[1]
     num = (rp * ry).sum(axis=1)
-    den = np.sqrt((rp**2).sum(axis=1) * (ry**2).sum(axis=1))
+    untied_ss = m * (m * m - 1) / 12.0  # sum of squared centred ranks of any tie-free ranking
+    den = np.sqrt(untied_ss * (ry**2).sum(axis=1))
     out = np.full(len(P), np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
@@ -123,8 +141,11 @@ def is_binary(Y: np.ndarray) -> bool:
     return bool(np.isin(np.asarray(Y), (0, 1)).all())
 
 
-def feature_f1(P: np.ndarray, Y: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:  # [feature]
-    """Per-feature F1 of ``P > threshold`` against ``Y > 0`` over concepts (NaN for features never gold)."""
+def feature_f1(P: np.ndarray, Y: np.ndarray, *, threshold: float | np.ndarray = 0.5) -> np.ndarray:  # [feature]
+    """Per-feature F1 of ``P > threshold`` against ``Y > 0`` over concepts (NaN for features never gold).
+
+    ``threshold`` is one number or ``[concept, feature]`` (each concept's fold's training-chosen cut).
+    """
     pred = np.asarray(P) > threshold
     gold = np.asarray(Y) > 0
     tp = (pred & gold).sum(axis=0)
@@ -141,6 +162,7 @@ class EvalContext:
     fold_of: np.ndarray  # [concept] fold that held the concept out
     candidates: str = "fold"
     n_gold: np.ndarray | None = None  # [concept] overrides gold_feature_counts(Y)
+    thresholds: np.ndarray | None = None  # [concept, feature] F1 cut chosen on the concept's training fold
 
     @property
     def groups(self) -> np.ndarray | None:
@@ -156,6 +178,7 @@ class MetricSpec:
     unit: str  # "concept" or "feature"
     binary_only: bool
     description: str
+    rotation_invariant: bool = False  # depends on P and Y only through cosines (see the module docstring)
 
 
 def _neighbour(k: int) -> MetricSpec:
@@ -165,6 +188,7 @@ def _neighbour(k: int) -> MetricSpec:
         "concept",
         False,
         f"own gold vector among the {k} most cosine-similar candidates (Derby et al. 2019)",
+        rotation_invariant=True,
     )
 
 
@@ -186,14 +210,14 @@ METRICS: dict[str, MetricSpec] = {
             lambda P, Y, ctx: concept_spearman(P, Y),
             "concept",
             False,
-            "Spearman of predicted vs gold vector per concept",
+            "Spearman of predicted vs gold vector per concept (prediction ties in random order, in expectation)",
         ),
         MetricSpec(
             "feature_f1",
-            lambda P, Y, ctx: feature_f1(P, Y),
+            lambda P, Y, ctx: feature_f1(P, Y, threshold=0.5 if ctx.thresholds is None else ctx.thresholds),
             "feature",
             True,
-            "per-feature F1, predictions thresholded at 0.5 (binary norms only)",
+            "per-feature F1, each feature cut where its training concepts score best (binary norms only)",
         ),
     )
 }

@@ -30,7 +30,7 @@ from .crossval import (
     concept_kfold,
     cross_validated_scores,
 )
-from .mappers import describe_mapper, make_mapper
+from .mappers import describe_mapper, make_mapper, rotation_equivariant
 from .metrics import (
     CANDIDATE_PROTOCOLS,
     DEFAULT_METRICS,
@@ -79,8 +79,9 @@ def _setup(
     folds: int,
     n_shuffles: int,
     seed: int,
+    words: Sequence[str] | None = None,
 ) -> ProbeSetup:
-    """Validate the inputs and fix the folds every run will share."""
+    """Validate the inputs and fix the folds every run will share (concepts of one word in one fold)."""
     X = _as_matrix("X", X)
     n = X.shape[0]
     if concepts is None:
@@ -90,7 +91,7 @@ def _setup(
         Y=_as_matrix("Y", Y, n),
         concepts=_as_labels("concepts", concepts, n) or (),
         mapper=estimator,
-        splits=concept_kfold(n, folds, seed=seed),
+        splits=concept_kfold(n, folds, seed=seed, words=_as_labels("words", words, n)),
         seed=seed,
         n_shuffles=n_shuffles,
         categories=_as_labels("categories", categories, n),
@@ -105,16 +106,32 @@ def _cross_validate(run: ControlRun, metrics: Sequence[str | MetricSpec], candid
     )
 
 
+ROTATION_TAUTOLOGY = ("the mapper is rotation-equivariant and this metric depends only on cosines, so rotated "
+                      "norms score exactly as the real ones by construction: the control says nothing here")
+
+
+def _uninformative(entry: ControlEntry, mapper: Any, metrics: Sequence[str]) -> dict[str, str]:
+    """Metrics a nonsense-norm control cannot inform with this mapper, with the reason."""
+    if not entry.nonsense or not rotation_equivariant(mapper):
+        return {}
+    return {m: ROTATION_TAUTOLOGY for m in metrics if get_metric(m).rotation_invariant}
+
+
 def _control_result(
     entry: ControlEntry,
     splits_name: str,
     runs: list[CrossValScores],
     real: ScoredRun,
     bootstrap: BootstrapSettings,
+    mapper: Any,
 ) -> ControlResult:
-    """A control's runs scored with the real run's metrics, then its margins to the real run."""
+    """A control's runs scored with the real run's metrics, then its margins to the real run.
+
+    Metrics the control cannot inform by construction get no margin, only the reason.
+    """
     scored = ScoredRun.from_scores(average_runs(runs), bootstrap)
-    shared = [m for m in real.scores.per_unit if m in scored.scores.per_unit]
+    uninformative = _uninformative(entry, mapper, list(scored.scores.per_unit))
+    shared = [m for m in real.scores.per_unit if m in scored.scores.per_unit and m not in uninformative]
     margins = {m: bootstrap.margin(real.scores.per_unit[m], scored.scores.per_unit[m]) for m in shared}
     p_values = None
     if entry.permutation:
@@ -128,6 +145,7 @@ def _control_result(
         entry.margin_name,
         p_values,
         entry.nonsense,
+        uninformative,
     )
 
 
@@ -196,6 +214,7 @@ def run_property_probe(
     concepts: Sequence[str],
     categories: Sequence[Any] | None = None,
     X_twin: np.ndarray | None = None,  # [concept, twin_dim]
+    words: Sequence[str] | None = None,  # [concept] the word each concept is embedded as
     mapper: str | Any = "plsr",
     mapper_params: dict[str, Any] | None = None,
     metrics: Sequence[str | MetricSpec] = PROBE_METRICS,
@@ -212,7 +231,8 @@ def run_property_probe(
 
     ``mapper`` is a registered name (``plsr``, ``ridge``, ``mlp``; ``mapper_params`` passed on) or any
     unfitted scikit-learn regressor. ``candidates`` is the neighbour-score protocol (``"fold"`` or ``"all"``,
-    see ``probes.property.metrics``). ``controls=None`` runs every registered control whose requirements are
+    see ``probes.property.metrics``). ``words`` keeps concepts embedded as one word (senses) in one fold.
+    ``controls=None`` runs every registered control whose requirements are
     met and lists the others in ``skipped_controls``. ``n_jobs`` worker processes share the cross-validated runs
     (scikit-learn's convention: None = 1, -1 = all cores); the result is the same for any value.
     """
@@ -222,13 +242,13 @@ def run_property_probe(
         raise ValueError(f"candidates must be one of {CANDIDATE_PROTOCOLS}, got {candidates!r}")
     metric_names = [m.name if isinstance(m, MetricSpec) else get_metric(m).name for m in metrics]
     estimator = make_mapper(mapper, seed=seed, **(mapper_params or {})) if isinstance(mapper, str) else mapper
-    setup = _setup(X, Y, concepts, categories, X_twin, estimator, folds, n_shuffles, seed)
+    setup = _setup(X, Y, concepts, categories, X_twin, estimator, folds, n_shuffles, seed, words)
     chosen, skipped = _select_controls(controls, setup)  # before any fitting: unmet requests fail fast
     bootstrap = BootstrapSettings(n_resamples, confidence, seed)
     real_scores, per_control = _cross_validate_all(setup, chosen, metrics, candidates, n_jobs)
     real = ScoredRun.from_scores(real_scores, bootstrap)
     results = {
-        name: _control_result(CONTROLS[name], *per_control[name], real, bootstrap) for name in chosen
+        name: _control_result(CONTROLS[name], *per_control[name], real, bootstrap, estimator) for name in chosen
     }
     settings = {
         "mapper": mapper if isinstance(mapper, str) else type(mapper).__name__,

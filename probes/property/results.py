@@ -70,6 +70,12 @@ class ControlResult:
     margin_name: str = "margin"
     p_values: dict[str, float] | None = None
     nonsense: bool = False
+    uninformative: dict[str, str] = field(default_factory=dict)  # metric -> why this control cannot inform it
+
+    @property
+    def p_value_floor(self) -> float | None:
+        """The smallest p-value ``n_runs`` permutations can give, ``1 / (n_runs + 1)`` (None: not a permutation)."""
+        return None if self.p_values is None else 1.0 / (self.n_runs + 1)
 
     @property
     def real_above_control(self) -> dict[str, bool]:
@@ -95,6 +101,9 @@ class ControlResult:
         }
         if self.p_values is not None:
             out["p_values"] = self.p_values
+            out["p_value_floor"] = self.p_value_floor
+        if self.uninformative:
+            out["uninformative"] = dict(self.uninformative)
         if self.nonsense:
             out["cannot_tell_sense_from_nonsense"] = self.cannot_tell_sense_from_nonsense
         return jsonable(out)

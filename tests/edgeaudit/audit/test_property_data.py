@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgeaudit.audit.options import AuditOptions
-from edgeaudit.audit.property_stage import load_property_data
+from edgeaudit.audit.property_stage import category_labels, load_property_data
 from edgeaudit.errors import EdgeAuditError
 
 BUILTIN = Path(__file__).resolve().parents[3] / "edgeaudit" / "data" / "builtin" / "concepts.csv"
@@ -34,11 +34,13 @@ def set_cell(lines: list[str], row: int, column: int, value: str) -> list[str]:
 
 def probe(path: str, **extra) -> tuple[object, list[dict]]:
     """Load as the audit does and run the probe on random vectors (what matters is Y)."""
-    norms, categories, left_out = load_property_data(AuditOptions(norms=path, folds=4, progress=False, **extra))
+    extra.setdefault("min_feature_concepts", 1)
+    data = load_property_data(AuditOptions(norms=path, folds=4, progress=False, **extra))
+    norms = data.norms
     X = np.random.default_rng(0).normal(size=(len(norms.concepts), 8))
-    run_property_probe(X, norms.matrix, concepts=norms.labels, categories=categories, folds=4, n_shuffles=2,
-                       n_resamples=20, seed=0)
-    return norms, left_out
+    run_property_probe(X, norms.matrix, concepts=norms.labels, categories=category_labels(data.categories), folds=4,
+                       n_shuffles=2, n_resamples=20, seed=0)
+    return norms, data.left_out
 
 
 def test_blank_cell_leaves_its_concept_out_with_a_counted_reason(tmp_path):
@@ -59,7 +61,9 @@ def test_extreme_value_fails_in_one_line_naming_file_line_and_column(tmp_path):
 
 def test_trailing_delimiter_on_every_line_is_not_a_feature(tmp_path):
     norms, _ = probe(write(tmp_path, [line + "," for line in [HEADER, *ROWS]]))
-    assert "" not in norms.features and len(norms.features) == len(HEADER.split(",")) - 2
+    listed = [name for j, name in enumerate(HEADER.split(",")[2:], start=2)
+              if any(row.split(",")[j] == "1" for row in ROWS)]  # a feature no concept has is left out
+    assert "" not in norms.features and norms.features == listed
 
 
 def test_single_category_table_fails_in_one_line_before_any_model_work(tmp_path):
@@ -67,7 +71,8 @@ def test_single_category_table_fails_in_one_line_before_any_model_work(tmp_path)
     categories = write(tmp_path, ["word,category", *[f"{w},thing" for w in words]], "cats.csv")
     with pytest.raises(EdgeAuditError) as info:
         probe(str(BUILTIN), categories=categories)
-    assert info.value.one_line().startswith(f"{categories}: all 40 usable concepts are in one category 'thing'")
+    assert info.value.one_line().startswith(
+        f"{categories}: all 40 usable concepts with a category are in one category 'thing'")
 
 
 def test_every_concept_blank_fails_in_one_line(tmp_path):

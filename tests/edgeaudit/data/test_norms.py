@@ -224,3 +224,13 @@ def test_split_sense(name, word, sense):
 def test_unknown_policy_names_are_rejected(write_file, option):
     with pytest.raises(DataError, match=f"unknown {option} 'fist'"):
         read_norms(write_file("m.csv", MCRAE_LIKE), **{option: "fist"})
+
+
+@pytest.mark.parametrize(("magic", "what"), [(b"PK\x03\x04\x14\x00", "zip archive"), (b"\xd0\xcf\x11\xe0\xa1\xb1", "OLE2")])
+def test_a_spreadsheet_is_refused_with_the_export_hint_not_an_encoding_hint(tmp_path, magic, what):
+    path = tmp_path / "norms.xlsx"
+    path.write_bytes(magic + b"\xff\xfe rest of the workbook")
+    with pytest.raises(DataError) as info:
+        read_norms(path)
+    assert what in info.value.one_line() and "CSV UTF-8" in info.value.one_line()
+    assert "iconv" not in info.value.one_line()

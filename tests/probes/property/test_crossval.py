@@ -11,6 +11,7 @@ from edgeaudit.probes.property.crossval import (
     concept_kfold,
     cross_validated_predictions,
     cross_validated_scores,
+    training_thresholds,
 )
 from sklearn.linear_model import Ridge
 
@@ -41,7 +42,7 @@ def test_category_held_out_never_splits_a_category():
 def test_out_of_fold_predictions_come_from_the_fold_that_held_the_concept_out():
     data = planted_linear(n=40, dim=5, features=3)
     splits = concept_kfold(40, 4, seed=0)
-    P = cross_validated_predictions(data.X, data.Y, Ridge(), splits)
+    P = cross_validated_predictions(data.X, data.Y, Ridge(), splits).P
     train, test = splits.folds[2]
     expected = Ridge().fit(data.X[train], data.Y[train]).predict(data.X[test])
     np.testing.assert_allclose(P[test], expected)
@@ -64,3 +65,29 @@ def test_average_runs_is_a_nan_aware_per_unit_mean():
         CrossValScores({"m": np.array([0.5, 1.0, np.nan])}, {"m": "concept"}),
     ]
     np.testing.assert_allclose(average_runs(runs).per_unit["m"], [0.5, 1.0, 0.5])
+
+
+def test_concepts_of_one_word_are_held_out_together_and_unique_words_keep_plain_kfold():
+    words = [f"w{i // 2}" for i in range(40)]
+    splits = concept_kfold(40, 5, seed=3, words=words)
+    fold_of = splits.fold_of
+    assert all(fold_of[2 * i] == fold_of[2 * i + 1] for i in range(20))
+    unique = [f"u{i}" for i in range(40)]
+    plain, same = concept_kfold(40, 5, seed=3), concept_kfold(40, 5, seed=3, words=unique)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(plain.folds, same.folds, strict=True))
+
+
+def test_training_thresholds_maximise_training_f1_and_never_see_test_concepts():
+    fitted = np.array([[0.9, 0.2], [0.7, 0.1], [0.4, 0.0], [0.1, 0.3]])  # [concept, feature]
+    gold = np.array([[1, 0], [1, 0], [0, 0], [0, 0]], dtype=float)
+    cut = training_thresholds(fitted, gold)
+    assert cut[0] == pytest.approx(0.55)  # between the two positives and the first negative
+    assert cut[1] == np.inf  # no training concept has feature 1
+    data = planted_linear(n=40, dim=5, features=3)
+    Y = (data.Y > np.median(data.Y, axis=0)).astype(float)
+    splits = concept_kfold(40, 4, seed=0)
+    folds = cross_validated_predictions(data.X, Y, Ridge(), splits)
+    train, test = splits.folds[1]
+    own = training_thresholds(Ridge().fit(data.X[train], Y[train]).predict(data.X[train]), Y[train])
+    np.testing.assert_allclose(folds.thresholds[test], np.tile(own, (len(test), 1)))
+    assert cross_validated_predictions(data.X, data.Y, Ridge(), splits).thresholds is None  # not binary

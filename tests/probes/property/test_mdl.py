@@ -71,3 +71,20 @@ def test_labels_outside_the_classes_raise(representations):
         online_codelength(X, learnable + 5, classes=[0, 1])
     with pytest.raises(ValueError, match="at least 2 classes"):
         online_codelength(X, np.zeros(240))
+
+
+def test_calibrated_code_is_never_far_above_the_frequency_code_on_a_sparse_property():
+    """A rare property the representation says nothing about: the probe-only code is worse than uniform
+    (over-confident probes), the calibrated two-part code falls back to class frequencies and compresses."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40))
+    y = np.zeros(300, dtype=int)
+    y[rng.choice(300, 9, replace=False)] = 1
+    raw = online_codelength(X, y, seed=0, calibrated=False)
+    calibrated = online_codelength(X, y, seed=0)
+    assert calibrated.codelength <= raw.codelength
+    assert calibrated.beats_uniform and calibrated.compression > 1.5
+    assert "frequency" in calibrated.coders and calibrated.coders[0] == "uniform"
+    assert calibrated.probe_codelength == pytest.approx(raw.codelength)
+    assert sum(calibrated.block_bits) == pytest.approx(calibrated.codelength)
+    assert calibrated.to_dict()["beats_uniform"] is True

@@ -114,3 +114,29 @@ def test_get_metric_parses_any_k_and_suggests_names():
     assert set(METRICS) >= {"neighbour@1", "neighbour@5", "neighbour@10", "spearman", "feature_precision"}
     with pytest.raises(UnknownMetricError, match="did you mean 'spearman'"):
         get_metric("spearmann")
+
+
+def test_spearman_does_not_reward_tied_predictions():
+    """A 0/1 copy and a continuous prediction that order the gold features identically score the same."""
+    gold = np.array([[1, 1, 0, 0, 0, 0, 0, 0]], dtype=float)
+    copy = gold.copy()
+    continuous = np.array([[0.9, 0.8, 0.3, 0.25, 0.2, 0.15, 0.1, 0.05]])
+    assert concept_spearman(copy, gold)[0] == pytest.approx(concept_spearman(continuous, gold)[0])
+    assert concept_spearman(copy, gold)[0] < 1.0
+
+
+def test_spearman_of_a_constant_prediction_is_chance_and_tie_free_inputs_match_scipy():
+    rng = np.random.default_rng(0)
+    gold = rng.random((5, 12))
+    pred = rng.random((5, 12))
+    expected = [spearmanr(p, g).statistic for p, g in zip(pred, gold, strict=True)]
+    np.testing.assert_allclose(concept_spearman(pred, gold), expected)
+    assert concept_spearman(np.zeros((1, 12)), gold[:1])[0] == 0.0
+    assert np.isnan(concept_spearman(pred[:1], np.zeros((1, 12))))[0]
+
+
+def test_feature_f1_uses_per_concept_thresholds():
+    P = np.array([[0.3], [0.2], [0.1], [0.05]])
+    Y = np.array([[1], [1], [0], [0]], dtype=float)
+    assert feature_f1(P, Y)[0] == 0.0  # nothing above the fixed 0.5
+    assert feature_f1(P, Y, threshold=np.full((4, 1), 0.15))[0] == pytest.approx(1.0)

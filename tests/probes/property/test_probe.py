@@ -32,10 +32,25 @@ def test_planted_map_beats_every_control(planted_run, control, metric):
     assert result.controls[control].real_above_control[metric]
 
 
-def test_rotated_norms_flag_geometry_only_metrics(planted_run):
+def test_rotated_norms_are_not_a_test_of_cosine_metrics_under_an_equivariant_mapper(planted_run):
+    """PLS without scaling predicts rotated norms as rotated predictions, so neighbour@k (cosines only) scores
+    rotated and real norms identically: the control gets no margin there, only the reason."""
     _, result = planted_run
-    flags = result.controls["rotated_norms"].cannot_tell_sense_from_nonsense
-    assert flags is not None and flags["neighbour@1"] and flags["neighbour@5"]
+    rotated = result.controls["rotated_norms"]
+    assert rotated.run.means["neighbour@1"] == pytest.approx(result.real.means["neighbour@1"])
+    assert {"neighbour@1", "neighbour@5", "neighbour@10"} <= set(rotated.uninformative)
+    assert "neighbour@1" not in rotated.margins and "neighbour@1" not in rotated.cannot_tell_sense_from_nonsense
+    assert "spearman" in rotated.margins and "spearman" not in rotated.uninformative
+    assert "rotation-equivariant" in rotated.to_dict()["uninformative"]["neighbour@1"]
+
+
+def test_rotated_norms_inform_every_metric_under_a_nonlinear_mapper():
+    data = planted_linear(n=60, dim=8, features=10, seed=1)
+    result = run_property_probe(data.X, data.Y, concepts=data.concepts, mapper="mlp",
+                                mapper_params={"hidden_layer_sizes": (8,), "max_iter": 400},
+                                controls=["rotated_norms"], folds=3, n_resamples=50, seed=0)
+    assert result.controls["rotated_norms"].uninformative == {}
+    assert "neighbour@1" in result.controls["rotated_norms"].margins
 
 
 def test_shuffled_p_value_is_the_smallest_possible(planted_run):
@@ -43,6 +58,16 @@ def test_shuffled_p_value_is_the_smallest_possible(planted_run):
     shuffled = result.controls["shuffled_pairing"]
     assert shuffled.n_runs == 20
     assert shuffled.p_values["neighbour@1"] == pytest.approx(1 / 21)
+    assert shuffled.p_value_floor == pytest.approx(1 / 21)
+    assert result.to_dict()["controls"]["shuffled_pairing"]["p_value_floor"] == pytest.approx(1 / 21)
+
+
+def test_concepts_of_one_word_share_a_fold():
+    data = planted_linear(n=40, dim=5, features=6, seed=2)
+    words = [f"w{i // 2}" for i in range(40)]  # pairs of senses
+    result = run_property_probe(data.X, data.Y, concepts=data.concepts, words=words, controls=[], folds=5,
+                                n_resamples=50)
+    assert result.settings["splits"]["name"] == "concept-kfold-5-by-word"
 
 
 def test_control_task_margin_is_called_selectivity(planted_run):
