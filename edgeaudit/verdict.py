@@ -14,9 +14,11 @@ compares the margin's CI with two lines, zero and ``min_effect``, and ``finding`
                     ``min_effect`` (``underpowered``), a CI above zero that straddles ``min_effect`` while the
                     margin falls short of it (``effect-undecided``), a margin CI wider than ``max_ci_width``
                     (``wide-ci``), or a margin that is not significant once the run's many claims are accounted
-                    for (``multiplicity``, see ``control_false_discoveries``);
-- ``unwarranted-assumption`` — a head claim at a layer whose positions no longer correspond to their tokens
-                    (see ``CorrespondenceRule``); the verdict the scores alone would give is kept beside it.
+                    for (``multiplicity``, see ``control_false_discoveries``), or a head claim at a layer where
+                    the token-correspondence signal's CI straddles its floor (``correspondence-undecided``);
+- ``unwarranted-assumption`` — a head claim at a layer whose positions reliably no longer correspond to their
+                    tokens (the signal's CI lies below its floor; see ``correspondence_decision``); the verdict
+                    the scores alone would give is kept beside it.
 
 Why two lines: with one (the old rule, "artifact unless the CI clears zero and the margin reaches min_effect"),
 a claim whose margin sits near ``min_effect`` or whose CI is merely wide flips between ``supported`` and
@@ -35,9 +37,9 @@ from typing import Any
 
 VERDICTS = ("supported", "artifact", "inconclusive", "unwarranted-assumption")
 #: Changes whenever ``decide`` or the multiplicity control changes, so audit checkpoints of older rules are redone.
-VERDICT_RULE = "two-lines+bh+cross-fitted-winners/3"
+VERDICT_RULE = "two-lines+bh+cross-fitted-winners+correspondence-ci/4"
 FINDINGS = ("beats-control", "control-reaches", "small-effect", "few-instances", "no-control", "undefined-ci",
-            "underpowered", "effect-undecided", "wide-ci", "multiplicity")
+            "underpowered", "effect-undecided", "wide-ci", "multiplicity", "correspondence-undecided")
 CORRESPONDENCE_SIGNALS = ("rollout", "identifiability", "both")
 
 
@@ -85,15 +87,28 @@ class ControlScore:
 
 @dataclass(frozen=True)
 class LayerCorrespondence:
-    """Both token-correspondence signals at the input of one layer (i.e. for hidden_state_layer)."""
+    """Both token-correspondence signals at the input of one layer (i.e. for hidden_state_layer), with their
+    bootstrap CIs over sentences and which sentences each one used."""
 
     layer: int
     rollout_self_share: float | None
     identifiability: float | None
+    rollout_ci: tuple[float, float] | None = None
+    identifiability_ci: tuple[float, float] | None = None
+    sentences: dict[str, str] | None = None  # signal -> the sentences its number and CI come from
 
     def to_dict(self) -> dict[str, Any]:
         return {"layer": self.layer, "rollout_self_share": _finite(self.rollout_self_share),
-                "identifiability": _finite(self.identifiability)}
+                "rollout_self_share_ci": _finite_pair(self.rollout_ci),
+                "identifiability": _finite(self.identifiability),
+                "identifiability_ci": _finite_pair(self.identifiability_ci),
+                "sentences": dict(self.sentences or {})}
+
+
+def _finite_pair(pair: tuple[float, float] | None) -> list[float] | None:
+    if pair is None or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in pair):
+        return None
+    return [float(pair[0]), float(pair[1])]
 
 
 @dataclass
@@ -234,35 +249,73 @@ def control_false_discoveries(claims: list[Claim], thresholds: VerdictThresholds
     return changed
 
 
-def correspondence_failure(layer: LayerCorrespondence, thresholds: VerdictThresholds) -> str | None:
-    """Why positions at this layer's input cannot be read as their tokens, or None if they can.
+def _signal_state(value: float | None, ci: tuple[float, float] | None, floor: float) -> str | None:
+    """``fails`` when the CI (or, without one, the value) lies below ``floor``, ``holds`` when it lies at or
+    above it, ``undecided`` when the CI straddles it; None when the signal was not measured."""
+    if value is None or not math.isfinite(value):
+        return None
+    low, high = (value, value) if _finite_pair(ci) is None else ci  # type: ignore[misc]
+    if high < floor:
+        return "fails"
+    return "holds" if low >= floor else "undecided"
+
+
+def correspondence_decision(layer: LayerCorrespondence, thresholds: VerdictThresholds) -> tuple[str, str | None]:
+    """(``holds`` | ``undecided`` | ``fails``, why) for positions at this layer's input standing for their tokens.
 
     ``rollout`` tests the assumption a head claim actually makes — that the vector at position i is mostly made
     of token i (Abnar & Zuidema 2020 rollout self-share). ``identifiability`` tests a weaker one — that token i
-    can still be recovered from position i (Brunner et al. 2020). The two can disagree: a position can keep its
-    token recoverable while being mostly a mixture of others.
+    can still be recovered from position i (Brunner et al. 2020); ``both`` tests the two. A signal decides only
+    when its bootstrap CI over sentences lies wholly on one side of its floor, so a layer whose corpus mean sits
+    a hair either side of the floor is ``undecided`` instead of flipping a claim's verdict. The rule fails if
+    any tested signal fails, and is undecided if none fails but one is undecided.
     """
     signal = thresholds.correspondence_signal
-    problems = []
-    if signal in ("rollout", "both") and layer.rollout_self_share is not None \
-            and layer.rollout_self_share < thresholds.min_rollout_self_share:
-        problems.append(f"rollout self-share {layer.rollout_self_share:.2f} < {thresholds.min_rollout_self_share:g}")
-    if signal in ("identifiability", "both") and layer.identifiability is not None \
-            and layer.identifiability < thresholds.min_identifiability:
-        problems.append(f"identifiability {layer.identifiability:.2f} < {thresholds.min_identifiability:g}")
-    if not problems:
+    checks = []
+    if signal in ("rollout", "both"):
+        checks.append(("rollout self-share", layer.rollout_self_share, layer.rollout_ci,
+                       thresholds.min_rollout_self_share))
+    if signal in ("identifiability", "both"):
+        checks.append(("identifiability", layer.identifiability, layer.identifiability_ci,
+                       thresholds.min_identifiability))
+    states = []
+    for name, value, ci, floor in checks:
+        state = _signal_state(value, ci, floor)
+        if state is None:
+            continue
+        shown = f"{name} {value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if _finite_pair(ci) else "")
+        states.append((state, f"{shown} {'<' if state == 'fails' else '>=' if state == 'holds' else 'straddles'} "
+                              f"{floor:g}"))
+    for wanted in ("fails", "undecided"):
+        found = [text for state, text in states if state == wanted]
+        if found:
+            return wanted, "; ".join(found)
+    return "holds", None
+
+
+def correspondence_failure(layer: LayerCorrespondence, thresholds: VerdictThresholds) -> str | None:
+    """Why positions at this layer's input reliably no longer stand for their tokens, or None."""
+    state, why = correspondence_decision(layer, thresholds)
+    if state != "fails":
         return None
-    return f"at the input of layer {layer.layer} positions no longer correspond to their tokens ({'; '.join(problems)})"
+    return f"at the input of layer {layer.layer} positions no longer correspond to their tokens ({why})"
 
 
 def flag_correspondence(claim: Claim, layer: LayerCorrespondence, thresholds: VerdictThresholds) -> Claim:
-    """Attach both signals as evidence; override a verdict with ``unwarranted-assumption`` when the rule fails."""
-    claim.evidence["correspondence"] = {**layer.to_dict(), "signal_tested": thresholds.correspondence_signal}
-    problem = correspondence_failure(layer, thresholds)
-    if problem is not None:
+    """Attach both signals (values, CIs, sentences) and the decision; a failing layer overrides the verdict with
+    ``unwarranted-assumption``, an undecided one turns ``supported`` into ``inconclusive``."""
+    state, why = correspondence_decision(layer, thresholds)
+    claim.evidence["correspondence"] = {**layer.to_dict(), "signal_tested": thresholds.correspondence_signal,
+                                        "decision": state}
+    if state == "fails":
         claim.score_verdict = claim.verdict
         claim.verdict = "unwarranted-assumption"
-        claim.reason = f"{problem}; by scores alone: {claim.score_verdict} ({claim.reason})"
+        claim.reason = (f"at the input of layer {layer.layer} positions no longer correspond to their tokens ({why}); "
+                        f"by scores alone: {claim.score_verdict} ({claim.reason})")
+    elif state == "undecided" and claim.verdict == "supported":
+        _set(claim, "inconclusive", "correspondence-undecided",
+             f"token correspondence at the input of layer {layer.layer} is undecided ({why}); by scores alone: "
+             f"supported ({claim.reason})")
     return claim
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from sklearn.linear_model import LinearRegression, Ridge
 
 from ._serialise import jsonable
+from .ratio_bootstrap import ratio_interval
 
 TIE_TOLERANCE = 1e-9  # cosine margin below which another input counts as tied with the word's own
 
@@ -44,9 +45,20 @@ class IdentifiabilityResult:
     num_words: int
     num_sentences: int
     alpha: float | None = None  # ridge strength of the linear map (None for direct)
+    sentence_identified: np.ndarray | None = None  # [sentence] identified words, for CIs over sentences
+    sentence_words: np.ndarray | None = None  # [sentence] scored words
+
+    def interval(self, *, replicates: int = 1000, confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
+        """Bootstrap CI of the rate, resampling sentences (words of one sentence are not independent)."""
+        if self.sentence_identified is None or self.sentence_words is None:
+            return (float("nan"), float("nan"))
+        ci = ratio_interval(self.sentence_identified, self.sentence_words, replicates=replicates,
+                            confidence=confidence, seed=seed)
+        return (ci.low, ci.high)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(self.__dict__)
+        fields = {k: v for k, v in self.__dict__.items() if not k.startswith("sentence_")}
+        return jsonable(fields)
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -91,6 +103,8 @@ def _rate(method: str, hits: list[np.ndarray], alpha: float | None) -> Identifia
         num_words=words,
         num_sentences=len(hits),
         alpha=alpha,
+        sentence_identified=np.array([h.sum() for h in hits], dtype=np.float64),
+        sentence_words=np.array([h.size for h in hits], dtype=np.float64),
     )
 
 

@@ -71,9 +71,15 @@ def audit_document(*, real, twin, nonce, treebank, sentences, options, claims, c
             "attention_heads": head_result.to_dict() if head_result is not None else None,
             "correspondence": {
                 "layers": [c.to_dict() for c in correspondence],
-                "identifiability_by_hidden_state": identifiability,
+                "identifiability_by_hidden_state": None if identifiability is None else
+                {k: identifiability[k] for k in ("direct", "linear") if k in identifiability},
+                "identifiability_ci_by_hidden_state": None if identifiability is None else
+                {k: identifiability[f"{k}_ci"] for k in ("direct", "linear") if f"{k}_ci" in identifiability},
+                "identifiability_sentences": None if identifiability is None else identifiability.get("sentences"),
                 "note": "layer l's heads read hidden_state_l: rollout self-share after layer l-1 (1.0 at layer 0) "
-                        "and identifiability of hidden_state_l against hidden_state_0",
+                        "and identifiability of hidden_state_l against hidden_state_0; each with a bootstrap CI "
+                        "over the sentences it used (rollout: every extracted sentence; identifiability: the "
+                        "structural split's held-out test sentences)",
             },
             "property": property_section,
         },

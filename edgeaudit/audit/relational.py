@@ -15,6 +15,7 @@ import numpy as np
 
 from edgeaudit.probes import AttentionTreeUUAS, HeadRelationAccuracy, attention_rollout
 from edgeaudit.probes.attention_heads import DIRECTIONS
+from edgeaudit.probes.ratio_bootstrap import ratio_interval
 
 
 @dataclass
@@ -116,6 +117,17 @@ class RolloutCurve:
     self_share: np.ndarray  # [layer]: mean share a word keeps of its own input after layers 0..l
     num_positions: int
     num_sentences: int
+    sentence_sums: np.ndarray | None = None  # [sentence, layer] summed self-share of the sentence's words
+    sentence_positions: np.ndarray | None = None  # [sentence] its word count
+
+    def interval(self, layer: int, *, replicates: int, confidence: float, seed: int) -> tuple[float, float] | None:
+        """Bootstrap CI (over sentences) of the word-weighted mean self-share after layer ``layer``."""
+        sums = getattr(self, "sentence_sums", None)  # None in checkpoints written before per-sentence sums
+        if sums is None or not len(sums):
+            return None
+        ci = ratio_interval(sums[:, layer], self.sentence_positions, replicates=replicates, confidence=confidence,
+                            seed=seed)
+        return (ci.low, ci.high)
 
     def to_dict(self) -> dict:
         return {"probe": "rollout_self_share", "self_share": [float(x) for x in self.self_share],
@@ -135,6 +147,8 @@ class WordRollout:
     def __init__(self, num_layers: int):
         self.num_layers = num_layers
         self._diag_sum = np.zeros(num_layers)
+        self._sentence_sums: list[np.ndarray] = []  # [layer] per sentence, for CIs over sentences
+        self._sentence_positions: list[int] = []
         self.num_positions = 0
         self.num_sentences = 0
 
@@ -146,10 +160,15 @@ class WordRollout:
             augmented[:, :, :n, n] = special_mass
         augmented[:, :, n, n] = 1.0
         diag = np.diagonal(attention_rollout(augmented), axis1=1, axis2=2)[:, :n]  # [layer, word]
-        self._diag_sum += diag.sum(axis=1)
+        per_layer = diag.sum(axis=1)  # [layer]
+        self._diag_sum += per_layer
+        self._sentence_sums.append(per_layer)
+        self._sentence_positions.append(n)
         self.num_positions += n
         self.num_sentences += 1
 
     def result(self) -> RolloutCurve:
         denom = self.num_positions if self.num_positions else float("nan")
-        return RolloutCurve(self._diag_sum / denom, self.num_positions, self.num_sentences)
+        sums = np.stack(self._sentence_sums) if self._sentence_sums else np.zeros((0, self.num_layers))
+        return RolloutCurve(self._diag_sum / denom, self.num_positions, self.num_sentences, sums,
+                            np.asarray(self._sentence_positions, dtype=np.float64))

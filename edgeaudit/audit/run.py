@@ -171,14 +171,28 @@ def _store_trees(store: StoredActivations, sentences: list) -> list:
     return [sentences[i] for i in store.sentence_index]
 
 
-def _correspondence(real: AuditRun, identifiability: dict | None) -> list[LayerCorrespondence]:
+def _correspondence(real: AuditRun, identifiability: dict | None, options: AuditOptions) -> list[LayerCorrespondence]:
+    """Per attention layer, both signals with their CIs over sentences, and which sentences each used."""
     layers = real.bundle.manifest.num_layers
-    shares = real.relational.rollout.self_share if real.relational and real.relational.rollout else None
+    rollout = real.relational.rollout if real.relational and real.relational.rollout else None
+    ci = {"replicates": options.bootstrap, "confidence": options.confidence, "seed": options.seed}
+    sentences: dict[str, str] = {}
+    if rollout is not None:
+        sentences["rollout"] = f"all {rollout.num_sentences} extracted sentences ({rollout.num_positions} words)"
+    if identifiability is not None and identifiability.get("sentences"):
+        used = identifiability["sentences"]
+        sentences["identifiability"] = f"the {used['scored']} held-out test sentences of the structural split"
     out = []
     for layer in range(layers):
-        share = 1.0 if layer == 0 else (None if shares is None else float(shares[layer - 1]))
+        share = 1.0 if layer == 0 else (None if rollout is None else float(rollout.self_share[layer - 1]))
+        share_ci = None if layer == 0 or rollout is None else rollout.interval(layer - 1, **ci)
         ident = None if identifiability is None else identifiability["direct"][layer]
-        out.append(LayerCorrespondence(layer=layer, rollout_self_share=share, identifiability=ident))
+        ident_ci = None
+        if identifiability is not None and identifiability.get("direct_ci"):
+            pair = identifiability["direct_ci"][layer]
+            ident_ci = None if None in pair else (pair[0], pair[1])
+        out.append(LayerCorrespondence(layer=layer, rollout_self_share=share, identifiability=ident,
+                                       rollout_ci=share_ci, identifiability_ci=ident_ci, sentences=sentences))
     return out
 
 
@@ -227,7 +241,9 @@ def _stage_keys(options: AuditOptions, bundle: Bundle, twin: Bundle | None, sent
         keys["extract-nonce"] = stage_key(stage="extract-nonce", bundle=bundle.sha256, corpus=_trees_sha256(nonce),
                                           **runtime)
     structural = _option_values(options, "structural_rank", "structural_max_iter", "structural_max_train", "seed")
-    keys["identifiability"] = stage_key(stage="identifiability", extract=keys["extract"], **structural)
+    keys["identifiability"] = stage_key(stage="identifiability", extract=keys["extract"], **structural,
+                                        rule="rates+ci-over-test-sentences/2",
+                                        **_option_values(options, "bootstrap", "confidence"))
     keys["structural"] = stage_key(stage="structural", extract=keys["extract"], fit_rule=STRUCTURAL_FIT_RULE,
                                    **structural)
     if twin is not None:
@@ -324,7 +340,9 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     if "correspondence" in want:
         with stages.stage("identifiability"):
             identifiability = checkpoints.run("identifiability", keys["identifiability"],
-                                              lambda: run_identifiability(real.store, split, settings, bar=options.progress))
+                                              lambda: run_identifiability(real.store, split, settings, bar=options.progress,
+                                                                          replicates=options.bootstrap,
+                                                                          confidence=options.confidence))
     if "structural" in want:
         with stages.stage("structural"):
             real.structural = checkpoints.run(
@@ -340,7 +358,7 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
                     "structural-twin", keys["structural-twin"],
                     lambda: run_structural(twin.store, _store_trees(twin.store, sentences), split, settings,
                                        bar=options.progress, label="structural-twin", jobs=options.workers))
-    correspondence = _correspondence(real, identifiability)
+    correspondence = _correspondence(real, identifiability, options)
     ctx = ClaimContext(n_sentences=len(sentences), thresholds=options.thresholds, correspondence=correspondence,
                        replicates=options.bootstrap, confidence=options.confidence, seed=options.seed)
 

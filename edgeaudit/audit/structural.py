@@ -141,10 +141,11 @@ def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSpl
 
 
 def run_identifiability(store: StoredActivations, split: SentenceSplit, settings: StructuralSettings, *,
-                        bar: bool = False) -> dict:
+                        bar: bool = False, replicates: int = 1000, confidence: float = 0.95) -> dict:
     """Per hidden_state layer: direct and linear-map identifiability against hidden_state_0 (Brunner et al. 2020).
 
-    The linear map is fitted on the training sentences and scored on the disjoint test sentences.
+    Both are scored on the split's held-out test sentences only (the linear map is fitted on its training
+    sentences, disjoint), with a bootstrap CI over those sentences; ``sentences`` says how many each used.
     """
     everything = split.train + split.test
     inputs_test, inputs_all = layer_parts(store, 0, split.test, everything)
@@ -152,14 +153,23 @@ def run_identifiability(store: StoredActivations, split: SentenceSplit, settings
     score_idx = list(range(len(split.train), len(everything)))
     direct: list[float | None] = []
     linear: list[float | None] = []
+    direct_ci: list[list[float]] = []
+    linear_ci: list[list[float]] = []
+    ci = {"replicates": replicates, "confidence": confidence, "seed": settings.seed}
     with threadpool_limits(limits=1, user_api="blas"), \
             progress_bar(store.num_layers, "identifiability", bar, unit="layer") as shown:
         for layer in range(store.num_layers):
             shown.update(1)
             vectors = layer_sentences(store, layer, everything)
             test_vectors = [vectors[i] for i in score_idx]
-            direct.append(float(token_identifiability(inputs_test, test_vectors).rate))
-            linear.append(float(linear_token_identifiability(
-                inputs_all, vectors, fit_idx=fit_idx, score_idx=score_idx, alpha=settings.identifiability_alpha,
-            ).rate))
-    return {"direct": direct, "linear": linear}
+            plain = token_identifiability(inputs_test, test_vectors)
+            mapped = linear_token_identifiability(
+                inputs_all, vectors, fit_idx=fit_idx, score_idx=score_idx, alpha=settings.identifiability_alpha)
+            direct.append(float(plain.rate))
+            linear.append(float(mapped.rate))
+            direct_ci.append([x if np.isfinite(x) else None for x in plain.interval(**ci)])
+            linear_ci.append([x if np.isfinite(x) else None for x in mapped.interval(**ci)])
+    return {"direct": direct, "linear": linear, "direct_ci": direct_ci, "linear_ci": linear_ci,
+            "sentences": {"scored": len(split.test), "fitted_on": len(split.train),
+                          "which": "the held-out test sentences of the structural split (the linear map is fitted "
+                                   "on its training sentences)"}}

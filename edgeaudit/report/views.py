@@ -355,8 +355,10 @@ def striking_findings(document: dict[str, Any]) -> dict[str, str]:
     if flagged:
         evidence = (flagged.get("evidence") or {}).get("correspondence") or {}
         share = _number(evidence.get("rollout_self_share"))
-        where = (f"at layer {evidence.get('layer')} only {share:.0%} of a position's vector comes from its own token"
-                 if share is not None else "its layer's positions no longer stand for their tokens")
+        ci = evidence.get("rollout_self_share_ci") or []
+        within = f" (CI {ci[0]:.0%}–{ci[1]:.0%})" if len(ci) == 2 else ""
+        where = (f"at layer {evidence.get('layer')} only {share:.0%}{within} of a position's vector comes from its own "
+                 "token" if share is not None else "its layer's positions no longer stand for their tokens")
         findings["unwarranted-assumption"] = (f"“{flagged['text']}” scores {fmt(flagged['score'], 2)} "
                                               f"(by scores alone: {flagged.get('score_verdict') or '?'}), but {where}.")
     return findings

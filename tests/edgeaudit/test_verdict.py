@@ -155,6 +155,36 @@ def test_correspondence_rule_tests_the_named_signal(signal, layer, flagged):
         assert made.verdict == "supported" and made.score_verdict is None
 
 
+@pytest.mark.parametrize(
+    ("share", "ci", "decision", "verdict"),
+    [
+        (0.24, (0.235, 0.245), "fails", "unwarranted-assumption"),  # reliably below the 0.25 floor
+        (0.249, (0.241, 0.257), "undecided", "inconclusive"),  # a hair below, CI straddles: no cliff
+        (0.251, (0.243, 0.259), "undecided", "inconclusive"),  # a hair above: the same answer
+        (0.26, (0.255, 0.265), "holds", "supported"),
+        (0.249, None, "fails", "unwarranted-assumption"),  # without a CI the point value decides, as before
+    ],
+)
+def test_correspondence_decides_on_the_signal_ci_not_its_mean(share, ci, decision, verdict):
+    thresholds = VerdictThresholds()
+    layer = LayerCorrespondence(layer=3, rollout_self_share=share, identifiability=0.99, rollout_ci=ci,
+                                sentences={"rollout": "all 415 extracted sentences (7,000 words)"})
+    made = flag_correspondence(decide(claim(margins={"offset": (0.5, 0.45, 0.55)}), thresholds), layer, thresholds)
+    evidence = made.evidence["correspondence"]
+    assert evidence["decision"] == decision and made.verdict == verdict
+    assert evidence["rollout_self_share_ci"] == (None if ci is None else list(ci))
+    assert evidence["sentences"]["rollout"].startswith("all 415")
+    if decision == "undecided":
+        assert made.finding == "correspondence-undecided" and "straddles 0.25" in made.reason
+
+
+def test_an_undecided_layer_leaves_a_non_supported_verdict_alone():
+    thresholds = VerdictThresholds()
+    layer = LayerCorrespondence(layer=3, rollout_self_share=0.25, identifiability=0.99, rollout_ci=(0.24, 0.26))
+    artifact = decide(claim(margins={"offset": (0.01, -0.02, 0.03)}), thresholds)
+    assert flag_correspondence(artifact, layer, thresholds).verdict == "artifact"
+
+
 def test_bad_threshold_options_are_user_errors():
     with pytest.raises(EdgeAuditError, match="--correspondence-signal"):
         VerdictThresholds(correspondence_signal="vibes")

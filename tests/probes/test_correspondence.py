@@ -122,3 +122,15 @@ def test_correspondence_curve_reports_both_signals_per_layer():
     assert payload["identifiability_direct"] == [1.0, None]
     with pytest.raises(ValueError, match="layers"):
         correspondence_curve(inputs, layers, fit_idx=[0], score_idx=[1], self_share=np.ones(3))
+
+
+def test_identifiability_interval_resamples_sentences_and_brackets_the_rate():
+    rng = np.random.default_rng(7)
+    inputs = distinct_sentences(60, seed=7)
+    noisy = [x + rng.normal(scale=1.2, size=x.shape) for x in inputs]
+    result = token_identifiability(inputs, noisy)
+    assert result.sentence_identified.sum() == result.identified
+    assert result.sentence_words.sum() == result.num_words
+    low, high = result.interval(replicates=400, seed=0)
+    assert low < result.rate < high and high - low < 0.3
+    assert "sentence_identified" not in result.to_dict()

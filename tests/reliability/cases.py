@@ -375,7 +375,7 @@ ISSUE_18_CASES = [
          Fails(("cats.csv: no category for any of the", "builtin:concepts")),
          audit("--probes", "property", "--categories", "cats.csv"), files={"cats.csv": "word,category\nzzyzx,a\n"}),
     Case("categories-single-category", "categories",
-         Fails(("cats.csv: all 12 usable concepts are in one category 'animal'", "at least 2")),
+         Fails(("cats.csv: all 12 usable concepts with a category are in one category 'animal'", "at least 2")),
          audit("--probes", "property", "--categories", "cats.csv", "--folds", "2"),
          files={"cats.csv": "word,category\n" + "".join(f"{w},animal\n" for w in CONCEPT_WORDS)}),
     Case("conllu-no-sentence-left-after-runtime-skips", "conllu",

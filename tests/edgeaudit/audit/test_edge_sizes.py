@@ -25,14 +25,16 @@ def test_one_sentence_audit_states_what_cannot_be_estimated(tiny_bundle, tmp_pat
     norms += "rock,0,0\ndog_(toy),9,9\n"  # a featureless concept and a second concept named by the word dog
     (tmp_path / "n.csv").write_text(norms, encoding="utf-8")
     document = run_audit(tiny_bundle("bert"), tmp_path / "out",
-                         AuditOptions(data=str(tmp_path / "one.conllu"), norms=str(tmp_path / "n.csv"), **FAST))
+                         AuditOptions(data=str(tmp_path / "one.conllu"), norms=str(tmp_path / "n.csv"),
+                                                norm_targets="value", **FAST))
     reason = document["probes"]["not_estimated"]["structural"]
     assert reason.startswith("too few instances: 1 extracted sentence(s)")
     assert document["claims"] and all(c["verdict"] and c["reason"] for c in document["claims"])
     assert all(c["verdict"] == "inconclusive" for c in document["claims"] if c["kind"] == "attention-head")
     norms_section = document["probes"]["property"]["norms"]
-    assert norms_section["skipped_by_kind"] == {"no-features": 1, "duplicate-word": 1}
+    assert norms_section["skipped_by_kind"] == {"no-features": 1}  # dog (toy) is kept apart from dog, by sense
     assert any("rock" in line for line in norms_section["skipped"])
+    assert document["probes"]["property"]["conventions"]["ambiguous_words"] == 1
 
 
 def test_no_sentence_left_after_runtime_skips_fails_in_one_line(tiny_bundle, tmp_path):
