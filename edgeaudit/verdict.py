@@ -32,6 +32,7 @@ All thresholds are explicit and echoed into ``audit.json``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -301,12 +302,25 @@ def correspondence_failure(layer: LayerCorrespondence, thresholds: VerdictThresh
     return f"at the input of layer {layer.layer} positions no longer correspond to their tokens ({why})"
 
 
-def flag_correspondence(claim: Claim, layer: LayerCorrespondence, thresholds: VerdictThresholds) -> Claim:
+def flag_correspondence(claim: Claim, layer: LayerCorrespondence, thresholds: VerdictThresholds,
+                        fold_layers: Sequence[LayerCorrespondence] = ()) -> Claim:
     """Attach both signals (values, CIs, sentences) and the decision; a failing layer overrides the verdict with
-    ``unwarranted-assumption``, an undecided one turns ``supported`` into ``inconclusive``."""
+    ``unwarranted-assumption``, an undecided one turns ``supported`` into ``inconclusive``.
+
+    ``fold_layers`` are the other layers the cross-fitted folds chose their winners in. When the decision there
+    differs from the named layer's — near-tied heads in layers 2 and 3 on either side of the floor — which layer
+    the claim is about is itself a coin toss, so the decision is ``undecided`` rather than the named layer's.
+    """
     state, why = correspondence_decision(layer, thresholds)
+    others = {other.layer: correspondence_decision(other, thresholds)[0] for other in fold_layers
+              if other.layer != layer.layer}
+    disagree = sorted(n for n, other_state in others.items() if other_state != state)
+    if disagree and state != "undecided":
+        listed = ", ".join(f"{n} ({others[n]})" for n in disagree)
+        why = f"{why or 'holds'} at layer {layer.layer}, but the cross-fitted folds also chose winners in layer {listed}"
+        state = "undecided"
     claim.evidence["correspondence"] = {**layer.to_dict(), "signal_tested": thresholds.correspondence_signal,
-                                        "decision": state}
+                                        "decision": state, "fold_layers": {str(n): s for n, s in others.items()}}
     if state == "fails":
         claim.score_verdict = claim.verdict
         claim.verdict = "unwarranted-assumption"

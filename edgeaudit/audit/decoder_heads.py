@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeaudit.audit.head_claims import ClaimContext, selection_evidence, settle
+from edgeaudit.audit.head_claims import ClaimContext, check_correspondence, selection_evidence, settle
 from edgeaudit.bundle import Bundle
 from edgeaudit.probes.selection import CrossFit, cross_fit
 from edgeaudit.runtime import ModelSession, SessionOptions
 from edgeaudit.runtime.alignment import WordTokenizer
-from edgeaudit.verdict import Claim, ControlScore, flag_correspondence
+from edgeaudit.verdict import Claim, ControlScore
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def _head_claim(claim_id: str, text: str, scores: np.ndarray, layer: int, head: 
                   evidence={"selection": selection_evidence(float(real.mean()), held, names, fits,
                                                             ctx.selection_folds)})
     settle(claim, margins, in_sample, ctx)
-    flag_correspondence(claim, ctx.correspondence[layer], ctx.thresholds)
+    check_correspondence(claim, layer, ctx)
     return claim
 
 

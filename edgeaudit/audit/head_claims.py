@@ -105,6 +105,14 @@ def settle(claim: Claim, margins: dict[str, tuple[float, ...]], in_sample: dict[
     return claim
 
 
+def check_correspondence(claim: Claim, layer: int, ctx: ClaimContext) -> Claim:
+    """The token-correspondence rule at the claim's layer, and at the layers its cross-fitted folds chose."""
+    choices = (claim.evidence.get("selection") or {}).get("fold_choices") or []
+    chosen = sorted({int(str(name).split(".")[0]) for name in choices} - {layer})
+    return flag_correspondence(claim, ctx.correspondence[layer], ctx.thresholds,
+                               [ctx.correspondence[n] for n in chosen if 0 <= n < len(ctx.correspondence)])
+
+
 _TARGET = {"dependent_to_head": ("head", "dependent"), "head_to_dependent": ("dependent", "head")}
 
 
@@ -176,7 +184,7 @@ def head_claims(real: RelationalStatistics, ctx: ClaimContext, *, min_count: int
             if nonce_result is not None and relation in nonce_result.relations:
                 nonce_score = float(nonce_result.accuracy(relation, direction)[layer, head])
                 claim.evidence["nonce"] = {"score": nonce_score, "drop": accuracy - nonce_score}
-            flag_correspondence(claim, ctx.correspondence[layer], ctx.thresholds)
+            check_correspondence(claim, layer, ctx)
             claims.append(claim)
     return claims
 
@@ -242,6 +250,6 @@ def tree_claims(real: RelationalStatistics, sentences, ctx: ClaimContext, *,
                       score_ci=ctx.interval(correct, edges), subject=subject,
                       evidence={"selection": selection_evidence(score, held, names, fits, ctx.selection_folds)})
         settle(claim, margins, in_sample, ctx)
-        flag_correspondence(claim, ctx.correspondence[subject["layer"]], ctx.thresholds)
+        check_correspondence(claim, subject["layer"], ctx)
         claims.append(claim)
     return claims

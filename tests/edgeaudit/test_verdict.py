@@ -209,3 +209,19 @@ def test_claim_json_has_no_nan():
     made = claim(controls=[ControlScore("offset", float("nan"))])
     data = made.to_dict()
     assert data["controls"][0]["score"] is None
+
+
+def test_folds_choosing_heads_on_both_sides_of_the_floor_make_the_layer_undecided():
+    """The near-tie case: the named head sits in layer 3 (fails), but the folds also chose heads in layer 2 (holds);
+    which layer the claim is about is a coin toss, so it must not be unwarranted-assumption because of it."""
+    thresholds = VerdictThresholds()
+    layer2 = LayerCorrespondence(layer=2, rollout_self_share=0.29, identifiability=1.0, rollout_ci=(0.285, 0.295))
+    layer3 = LayerCorrespondence(layer=3, rollout_self_share=0.16, identifiability=1.0, rollout_ci=(0.155, 0.165))
+    made = flag_correspondence(decide(claim(margins={"offset": (0.5, 0.45, 0.55)}), thresholds), layer3, thresholds,
+                               [layer2])
+    assert made.verdict == "inconclusive" and made.finding == "correspondence-undecided"
+    assert made.evidence["correspondence"]["fold_layers"] == {"2": "holds"}
+    assert "folds also chose winners in layer 2 (holds)" in made.reason
+    agreeing = flag_correspondence(decide(claim(margins={"offset": (0.5, 0.45, 0.55)}), thresholds), layer3,
+                                   thresholds, [layer3])
+    assert agreeing.verdict == "unwarranted-assumption"
