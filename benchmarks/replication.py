@@ -36,9 +36,21 @@ PROBES = "attention,tree,structural,correspondence"
 VERDICTS = ("supported", "inconclusive", "artifact", "unwarranted-assumption")
 
 
+def _point_rule_fails(correspondence: dict[str, Any] | None, thresholds: dict[str, Any]) -> bool:
+    """The token-correspondence rule before issue 16: the named layer's corpus mean against the floor."""
+    if not correspondence:
+        return False
+    signal = correspondence.get("signal_tested", "rollout")
+    share, ident = correspondence.get("rollout_self_share"), correspondence.get("identifiability")
+    rollout = signal in ("rollout", "both") and share is not None and share < thresholds["min_rollout_self_share"]
+    lost = signal in ("identifiability", "both") and ident is not None and ident < thresholds["min_identifiability"]
+    return rollout or lost
+
+
 def legacy_verdict(claim: dict[str, Any], thresholds: dict[str, Any]) -> str:
     """The score verdict of the rule before issue 16, from what audit.json records of the claim."""
-    if claim["verdict"] == "unwarranted-assumption":
+    if claim["verdict"] == "unwarranted-assumption" or \
+            _point_rule_fails((claim.get("evidence") or {}).get("correspondence"), thresholds):
         return "unwarranted-assumption"
     if claim["n"] < thresholds["min_instances"]:
         return "inconclusive"
