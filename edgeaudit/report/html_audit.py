@@ -106,13 +106,16 @@ def property_section(document: dict[str, Any], figures: Figures) -> str:
              "model's knowledge (shuffled pairs, random or rotated norms, random embeddings, the random-init twin, "
              "copying the nearest neighbour's norms, the category mean); a score no higher than a control's is "
              "explained by the dataset's geometry, not by the model.</p>"]
+    conventions = views.property_conventions(document)
+    if conventions:
+        parts.append(key_values(conventions))
     for layer in layers:
         if not layer.metrics:
             continue
         parts.append(f"<h3>Layer {esc(layer.layer)} ({esc(layer.norms)})</h3>")
         parts.append(figures.figure(f"property scores, layer {layer.layer}", lambda layer=layer: plots.property_figure(layer),
                                     "Bars: mean over concepts; whiskers: 95% bootstrap CI."))
-        names = [bar.name for bar in layer.metrics[0].bars]
+        names = list(dict.fromkeys(bar.name for metric in layer.metrics for bar in metric.bars))  # every metric's
         rows = []
         for name in names:
             row = [name.replace("_", " ")]

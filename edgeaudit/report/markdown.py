@@ -69,13 +69,14 @@ def _audit_property(document: dict[str, Any]) -> str:
     for layer in views.property_layers(document):
         for metric in layer.metrics:
             real = next((b for b in metric.bars if b.real), None)
-            controls = [b for b in metric.bars if not b.real and b.estimate is not None]
+            controls = [b for b in metric.bars if not b.real and not b.evidence and b.estimate is not None]
             top = max(controls, key=lambda b: b.estimate) if controls else None
             rows.append([layer.layer, metric.metric, views.fmt(real.estimate if real else None),
                          "—" if top is None else f"{top.name} ({views.fmt(top.estimate)})", views.fmt(metric.chance)])
     if not rows:
         return ""
-    return ("## Property inference: model vs its strongest control\n\n"
+    conventions = "".join(f"- {label}: {value}\n" for label, value in views.property_conventions(document))
+    return ("## Property inference: model vs its strongest control\n\n" + (conventions + "\n" if conventions else "")
             + md_table(["layer", "metric", "model", "strongest control", "chance"], rows, (2, 4)))
 
 

@@ -188,7 +188,7 @@ def property_figure(layer: PropertyLayer, ncols: int = 3) -> bytes:
     axes = figure.subplots(nrows, ncols, squeeze=False)
     for index, (ax, metric) in enumerate(zip(axes.flat, metrics, strict=False)):
         bars = metric.bars
-        controls = [b for b in bars if not b.real and b.estimate is not None]
+        controls = [b for b in bars if not b.real and not b.evidence and b.estimate is not None]
         strongest = max(controls, key=lambda b: b.estimate).name if controls else None
         ys = list(range(len(bars)))[::-1]
         values = [b.estimate or 0.0 for b in bars]

@@ -284,6 +284,7 @@ class Bar:
     high: float | None
     real: bool = False
     description: str = ""
+    evidence: bool = False  # shown, but not a rival explanation (nonsense norms, category-held-out split)
 
 
 @dataclass
@@ -305,8 +306,9 @@ def _bar(name: str, scores: dict[str, Any], metric: str, *, real: bool = False) 
     estimate = _number(interval.get("estimate"))
     if estimate is None:
         estimate = _number((scores.get("means") or {}).get(metric))
+    evidence = "cannot_tell_sense_from_nonsense" in scores or str(scores.get("splits", "")).startswith("category-held-out")
     return Bar(name, estimate, _number(interval.get("low")), _number(interval.get("high")), real,
-               scores.get("description", ""))
+               scores.get("description", ""), evidence)
 
 
 def property_layers(document: dict[str, Any]) -> list[PropertyLayer]:
@@ -324,10 +326,33 @@ def property_layers(document: dict[str, Any]) -> list[PropertyLayer]:
         for metric in metrics:
             bars = [_bar("model", real, metric, real=True)]
             bars += [_bar(name, scores, metric) for name, scores in controls.items()
-                     if metric in (scores.get("means") or {})]
+                     if metric in (scores.get("means") or {}) and metric not in (scores.get("uninformative") or {})]
             panels.append(PropertyMetric(metric, _number(chance.get(metric)), bars))
         out.append(PropertyLayer(str(layer), norms, panels))
     return out
+
+
+def property_conventions(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """How the norms were read (label, value): targets, feature filter, senses, categories, template."""
+    section = (document.get("probes") or {}).get("property") or {}
+    conventions = section.get("conventions")
+    if not conventions:
+        return []
+    norms = section.get("norms") or {}
+    rows = [("norms", f"{norms.get('name', '?')}: {norms.get('concepts', '?')} concepts × {norms.get('features', '?')} "
+                      f"features, {conventions.get('targets')} targets"),
+            ("features kept", f"listed for ≥ {conventions.get('min_feature_concepts')} concepts "
+                              f"({conventions.get('features_kept')} kept)"),
+            ("senses", f"{conventions.get('ambiguous_words', 0)} words with several senses, kept apart")]
+    categories = conventions.get("categories")
+    if categories:
+        rows.append(("categories", f"{categories.get('with_category')} concepts with one, {categories.get('without')} "
+                                   "without (category controls only)"))
+    rows.append(("concept input", str(conventions.get("template"))))
+    left_out = section.get("left_out") or []
+    if left_out:
+        rows.append(("left out", f"{len(left_out)} concept{'' if len(left_out) == 1 else 's'} (reasons in audit.json)"))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------- audit: findings
@@ -356,9 +381,10 @@ def striking_findings(document: dict[str, Any]) -> dict[str, str]:
         evidence = (flagged.get("evidence") or {}).get("correspondence") or {}
         share = _number(evidence.get("rollout_self_share"))
         ci = evidence.get("rollout_self_share_ci") or []
-        within = f" (CI {ci[0]:.0%}–{ci[1]:.0%})" if len(ci) == 2 else ""
-        where = (f"at layer {evidence.get('layer')} only {share:.0%}{within} of a position's vector comes from its own "
-                 "token" if share is not None else "its layer's positions no longer stand for their tokens")
+        shown = f"{share:.1%} (CI {ci[0]:.1%}–{ci[1]:.1%})" if share is not None and len(ci) == 2 else \
+            f"{share:.0%}" if share is not None else ""
+        where = (f"at layer {evidence.get('layer')} only {shown} of a position's vector comes from its own token"
+                 if share is not None else "its layer's positions no longer stand for their tokens")
         findings["unwarranted-assumption"] = (f"“{flagged['text']}” scores {fmt(flagged['score'], 2)} "
                                               f"(by scores alone: {flagged.get('score_verdict') or '?'}), but {where}.")
     return findings
