@@ -2,9 +2,11 @@
 
 The corpus is processed in chunks of ``shard_sentences`` sentences in input order. Within a chunk the
 sentences are aligned, length-bucketed into batches and run; each batch is pooled to word level, handed to
-every collector and dropped. Word hidden states of a chunk are put back into input order and written as one
-store shard. Memory is bounded by one chunk of word hidden states plus one batch of attention, whatever the
-corpus size.
+every collector and dropped. Word hidden states of a chunk are copied, in input order, into one shard buffer
+that is reused from chunk to chunk, and written from it as one store shard. Memory is bounded by one chunk of
+word hidden states plus one batch of attention, whatever the corpus size; reusing the buffer (instead of
+keeping every sentence's array and concatenating them per layer) also keeps the allocator from holding a
+second chunk's worth of freed memory, which made peak RSS creep up with the number of chunks.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def default_shard_sentences(num_layers: int, hidden_size: int, shard_mb: float =
 @dataclass
 class _ChunkResult:
     skipped: list[SkippedSentence] = field(default_factory=list)
-    hidden: dict[int, np.ndarray] = field(default_factory=dict)  # input index -> [layer, word, hidden]
+    word_start: dict[int, int] = field(default_factory=dict)  # input index -> its first row in ``hidden``
+    hidden: np.ndarray | None = None  # [layer, word, hidden]: the chunk's words in input order (a buffer view)
     tokens: dict[int, int] = field(default_factory=dict)  # input index -> subtokens
     batches: int = 0
 
@@ -57,9 +60,12 @@ class _Runner:
         self.pad_id = int(manifest.tokenizer["pad_token_id"])
         self.attention_taps, self.hidden_taps = manifest.attention_taps, manifest.hidden_state_taps
         self.heads_x_layers = manifest.num_layers * manifest.num_heads
+        self.hidden_size = manifest.hidden_size
+        self._buffer: np.ndarray | None = None  # [layer, word capacity, hidden], reused by every chunk
 
     def close(self) -> None:
         """Close the session if one was opened (its memory goes back before the caller's next stage)."""
+        self._buffer = None
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -82,6 +88,10 @@ class _Runner:
                 self.progress.update(1)
             else:
                 aligned.append((index, outcome))
+        if keep_hidden:
+            starts = np.concatenate([[0], np.cumsum([a.n_words for _, a in aligned])]).astype(int)
+            result.word_start = {index: int(row) for (index, _), row in zip(aligned, starts[:-1], strict=True)}
+            result.hidden = self._shard_buffer(int(starts[-1]))
         lengths = [alignment.n_tokens for _, alignment in aligned]
         cost = self.heads_x_layers if ATTENTION in needs else 0
         for members in plan_batches(lengths, self.batch, attention_floats_per_seq2=cost):
@@ -91,10 +101,19 @@ class _Runner:
             for sentence in batch:
                 result.tokens[sentence.index] = sentence.n_tokens
                 if keep_hidden:
-                    result.hidden[sentence.index] = sentence.hidden
+                    row = result.word_start[sentence.index]
+                    result.hidden[:, row:row + sentence.hidden.shape[1]] = sentence.hidden
             result.batches += 1
             self.progress.update(len(batch))
         return result
+
+    def _shard_buffer(self, words: int) -> np.ndarray:
+        """A ``[layer, words, hidden]`` float32 view of the reused buffer (grown when a chunk needs more)."""
+        layers = len(self.hidden_taps)
+        if self._buffer is None or self._buffer.shape[1] < words:
+            self._buffer = None  # free the old one before allocating the new one
+            self._buffer = np.empty((layers, max(words + words // 8, 1), self.hidden_size), dtype=np.float32)
+        return self._buffer[:, :words]
 
     def _run_batch(self, members: list[tuple[int, Alignment]], chunk: Sequence[SentenceInput], start: int,
                    needs: frozenset[str]) -> WordBatch:
@@ -135,18 +154,19 @@ def _check_finite(outputs: dict[str, np.ndarray], names: list[str], row: int, n:
 
 def _shard_record(shard: int, chunk: Sequence[SentenceInput], start: int, result: _ChunkResult,
                   num_layers: int, hidden_size: int) -> tuple[ShardRecord, list[np.ndarray]]:
-    """The chunk's extracted sentences in input order: record plus per-layer [word, hidden] arrays."""
-    order = sorted(result.hidden)
-    offsets = np.concatenate([[0], np.cumsum([result.hidden[i].shape[1] for i in order])]).astype(int).tolist()
+    """The chunk's extracted sentences in input order: record plus per-layer [word, hidden] arrays (views of the
+    chunk's buffer: contiguous, written before the next chunk reuses it)."""
+    order = sorted(result.word_start)
+    words = 0 if result.hidden is None else result.hidden.shape[1]
+    offsets = [result.word_start[i] for i in order] + [words]
     record = ShardRecord(
         shard=shard, sentence_ids=[chunk[i - start].sent_id for i in order], sentence_index=order,
         word_offsets=offsets, tokens=sum(result.tokens.values()),
         skipped=[asdict(skip) for skip in result.skipped],
     )
-    if not order:  # every sentence of the chunk was skipped
+    if not order or result.hidden is None:  # every sentence of the chunk was skipped
         return record, [np.zeros((0, hidden_size), np.float32) for _ in range(num_layers)]
-    stacked = [result.hidden[i] for i in order]  # each [layer, word, hidden]
-    return record, [np.concatenate([h[layer] for h in stacked], axis=0) for layer in range(stacked[0].shape[0])]
+    return record, [result.hidden[layer] for layer in range(result.hidden.shape[0])]
 
 
 def _resumed_sentences(store, collectors: Sequence[object], chunk_size: int, total: int) -> int:
