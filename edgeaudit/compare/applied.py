@@ -87,9 +87,13 @@ def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOpt
 def applied_property(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
                      notes: list[str]) -> dict[tuple[int, str], float]:
     """(layer, metric) -> score of the reference-fitted mapper fed the variant's concept vectors."""
-
     from edgeaudit.audit.property_stage import load_property_data
-    from edgeaudit.probes.property import PROBE_METRICS, concept_kfold, cross_validated_predictions, make_mapper
+    from edgeaudit.probes.property import (
+        PROBE_METRICS,
+        concept_kfold,
+        cross_validated_predictions,
+        make_mapper,
+    )
     from edgeaudit.probes.property.crossval import score_predictions
     from edgeaudit.probes.property.metrics import EvalContext
 

@@ -91,3 +91,13 @@ def test_training_thresholds_maximise_training_f1_and_never_see_test_concepts():
     own = training_thresholds(Ridge().fit(data.X[train], Y[train]).predict(data.X[train]), Y[train])
     np.testing.assert_allclose(folds.thresholds[test], np.tile(own, (len(test), 1)))
     assert cross_validated_predictions(data.X, data.Y, Ridge(), splits).thresholds is None  # not binary
+
+
+def test_applied_inputs_are_fed_to_mappers_fitted_on_the_reference():
+    data = planted_linear(n=40, dim=5, features=3)
+    splits = concept_kfold(40, 4, seed=0)
+    shifted = data.X + 1.0
+    applied = cross_validated_predictions(data.X, data.Y, Ridge(), splits, X_apply=shifted).P
+    train, test = splits.folds[0]
+    expected = Ridge().fit(data.X[train], data.Y[train]).predict(shifted[test])
+    np.testing.assert_allclose(applied[test], expected)
