@@ -137,6 +137,11 @@ def load_property_data(options: AuditOptions) -> PropertyData:
                              hint="fill in the blanks, or use a table without missing cells")
     _as_targets(norms, spec, options.norm_targets)
     dropped, note = _frequent_features(norms, spec, options.min_feature_concepts)
+    if len(norms.features) < 2:
+        raise EdgeAuditError(
+            f"{spec}: only 1 feature ({norms.features[0]!r}) is left; property claims compare each concept's "
+            "feature vector (neighbours, precision, Spearman) and need at least 2 features",
+            hint="name more value columns with --norm-columns, or lower --min-feature-concepts")
     left_out += dropped
     if note:
         norms.notes.append(note)

@@ -51,7 +51,7 @@ def audit_command(bundle_dir: str, out_dir: str, quiet: bool, overwrite: bool, a
       edgeaudit audit ./bundles/minilm --twin ./bundles/minilm-random --data ewt-test.conllu --out ./audit
       edgeaudit audit ./bundles/minilm --norms mcrae.csv --categories supersenses.tsv --probes property --out ./a
       edgeaudit audit ./bundles/smollm2 --norms mcrae.csv --concept-template "This is a {word}." --probes property --out ./a
-      edgeaudit audit ./bundles/minilm --norms concreteness.txt --norm-targets value --norm-columns Conc.M --probes property --out ./a
+      edgeaudit audit ./bundles/minilm --norms binder.csv --norm-targets value --norm-columns Vision,Audition,Touch --probes property --out ./a
     """
     from edgeaudit.audit.run import run_audit
 

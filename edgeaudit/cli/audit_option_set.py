@@ -72,7 +72,7 @@ OPTIONS: tuple[tuple[str, Callable], ...] = (
              "for every norm set; a table of ratings needs value.")),
     ("norm_columns", click.option(
         "--norm-columns", help="Value column(s) of the norms, comma-separated: the one value column of a long "
-                               "table (e.g. Prod_Freq) or the feature columns of a wide one (e.g. Conc.M). "
+                               "table (e.g. Prod_Freq) or the feature columns of a wide one (e.g. Vision,Audition). "
                                "Default: detected.")),
     ("min_feature_concepts", click.option(
         "--min-feature-concepts", type=click.IntRange(min=1), default=5, show_default=True,

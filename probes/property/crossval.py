@@ -178,6 +178,10 @@ def score_predictions(
         if spec.binary_only and not binary:
             scores.skipped[spec.name] = "needs binary (0/1) norms"
             continue
+        if spec.unit == "concept" and Y.shape[1] < 2:  # e.g. one concreteness rating per word
+            scores.skipped[spec.name] = ("needs at least 2 features: a one-feature vector has no direction to "
+                                         "compare and nothing to rank")
+            continue
         scores.per_unit[spec.name] = np.asarray(spec.score(P, Y, context), dtype=float)
         scores.units[spec.name] = spec.unit
     return scores

@@ -71,15 +71,33 @@ def candidate_mask(groups: np.ndarray | None, n: int) -> np.ndarray:
     return groups[:, None] == groups[None, :]
 
 
+BLOCK_ENTRIES = 1 << 22
+"""Similarities computed at once (32 MB of float64): a [concept, candidate] matrix of 40,000 concepts (Brysbaert's
+norms) would take 12.8 GB, so rows are ranked in blocks (and per fold when candidates are the fold's)."""
+
+
+def row_blocks(n_rows: int, n_columns: int) -> list[slice]:
+    """Row slices of at most ``BLOCK_ENTRIES`` entries each (at least one row)."""
+    step = max(1, BLOCK_ENTRIES // max(n_columns, 1))
+    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
+
 def neighbour_ranks(P: np.ndarray, Y: np.ndarray, *, groups: np.ndarray | None = None) -> np.ndarray:
     """Rank (1 = best, ties pessimistic) of each concept's own gold vector among its candidates: ``[concept]``.
 
     ``groups[i]`` is the fold of concept ``i`` (candidates = same fold) or ``None`` (candidates = all).
+    Computed block by block, so memory does not grow with the square of the number of concepts.
     """
-    sim = cosine_matrix(P, Y)  # [concept, candidate]
-    own = np.diag(sim)[:, None]  # [concept, 1]
-    at_least_as_close = (sim >= own) & candidate_mask(groups, len(P))
-    return at_least_as_close.sum(axis=1)
+    ranks = np.zeros(len(P), dtype=np.int64)
+    members = [np.arange(len(P))] if groups is None else \
+        [np.flatnonzero(np.asarray(groups) == g) for g in np.unique(groups)]
+    for rows in members:
+        gold = Y[rows]
+        for block in row_blocks(len(rows), len(rows)):
+            sim = cosine_matrix(P[rows[block]], gold)  # [concept in block, candidate]
+            own = sim[np.arange(sim.shape[0]), np.arange(block.start, block.stop)][:, None]
+            ranks[rows[block]] = (sim >= own).sum(axis=1)
+    return ranks
 
 
 def neighbour_score(
@@ -91,7 +109,11 @@ def neighbour_score(
 
 def neighbour_chance(k: int, *, groups: np.ndarray | None, n: int) -> float:
     """Expected neighbour score@k of a prediction unrelated to the gold vectors: mean of ``min(k, m) / m``."""
-    m = candidate_mask(groups, n).sum(axis=1)  # [concept] candidate counts
+    if groups is None:
+        m = np.full(n, n)
+    else:
+        _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+        m = counts[inverse]  # [concept] candidate counts: the size of its group
     return float(np.mean(np.minimum(k, m) / m))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from .metrics import cosine_matrix
+from .metrics import cosine_matrix, row_blocks
 
 
 class NearestNeighbourCopy(RegressorMixin, BaseEstimator):
@@ -30,8 +30,11 @@ class NearestNeighbourCopy(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:  # [concept, feature]
-        sim = cosine_matrix(np.asarray(X, dtype=float), self.X_train_)  # [concept, train_concept]
-        return self.Y_train_[np.argmax(sim, axis=1)]
+        X = np.asarray(X, dtype=float)
+        nearest = np.empty(len(X), dtype=np.int64)
+        for block in row_blocks(len(X), len(self.X_train_)):  # bounded memory for large norm sets
+            nearest[block] = np.argmax(cosine_matrix(X[block], self.X_train_), axis=1)  # [concept, train_concept]
+        return self.Y_train_[nearest]
 
 
 class CategoryMean(RegressorMixin, BaseEstimator):

@@ -75,14 +75,19 @@ def test_a_wide_table_of_ratings_is_refused_as_binary_with_the_fix(tmp_path):
     with pytest.raises(EdgeAuditError) as info:
         load(str(path))
     assert "'Conc.M' holds ratings" in info.value.one_line() and "--norm-targets value" in info.value.one_line()
-    assert load(str(path), norm_targets="value").norms.features == ["Conc.M"]
+    with pytest.raises(EdgeAuditError, match="only 1 feature"):  # refused before any extraction
+        load(str(path), norm_targets="value")
+    path.write_text("Word,Conc.M,Conc.SD\n" + "".join(f"w{i},{1 + i % 4}.5,0.{i % 7 + 1}\n" for i in range(12)),
+                    encoding="utf-8")
+    assert load(str(path), norm_targets="value").norms.features == ["Conc.M", "Conc.SD"]
 
 
 def test_norm_columns_choose_the_value_column(tmp_path):
     path = tmp_path / "two.csv"
-    path.write_text("Concept,Feature,Prod_Freq,Other\n" + "".join(f"c{i},f,{i + 1},{100 - i}\n" for i in range(12)),
-                    encoding="utf-8")
+    path.write_text("Concept,Feature,Prod_Freq,Other\n" + "".join(f"c{i},{f},{i + 1},{100 - i}\n" for i in range(12)
+                                                                 for f in ("f", "g")), encoding="utf-8")
     assert load(str(path), norm_targets="value", norm_columns=("Other",)).norms.matrix[0, 0] == 100
+    assert load(str(path), norm_targets="value").norms.matrix[0, 0] == 1  # Prod_Freq detected
     with pytest.raises(EdgeAuditError, match="one value column"):
         load(str(path), norm_columns=("Prod_Freq", "Other"))
 

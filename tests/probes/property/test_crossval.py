@@ -101,3 +101,11 @@ def test_applied_inputs_are_fed_to_mappers_fitted_on_the_reference():
     train, test = splits.folds[0]
     expected = Ridge().fit(data.X[train], data.Y[train]).predict(shifted[test])
     np.testing.assert_allclose(applied[test], expected)
+
+
+def test_concept_level_metrics_are_skipped_with_a_reason_for_one_feature_norms():
+    data = planted_linear(n=40, dim=5, features=1)
+    scores = cross_validated_scores(data.X, data.Y, "ridge", concept_kfold(40, 4),
+                                    ["neighbour@1", "feature_precision", "spearman"])
+    assert scores.per_unit == {} and set(scores.skipped) == {"neighbour@1", "feature_precision", "spearman"}
+    assert "at least 2 features" in scores.skipped["spearman"]

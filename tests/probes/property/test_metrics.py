@@ -140,3 +140,32 @@ def test_feature_f1_uses_per_concept_thresholds():
     Y = np.array([[1], [1], [0], [0]], dtype=float)
     assert feature_f1(P, Y)[0] == 0.0  # nothing above the fixed 0.5
     assert feature_f1(P, Y, threshold=np.full((4, 1), 0.15))[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("folds", [None, 3])
+def test_neighbour_ranks_in_small_blocks_equal_the_dense_ranks(monkeypatch, folds):
+    """Ranks are computed block by block (bounded memory for 40,000-concept norms); tiny blocks change nothing."""
+    from edgeaudit.probes.property import metrics
+
+    rng = np.random.default_rng(5)
+    P, Y = rng.random((37, 6)), rng.random((37, 6))
+    Y[4] = Y[9]  # a tie
+    groups = None if folds is None else np.arange(37) % folds
+    sim = metrics.cosine_matrix(P, Y)
+    dense = ((sim >= np.diag(sim)[:, None]) & metrics.candidate_mask(groups, 37)).sum(axis=1)
+    monkeypatch.setattr(metrics, "BLOCK_ENTRIES", 20)
+    assert np.array_equal(metrics.neighbour_ranks(P, Y, groups=groups), dense)
+    expected_chance = np.mean(np.minimum(5, metrics.candidate_mask(groups, 37).sum(axis=1))
+                              / metrics.candidate_mask(groups, 37).sum(axis=1))
+    assert metrics.neighbour_chance(5, groups=groups, n=37) == pytest.approx(expected_chance)
+
+
+def test_nearest_neighbour_copy_in_small_blocks_copies_the_same_rows(monkeypatch):
+    from edgeaudit.probes.property import metrics
+    from edgeaudit.probes.property.predictors import NearestNeighbourCopy
+
+    rng = np.random.default_rng(6)
+    X_train, Y_train, X = rng.random((30, 4)), rng.random((30, 3)), rng.random((11, 4))
+    dense = Y_train[np.argmax(metrics.cosine_matrix(X, X_train), axis=1)]
+    monkeypatch.setattr(metrics, "BLOCK_ENTRIES", 40)
+    np.testing.assert_array_equal(NearestNeighbourCopy().fit(X_train, Y_train).predict(X), dense)
