@@ -294,14 +294,6 @@ def correspondence_decision(layer: LayerCorrespondence, thresholds: VerdictThres
     return "holds", None
 
 
-def correspondence_failure(layer: LayerCorrespondence, thresholds: VerdictThresholds) -> str | None:
-    """Why positions at this layer's input reliably no longer stand for their tokens, or None."""
-    state, why = correspondence_decision(layer, thresholds)
-    if state != "fails":
-        return None
-    return f"at the input of layer {layer.layer} positions no longer correspond to their tokens ({why})"
-
-
 def flag_correspondence(claim: Claim, layer: LayerCorrespondence, thresholds: VerdictThresholds,
                         fold_layers: Sequence[LayerCorrespondence] = ()) -> Claim:
     """Attach both signals (values, CIs, sentences) and the decision; a failing layer overrides the verdict with

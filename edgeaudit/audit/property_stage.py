@@ -73,9 +73,10 @@ def _as_targets(norms: Any, spec: str, targets: str) -> None:
     if targets == "value":
         return
     values = norms.matrix
-    if norms.layout == "wide" and not np.isin(values, (0.0, 1.0)).all():
-        column = int(np.argwhere(~np.isin(values, (0.0, 1.0)))[0][1])
-        example = values[~np.isin(values, (0.0, 1.0))][0]
+    rated = ~np.isin(values, (0.0, 1.0))  # [concept, feature]
+    if norms.layout == "wide" and rated.any():
+        row, column = np.argwhere(rated)[0]
+        example = values[row, column]
         raise EdgeAuditError(
             f"{spec}: column {norms.features[column]!r} holds ratings (e.g. {example:g}), not 0/1; binary targets "
             "would mark every rated concept as having the feature",

@@ -37,6 +37,7 @@ def builtin_concepts() -> Norms:
         categories=list(norms.categories or []),
         skipped=list(norms.skipped),
         notes=list(norms.notes),
+        layout=norms.layout,
     )
 
 

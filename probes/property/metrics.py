@@ -63,14 +63,6 @@ def cosine_matrix(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return A @ B.T
 
 
-def candidate_mask(groups: np.ndarray | None, n: int) -> np.ndarray:
-    """``[concept, candidate]`` True where the candidate is ranked for the concept (same group, or all)."""
-    if groups is None:
-        return np.ones((n, n), dtype=bool)
-    groups = np.asarray(groups)
-    return groups[:, None] == groups[None, :]
-
-
 BLOCK_ENTRIES = 1 << 22
 """Similarities computed at once (32 MB of float64): a [concept, candidate] matrix of 40,000 concepts (Brysbaert's
 norms) would take 12.8 GB, so rows are ranked in blocks (and per fold when candidates are the fold's)."""
