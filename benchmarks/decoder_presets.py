@@ -10,7 +10,7 @@ survives (and its score before → after), next-token KL, top-1 agreement and pe
 finding to test against: round-to-nearest 4-bit has been reported to destroy GPT-2's induction heads while
 GPTQ keeps them.
 
-Writes ``benchmarks/results/decoder-presets.json``; one preset at a time, each command in its own process.
+Writes ``benchmarks/results/decoder-presets.json`` (a run of some presets replaces only their rows); one preset at a time, each command in its own process.
 """
 
 from __future__ import annotations
@@ -96,8 +96,19 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(_row(preset, compare, size, seconds, rss))
         print(json.dumps(rows[-1]), flush=True)
     RESULTS.write_text(json.dumps({"model": "SmolLM2-135M-Instruct (GGUF Q4_1, dequantised)", "data": "builtin:ewt",
-                                   "sentences": args.sentences, "rows": rows}, indent=2) + "\n", encoding="utf-8")
+                                   "sentences": args.sentences, "rows": _merged(rows, args.sentences)},
+                                  indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _merged(rows: list[dict], sentences: int) -> list[dict]:
+    """This run's rows in place of the same presets' rows of the committed results (same sentence count), so
+    re-measuring one preset keeps the others' figures; rows in ``PRESETS`` order."""
+    previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
+    kept = {row["preset"]: row for row in previous.get("rows", [])} if previous.get("sentences") == sentences else {}
+    kept.update({row["preset"]: row for row in rows})
+    order = {preset: i for i, preset in enumerate(PRESETS)}
+    return sorted(kept.values(), key=lambda row: order.get(row["preset"], len(order)))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ nearest has been reported to destroy GPT-2's induction heads where GPTQ keeps th
 onnxruntime's numpy-only algorithms is a preset of its own: ``int4`` (DEFAULT: symmetric round to nearest per
 block), ``int4-rtn`` (RTN, asymmetric per block, with zero points), ``int4-kquant`` (llama.cpp's k-quant
 search for each block's scale and offset). ``int4-hqq`` (half-quadratic quantization) needs PyTorch, so it
-runs where the [export] extra is installed. GPTQ needs calibration activations fed through onnxruntime's
-neural-compressor path and is not offered yet.
+runs where the [export] extra is installed. HQQ's and k-quant's solvers run on slices of a weight
+(``compress.int4_slices``), which bounds their memory on an LLM's lm_head. GPTQ is not offered (README:
+onnxruntime's vendored GPTQ ignores excluded nodes and did not beat round to nearest when tried).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import onnx
 from edgeaudit.compress import graph_prep
 from edgeaudit.compress._quiet import quiet_onnxruntime
 from edgeaudit.compress.errors import CompressError
+from edgeaudit.compress.int4_slices import frugal_hqq_quantizer, sliced_kquant
 from edgeaudit.errors import MissingExtraError
 
 BITS = 4
@@ -77,12 +79,15 @@ def quantize_int4(model: onnx.ModelProto, preset: str = "int4",
     excluded = _unblockable(model) if algorithm in ("RTN", "k_quant") else []
     requested = [name for name in exclude or [] if name not in excluded]
     # the neural-compressor path (RTN, k-quant) prints a progress bar on stdout, which is the CLI's data channel
-    with quiet_onnxruntime(), contextlib.redirect_stdout(io.StringIO()):
+    sliced = sliced_kquant() if algorithm == "k_quant" else contextlib.nullcontext()
+    with quiet_onnxruntime(), contextlib.redirect_stdout(io.StringIO()), sliced:
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
         quantizer = MatMulNBitsQuantizer(model, bits=BITS, block_size=BLOCK_SIZE, is_symmetric=symmetric,
                                          accuracy_level=None, op_types_to_quantize=("MatMul",),
                                          algo_config=_algo_config(algorithm), nodes_to_exclude=excluded + requested)
+        if algorithm == "HQQ":  # same bytes, a fraction of the memory on an LLM's lm_head
+            quantizer.node_quantizer = frugal_hqq_quantizer(quantizer.algo_config)
         quantizer.process()
     result = quantizer.model.model if hasattr(quantizer.model, "model") else quantizer.model
     converted = graph_prep.count_op(result, "MatMulNBits")
