@@ -41,7 +41,9 @@ from edgeaudit.verdict import Claim, ControlScore
 class SequenceSettings:
     sequences: int = 64
     half: int = 24  # random tokens before the repeat; sequences hold 2 × half content tokens
-    batch: int = 4  # sequences per run: a decoder fetches every attention map and its vocabulary-wide logits
+    # sequences per run: a decoder fetches every attention map and its vocabulary-wide logits; 2 rather than 4
+    # keeps SmolLM2 41 MB lower at the same speed and the same scores (sequences are equal-length, unpadded)
+    batch: int = 2
     seed: int = 0
 
 

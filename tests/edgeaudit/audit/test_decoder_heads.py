@@ -113,6 +113,10 @@ def test_measure_heads_on_a_tiny_decoder(tiny_bundle):
     assert result.in_context_gain is not None and result.in_context_gain.shape == (6,)
     again = measure_heads(bundle, settings)
     assert np.array_equal(again.prefix_matching, result.prefix_matching)  # seeded
+    one_by_one = measure_heads(bundle, SequenceSettings(sequences=6, half=5, batch=1))
+    for name in ("previous", "prefix_matching", "prefix_matching_control", "sink", "in_context_gain"):
+        # the batch size is a memory setting only: the sequences are equal-length and unpadded
+        np.testing.assert_allclose(getattr(one_by_one, name), getattr(result, name), rtol=0, atol=1e-6)
 
 
 def test_audit_adds_decoder_claims_for_causal_models_only(tiny_bundle, tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgeaudit.bundle import load_bundle
-from edgeaudit.runtime.session import ModelSession, release_freed_memory
+from edgeaudit.runtime.session import ModelSession, map_large_blocks, release_freed_memory
 
 
 def _batch() -> tuple[np.ndarray, np.ndarray]:
@@ -46,3 +46,10 @@ def test_a_closed_session_refuses_to_run(tiny_bundle):
     with pytest.raises(ValueError, match="after close"):
         session.run(ids, mask, bundle.manifest.hidden_state_taps[:1])
     release_freed_memory()  # callable at any time, on any C library
+
+
+def test_large_blocks_are_mapped_on_glibc():
+    import platform
+
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert map_large_blocks() is glibc  # mallopt accepted the threshold, or nothing to set
