@@ -60,9 +60,15 @@ $(DEVICE_VENV)/.installed: pyproject.toml Makefile
 	$(DEVICE_VENV)/bin/python -m pip install --quiet ".[dev]"
 	touch $@
 
+# The device-side test suite also runs in the device venv: its tiny bundles are written with onnx.helper
+# (tests/onnx_bundles.py) where torch is absent, and tests that need torch or matplotlib skip with the reason.
+# PYTHONSAFEPATH and --import-mode=append make tests and their subprocesses import the installed wheel, not ./edgeaudit.
 test-device: install $(DEVICE_VENV)/.installed
 	$(DEVICE_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
 	EDGEAUDIT_DEVICE_VENV=$(abspath $(DEVICE_VENV)) $(PY) -m pytest -q tests/device
+	EDGEAUDIT_DATA=$${EDGEAUDIT_DATA:-$(abspath ../shared/data)} PYTHONSAFEPATH=1 $(DEVICE_VENV)/bin/pytest -q -n auto \
+		--dist loadfile --import-mode=append -p no:cacheprovider tests/edgeaudit tests/probes tests/reliability \
+		tests/test_onnx_bundles.py
 
 lint: install
 	$(PY) -m ruff check edgeaudit exporters probes benchmarks tests

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from edgeaudit._edge_check import REPO_PYPROJECT, core_closure, undeclared_imports
+from edgeaudit._edge_check import core_closure, undeclared_imports
+
+# this checkout's pyproject, also when edgeaudit is imported from an installed wheel (the device test run)
+REPO_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
 def test_every_lazily_imported_package_is_a_core_dependency():

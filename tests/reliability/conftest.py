@@ -6,17 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import write_tiny_bundle
 from tests.reliability.cases import GOOD_CONLLU
 
 
 @pytest.fixture(scope="session")
-def reliability_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
-    """A tiny BERT bundle (WordPiece, 2 layers x 4 heads, hidden 32, max length 64), exported once per session."""
-    from edgeaudit.exporters import ExportOptions, export_checkpoint
-
-    out = tmp_path_factory.mktemp("reliability-bundle") / "bundle"
-    export_checkpoint(tiny_checkpoint("bert"), out, ExportOptions(exporter="torchscript"), log=lambda m: None)
-    return out
+def reliability_bundle(request, tmp_path_factory) -> Path:
+    """A tiny BERT bundle (WordPiece, 2 layers x 4 heads, hidden 32, max length 64), made once per session."""
+    return write_tiny_bundle(request, "bert", tmp_path_factory.mktemp("reliability-bundle") / "bundle")
 
 
 @pytest.fixture(scope="session")

@@ -33,15 +33,12 @@ def test_no_usable_sentence_is_one_line(tiny_bundle, tmp_path):
     assert "\n" not in caught.value.one_line()
 
 
-def test_a_twin_of_another_architecture_or_tokenizer_is_refused(tiny_bundle, tiny_checkpoint, tmp_path):
+def test_a_twin_of_another_architecture_or_tokenizer_is_refused(tiny_bundle, tiny_twin_bundle, tmp_path):
     import json
     import shutil
 
-    from edgeaudit.exporters import ExportOptions, export_checkpoint
-
     gpt2_twin = tmp_path / "gpt2-twin"
-    export_checkpoint(tiny_checkpoint("gpt2"), gpt2_twin, ExportOptions(exporter="torchscript", random_init=True),
-                      log=lambda m: None)
+    shutil.copytree(tiny_twin_bundle("gpt2", seed=0), gpt2_twin)
     manifest = json.loads((gpt2_twin / "edgeaudit.json").read_text())
     bert = json.loads((tiny_bundle("bert") / "edgeaudit.json").read_text())
     for key in ("num_layers", "num_heads", "hidden_size"):  # same shape, so only the new checks can catch it

@@ -17,13 +17,8 @@ FAST = dict(max_sentences=120, min_count=20, shuffles=3, bootstrap=100, folds=4,
 
 
 @pytest.fixture(scope="module")
-def tiny_twin(tiny_checkpoint, tmp_path_factory):
-    from edgeaudit.exporters import ExportOptions, export_checkpoint
-
-    out = tmp_path_factory.mktemp("twin") / "twin"
-    export_checkpoint(tiny_checkpoint("bert"), out, ExportOptions(exporter="torchscript", random_init=True, seed=3),
-                      log=lambda m: None)
-    return out
+def tiny_twin(tiny_twin_bundle):
+    return tiny_twin_bundle("bert", seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,12 @@ import pytest
 
 from edgeaudit.bundle import load_bundle, load_manifest
 from edgeaudit.errors import BundleError
+from tests.conftest import write_tiny_bundle
 
 
 @pytest.fixture(scope="module")
-def good_bundle(tiny_checkpoint, tmp_path_factory):
-    from edgeaudit.exporters import ExportOptions, export_checkpoint
-
-    out = tmp_path_factory.mktemp("manifest") / "bundle"
-    return export_checkpoint(tiny_checkpoint("bert"), out, ExportOptions(exporter="torchscript"),
-                             log=lambda m: None).directory
+def good_bundle(request, tmp_path_factory):
+    return write_tiny_bundle(request, "bert", tmp_path_factory.mktemp("manifest") / "bundle")
 
 
 @pytest.fixture

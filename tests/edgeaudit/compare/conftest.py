@@ -48,11 +48,6 @@ def broken_comparison(reference_audit, broken_bundle, tmp_path_factory) -> tuple
 
 
 @pytest.fixture(scope="session")
-def twin_bundle(tiny_checkpoint, tmp_path_factory) -> Path:
+def twin_bundle(tiny_twin_bundle) -> Path:
     """The random-init twin of the tiny BERT: same shape and tokenizer, unrelated weights, no parent."""
-    from edgeaudit.exporters import ExportOptions, export_checkpoint
-
-    out = tmp_path_factory.mktemp("twin") / "bundle"
-    export_checkpoint(tiny_checkpoint("bert"), out, ExportOptions(exporter="torchscript", random_init=True, seed=7),
-                      log=lambda m: None)
-    return out
+    return tiny_twin_bundle("bert", seed=7)

@@ -31,16 +31,12 @@ _AUDITS: dict[str, dict] = {}  # made once per session even when another conftes
 
 
 @pytest.fixture(scope="session")
-def audit_document(tiny_bundle, tiny_checkpoint, tmp_path_factory) -> dict:
+def audit_document(tiny_bundle, tiny_twin_bundle, tmp_path_factory) -> dict:
     """audit.json of the tiny BERT bundle with a random-init twin, every probe group, FAST settings."""
     if "tiny" not in _AUDITS:
-        from edgeaudit.exporters import ExportOptions, export_checkpoint
-
         from edgeaudit.audit.run import run_audit
 
-        twin = tmp_path_factory.mktemp("report-twin") / "twin"
-        export_checkpoint(tiny_checkpoint("bert"), twin,
-                          ExportOptions(exporter="torchscript", random_init=True, seed=3), log=lambda m: None)
+        twin = tiny_twin_bundle("bert", seed=3)
         out = tmp_path_factory.mktemp("report-audit")
         run_audit(tiny_bundle("bert"), out, AuditOptions(twin=str(twin), **FAST))
         _AUDITS["tiny"] = json.loads((out / "audit.json").read_text(encoding="utf-8"))

@@ -4,6 +4,7 @@ network), a Markdown summary with the claims table, and an HTML that still works
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 import shutil
@@ -15,6 +16,9 @@ import pytest
 
 from edgeaudit.cli import main
 from edgeaudit.report import render_html, render_markdown
+
+needs_matplotlib = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
+                                      reason="checks the plots, and matplotlib (the [report] extra) is not installed")
 
 
 class PageParser(HTMLParser):
@@ -75,6 +79,7 @@ def render_cli(tmp_path, result) -> tuple[str, str]:
     return html_path.read_text(encoding="utf-8"), md_path.read_text(encoding="utf-8")
 
 
+@needs_matplotlib
 def test_audit_html_is_self_contained_and_complete(audit_json, tmp_path):
     document = json.loads(audit_json.read_text())
     html, _ = render_cli(tmp_path, audit_json)
@@ -120,6 +125,7 @@ def test_without_matplotlib_the_tables_remain_and_the_gap_is_named(audit_json, m
     assert page.tags["table"] >= 4
 
 
+@needs_matplotlib
 def test_compare_html_shows_survival_flips_gates_and_drift(compare_json, tmp_path):
     html, markdown = render_cli(tmp_path, compare_json)
     page = parse(html)
@@ -180,6 +186,7 @@ def test_headless_chromium_screenshot(audit_json, tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@needs_matplotlib
 def test_an_audit_with_fewer_probe_groups_renders(audit_document):
     document = json.loads(json.dumps(audit_document))
     document["probes"]["property"] = None
@@ -249,6 +256,7 @@ def test_fidelity_is_a_table_with_one_verdict_per_side_not_a_key_dump(compare_js
     assert "output_cosine.min" not in section.split("all measurements")[0]  # dotted keys only behind details
 
 
+@needs_matplotlib
 def test_the_layer_section_describes_only_the_panels_it_draws(audit_document, monkeypatch):
     from edgeaudit.report import html_audit, views
     from edgeaudit.report.html import Figures
