@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from edgeaudit.bundle import Bundle
-from edgeaudit.runtime import BatchOptions, SessionOptions, WordTokenizer, pad_right, plan_batches
-from edgeaudit.runtime.alignment import Alignment
+from edgeaudit.runtime import BatchOptions, SessionOptions, SkippedSentence, WordTokenizer
 from edgeaudit.runtime.corpus import as_sentences
-from edgeaudit.runtime.session import _ort_options
+from edgeaudit.runtime.padded import align_sentences, padded_batches
+from edgeaudit.runtime.session import _ort_options, model_feeds
 
 DEFAULT_SENTENCES = 200
 DEFAULT_TOLERANCE = 1e-2  # max |diff| of the final output: above fp16 rounding (1 ulp = 0.0078 at |x| = 8)
@@ -81,17 +81,6 @@ def _session(model_path: Path, optimization: str, threads: int | None, optimized
     return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
 
-def model_feeds(inputs: list[str], input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
-    """Inputs for one batch, built as :class:`edgeaudit.runtime.ModelSession` builds them."""
-    feeds = {"input_ids": input_ids.astype(np.int64, copy=False),
-             "attention_mask": attention_mask.astype(np.int64, copy=False)}
-    if "token_type_ids" in inputs:
-        feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
-    if "position_ids" in inputs:
-        feeds["position_ids"] = np.clip(np.cumsum(feeds["attention_mask"], axis=1) - 1, 0, None)
-    return {name: feeds[name] for name in inputs}
-
-
 def output_batch_tokens(bundle: Bundle, batch_tokens: int, budget_mb: float = 256.0) -> int:
     """Padded tokens per batch so one batch's final output stays under ``budget_mb`` (decoder logits are vocab wide)."""
     taps = bundle.manifest.data["taps"]
@@ -99,15 +88,6 @@ def output_batch_tokens(bundle: Bundle, batch_tokens: int, budget_mb: float = 25
         return batch_tokens
     vocab = int(bundle.manifest.data["model"]["vocab_size"])
     return int(max(8, min(batch_tokens, budget_mb * 2**20 // (4 * 2 * vocab))))
-
-
-def _aligned(bundle: Bundle, sentences: Iterable[object], limit: int | None) -> tuple[list[Alignment], int]:
-    corpus = as_sentences(sentences)
-    if limit is not None:
-        corpus = corpus[:limit]
-    outcomes = WordTokenizer.from_bundle(bundle).align_inputs(corpus)
-    aligned = [a for a in outcomes if isinstance(a, Alignment)]
-    return aligned, len(corpus) - len(aligned)
 
 
 class OutputAgreement:
@@ -162,7 +142,9 @@ def audited_vs_deployed(bundle: Bundle, sentences: Iterable[object], *, max_sent
     batch = batch or BatchOptions()
     batch = BatchOptions(batch_tokens=output_batch_tokens(bundle, batch.batch_tokens),
                          max_batch_size=batch.max_batch_size, attention_mb=batch.attention_mb)
-    aligned, skipped = _aligned(bundle, sentences, max_sentences)
+    corpus = as_sentences(sentences)[:max_sentences]  # a None limit keeps every sentence
+    skips: list[SkippedSentence] = []
+    aligned = align_sentences(WordTokenizer.from_bundle(bundle), corpus, skipped=skips)
     final = bundle.manifest.final_output
     inputs = bundle.manifest.inputs
     pad_id = int(bundle.manifest.tokenizer["pad_token_id"])
@@ -177,12 +159,11 @@ def audited_vs_deployed(bundle: Bundle, sentences: Iterable[object], *, max_sent
         audited = _session(bundle.onnx_path, audited_optimization, threads, work / "audited.optimized.onnx")
         deployed = _session(work / "deployed.onnx", DEPLOYED_OPTIMIZATION, threads, work / "deployed.optimized.onnx")
         agreement = OutputAgreement()
-        for members in plan_batches([a.n_tokens for a in aligned], batch):
-            ids, mask = pad_right([aligned[m].input_ids for m in members], pad_id)
-            feeds = model_feeds(inputs, ids, mask)
+        for padded in padded_batches(aligned, batch, pad_id):
+            feeds = model_feeds(inputs, padded.input_ids, padded.attention_mask)
             (ref,) = audited.run([final], feeds)
             (dep,) = deployed.run([final], feeds)
-            real = mask.astype(bool)
+            real = padded.attention_mask.astype(bool)
             if ref.ndim == 3:
                 agreement.update(ref[real], dep[real])
             else:  # a pooled output: one row per sentence
@@ -198,7 +179,7 @@ def audited_vs_deployed(bundle: Bundle, sentences: Iterable[object], *, max_sent
         "faithful": faithful,
         "criteria": {"min_cosine": min_cosine, "max_abs_diff": tolerance},
         "final_output": final,
-        "sentences": len(aligned), "skipped_sentences": skipped, "tokens": agreement.rows,
+        "sentences": len(aligned), "skipped_sentences": len(skips), "tokens": agreement.rows,
         **result,
         "audited": {"graph": "tapped (every attention and hidden-state output)", "optimization": audited_optimization,
                     "nodes": sum(audited_ops.values()), "op_counts": audited_ops},

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,13 +31,13 @@ from edgeaudit.runtime import (
     BatchOptions,
     ModelSession,
     SessionOptions,
+    SkippedSentence,
     WordTokenizer,
-    pad_right,
-    plan_batches,
     word_attention,
     word_hidden,
 )
-from edgeaudit.runtime.alignment import Alignment, AlignmentSkip
+from edgeaudit.runtime.alignment import Alignment
+from edgeaudit.runtime.padded import align_sentences, padded_batches
 from edgeaudit.runtime.progress import progress_bar
 
 CHUNK = 1024  # sentences aligned and bucketed together
@@ -151,34 +152,28 @@ def numeric_drift(reference: Bundle, variant: Bundle, sentences: Sequence[object
     pad_id = int(manifest.tokenizer["pad_token_id"])
     acc = DriftAccumulator(manifest.num_layers, manifest.num_heads, len(hidden_taps))
     next_token = manifest.causal and manifest.data["taps"].get("final_output_kind") == "logits"
-    skipped: dict[str, int] = {}
+    skips: list[SkippedSentence] = []
+    cost = manifest.num_layers * manifest.num_heads
     with progress_bar(len(sentences), "paired run", progress) as bar:
         for start in range(0, len(sentences), CHUNK):
-            chunk = sentences[start:start + CHUNK]
-            aligned = []
-            for outcome in words.align_inputs(chunk):
-                if isinstance(outcome, AlignmentSkip):
-                    skipped[outcome.kind] = skipped.get(outcome.kind, 0) + 1
-                    bar.update(1)
-                else:
-                    aligned.append(outcome)
-            cost = manifest.num_layers * manifest.num_heads
-            for members in plan_batches([a.n_tokens for a in aligned], batch, attention_floats_per_seq2=cost):
-                ids, mask = pad_right([aligned[m].input_ids for m in members], pad_id)
-                ref_out = sessions[0].run(ids, mask, names)
-                var_out = sessions[1].run(ids, mask, names)
-                for row, m in enumerate(members):
-                    r = _unpack(ref_out, row, aligned[m], attention_taps, hidden_taps, final)
-                    v = _unpack(var_out, row, aligned[m], attention_taps, hidden_taps, final)
+            aligned = align_sentences(words, sentences[start:start + CHUNK], start=start, skipped=skips,
+                                      on_skip=lambda _: bar.update(1))
+            for padded in padded_batches(aligned, batch, pad_id, attention_floats_per_seq2=cost):
+                ref_out = sessions[0].run(padded.input_ids, padded.attention_mask, names)
+                var_out = sessions[1].run(padded.input_ids, padded.attention_mask, names)
+                for row, sentence in enumerate(padded.sentences):
+                    alignment = sentence.alignment
+                    r = _unpack(ref_out, row, alignment, attention_taps, hidden_taps, final)
+                    v = _unpack(var_out, row, alignment, attention_taps, hidden_taps, final)
                     token_diff = float(np.max(np.abs(r[3].astype(np.float64) - v[3]))) if r[3].size else 0.0
-                    acc.add_sentence(r[0], v[0], r[1], v[1], r[2], v[2], token_diff, aligned[m].n_tokens)
+                    acc.add_sentence(r[0], v[0], r[1], v[1], r[2], v[2], token_diff, alignment.n_tokens)
                     if next_token:
-                        acc.next_token.update(r[3], v[3], aligned[m].input_ids, aligned[m].word_of_token)
+                        acc.next_token.update(r[3], v[3], alignment.input_ids, alignment.word_of_token)
                 del ref_out, var_out
-                bar.update(len(members))
+                bar.update(len(padded.sentences))
     for model in sessions:
         model.close()
-    return drift_document(acc, skipped, time.perf_counter() - began)
+    return drift_document(acc, dict(Counter(skip.kind for skip in skips)), time.perf_counter() - began)
 
 
 def drift_document(acc: DriftAccumulator, skipped: dict[str, int], seconds: float) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The device-side runtime: onnxruntime + tokenizers, word alignment, batches, collectors, activation store.
 
-Pipeline: ``WordTokenizer`` (align words to subtokens) -> ``plan_batches``/``pad_right`` -> ``ModelSession``
+Pipeline: ``WordTokenizer`` (align words to subtokens) -> ``align_sentences``/``padded_batches`` (``plan_batches``,
+``pad_right``; shared by extraction, compare's paired pass and the fidelity check) -> ``ModelSession``
 -> ``word_attention``/``word_hidden`` (Clark et al. 2019 pooling) -> collectors and ``ActivationStore``;
 ``extract`` runs it over a corpus and returns an ``ExtractionSummary``. Never imports torch.
 """
@@ -18,6 +19,7 @@ from edgeaudit.runtime.collectors import (
 from edgeaudit.runtime.corpus import SentenceInput, corpus_sha256
 from edgeaudit.runtime.extract import extract
 from edgeaudit.runtime.output_dir import DirectoryExtraction, ExtractOptions, extract_to_directory
+from edgeaudit.runtime.padded import AlignedSentence, PaddedBatch, align_sentences, padded_batches
 from edgeaudit.runtime.session import ModelSession, SessionOptions
 from edgeaudit.runtime.store import ActivationStore, StoredActivations, StoreError, StoreKey
 from edgeaudit.runtime.summary import ExtractionSummary, SkippedSentence
@@ -26,6 +28,7 @@ from edgeaudit.runtime.words import POOLINGS, hidden_pooling, word_attention, wo
 __all__ = [
     "POOLINGS",
     "ActivationStore",
+    "AlignedSentence",
     "Alignment",
     "AlignmentSkip",
     "AttentionMass",
@@ -36,6 +39,7 @@ __all__ = [
     "ExtractOptions",
     "ExtractionSummary",
     "ModelSession",
+    "PaddedBatch",
     "SentenceInput",
     "SessionOptions",
     "SkippedSentence",
@@ -46,11 +50,13 @@ __all__ = [
     "WordBatch",
     "WordSentence",
     "WordTokenizer",
+    "align_sentences",
     "corpus_sha256",
     "extract",
     "extract_to_directory",
     "hidden_pooling",
     "pad_right",
+    "padded_batches",
     "plan_batches",
     "word_attention",
     "word_hidden",

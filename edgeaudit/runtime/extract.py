@@ -20,10 +20,11 @@ from threadpoolctl import threadpool_limits
 
 from edgeaudit.bundle import Bundle, sha256_of
 from edgeaudit.errors import EdgeAuditError
-from edgeaudit.runtime.alignment import Alignment, AlignmentSkip, WordTokenizer
-from edgeaudit.runtime.batching import BatchOptions, pad_right, plan_batches
+from edgeaudit.runtime.alignment import WordTokenizer
+from edgeaudit.runtime.batching import BatchOptions
 from edgeaudit.runtime.collectors import ATTENTION, HIDDEN_STATES, WordBatch, WordSentence, collector_needs
 from edgeaudit.runtime.corpus import SentenceInput, StreamedCorpus, as_sentences, corpus_sha256, iter_chunks
+from edgeaudit.runtime.padded import PaddedBatch, align_sentences, padded_batches
 from edgeaudit.runtime.progress import progress_bar
 from edgeaudit.runtime.session import ModelSession, SessionOptions, available_cores
 from edgeaudit.runtime.store import ActivationStore, ShardRecord, StoreKey
@@ -80,22 +81,15 @@ class _Runner:
     def run_chunk(self, chunk: Sequence[SentenceInput], start: int, collectors: Sequence[object],
                   needs: frozenset[str], keep_hidden: bool) -> _ChunkResult:
         result = _ChunkResult()
-        aligned: list[tuple[int, Alignment]] = []
-        for offset, outcome in enumerate(self.words.align_inputs(chunk)):
-            index = start + offset
-            if isinstance(outcome, AlignmentSkip):
-                result.skipped.append(SkippedSentence(index, chunk[offset].sent_id, outcome.kind, outcome.reason))
-                self.progress.update(1)
-            else:
-                aligned.append((index, outcome))
+        aligned = align_sentences(self.words, chunk, start=start, skipped=result.skipped,
+                                  on_skip=lambda _: self.progress.update(1))
         if keep_hidden:
-            starts = np.concatenate([[0], np.cumsum([a.n_words for _, a in aligned])]).astype(int)
-            result.word_start = {index: int(row) for (index, _), row in zip(aligned, starts[:-1], strict=True)}
+            starts = np.concatenate([[0], np.cumsum([s.alignment.n_words for s in aligned])]).astype(int)
+            result.word_start = {s.index: int(row) for s, row in zip(aligned, starts[:-1], strict=True)}
             result.hidden = self._shard_buffer(int(starts[-1]))
-        lengths = [alignment.n_tokens for _, alignment in aligned]
         cost = self.heads_x_layers if ATTENTION in needs else 0
-        for members in plan_batches(lengths, self.batch, attention_floats_per_seq2=cost):
-            batch = self._run_batch([aligned[m] for m in members], chunk, start, needs)
+        for padded in padded_batches(aligned, self.batch, self.pad_id, attention_floats_per_seq2=cost):
+            batch = self._run_batch(padded, chunk, start, needs)
             for collector in collectors:
                 collector.update(batch)
             for sentence in batch:
@@ -115,13 +109,13 @@ class _Runner:
             self._buffer = np.empty((layers, max(words + words // 8, 1), self.hidden_size), dtype=np.float32)
         return self._buffer[:, :words]
 
-    def _run_batch(self, members: list[tuple[int, Alignment]], chunk: Sequence[SentenceInput], start: int,
+    def _run_batch(self, padded: PaddedBatch, chunk: Sequence[SentenceInput], start: int,
                    needs: frozenset[str]) -> WordBatch:
-        ids, mask = pad_right([alignment.input_ids for _, alignment in members], self.pad_id)
         names = (self.attention_taps if ATTENTION in needs else []) + (self.hidden_taps if HIDDEN_STATES in needs else [])
-        outputs = self.session.run(ids, mask, names or self.hidden_taps[:1])
+        outputs = self.session.run(padded.input_ids, padded.attention_mask, names or self.hidden_taps[:1])
         sentences = []
-        for row, (index, alignment) in enumerate(members):
+        for row, aligned in enumerate(padded.sentences):
+            index, alignment = aligned.index, aligned.alignment
             n, source = alignment.n_tokens, chunk[index - start]
             _check_finite(outputs, names, row, n, source.sent_id, self.bundle)
             attention = special = hidden = None

@@ -79,6 +79,18 @@ class SessionOptions:
             )
 
 
+def model_feeds(inputs: Collection[str], input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Inputs for one batch: ids/mask [batch, seq] int64 plus zeros / mask-derived positions for whichever of
+    ``token_type_ids`` / ``position_ids`` the graph lists — the one place model inputs are built."""
+    feeds = {"input_ids": input_ids.astype(np.int64, copy=False),
+             "attention_mask": attention_mask.astype(np.int64, copy=False)}
+    if "token_type_ids" in inputs:
+        feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
+    if "position_ids" in inputs:
+        feeds["position_ids"] = np.clip(np.cumsum(feeds["attention_mask"], axis=1) - 1, 0, None)
+    return {name: feeds[name] for name in inputs}
+
+
 def _ort_options(options: SessionOptions):
     import onnxruntime as ort
 
@@ -175,14 +187,8 @@ class ModelSession:
         self.close()
 
     def feeds(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
-        """Inputs for one batch: ids/mask [batch, seq] int64 plus zeros / mask-derived positions if listed."""
-        feeds = {"input_ids": input_ids.astype(np.int64, copy=False),
-                 "attention_mask": attention_mask.astype(np.int64, copy=False)}
-        if "token_type_ids" in self.inputs:
-            feeds["token_type_ids"] = np.zeros_like(feeds["input_ids"])
-        if "position_ids" in self.inputs:
-            feeds["position_ids"] = np.clip(np.cumsum(feeds["attention_mask"], axis=1) - 1, 0, None)
-        return {name: feeds[name] for name in self.inputs}
+        """Inputs for one batch (:func:`model_feeds` for this bundle's inputs)."""
+        return model_feeds(self.inputs, input_ids, attention_mask)
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray, outputs: list[str]) -> dict[str, np.ndarray]:
         """Fetch exactly ``outputs`` (graph output names) for one batch."""
