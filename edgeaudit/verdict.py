@@ -37,6 +37,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 VERDICTS = ("supported", "artifact", "inconclusive", "unwarranted-assumption")
+#: what compression did to a claim (compare), from best to worst
+SURVIVAL = ("survives", "drifts", "breaks")
 #: Changes whenever ``decide`` or the multiplicity control changes, so audit checkpoints of older rules are redone.
 VERDICT_RULE = "two-lines+bh+cross-fitted-winners+correspondence-ci/4"
 FINDINGS = ("beats-control", "control-reaches", "small-effect", "few-instances", "no-control", "undefined-ci",

@@ -27,7 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-SURVIVAL = ("survives", "drifts", "breaks")
+from edgeaudit.verdict import SURVIVAL
+
 ABSENT = "absent"
 DEFAULT_DRIFT_TOLERANCE = 0.02
 

@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-VERDICTS = ("supported", "artifact", "inconclusive", "unwarranted-assumption")
-SURVIVAL = ("survives", "drifts", "breaks")
+from edgeaudit.verdict import SURVIVAL, VERDICTS
+
 KIND_TITLES = {
     "attention-head": "Attention heads",
     "attention-tree": "Attention trees",
