@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeaudit.claim_kinds import tree_scored_kinds
 from edgeaudit.errors import EXIT_GATE_TRIPPED, EdgeAuditError
 from edgeaudit.suggest import did_you_mean
 
@@ -241,7 +242,7 @@ def metric_values(document: dict[str, Any]) -> dict[str, tuple[float | None, str
     for metric, key in (("next_token_kl", "kl_mean"), ("next_token_kl_p99", "kl_p99"),
                         ("top1_agreement", "top1_agreement"), ("perplexity_ratio", "perplexity_ratio")):
         values[metric] = (next_token[key], None) if next_token else (None, why)
-    tree_kinds = ("structural-probe", "attention-tree")
+    tree_kinds = tree_scored_kinds()
     uuas = _claim_drops(document, tree_kinds)
     values["uuas_drop"] = (uuas, None if uuas is not None else "no structural or attention-tree claims were compared")
     drop = _claim_drops(document, None)

@@ -31,6 +31,7 @@ import numpy as np
 
 from edgeaudit.audit.head_claims import ClaimContext, check_correspondence, selection_evidence, settle
 from edgeaudit.bundle import Bundle
+from edgeaudit.claim_kinds import INDUCTION_HEAD, PREVIOUS_TOKEN_HEAD
 from edgeaudit.probes.selection import CrossFit, cross_fit
 from edgeaudit.runtime import ModelSession, SessionOptions
 from edgeaudit.runtime.alignment import WordTokenizer
@@ -207,7 +208,7 @@ def decoder_head_claims(real: HeadScores, ctx: ClaimContext, settings: SequenceS
                                       f"best previous-token head of the random-init twin ({t_layer}.{t_head})"),
                          "select", twin.previous))
     previous = _head_claim("previous-token:best", "head {layer}.{head} attends to the previous token", real.previous,
-                           layer, head, "previous-token attention", controls, ctx, "previous-token-head")
+                           layer, head, "previous-token attention", controls, ctx, PREVIOUS_TOKEN_HEAD)
     layer, head = real.best(real.prefix_matching)
     no_repeat = real.prefix_matching_control[:, layer, head]
     controls = [(ControlScore("no-repetition", float(no_repeat.mean()),
@@ -221,7 +222,7 @@ def decoder_head_claims(real: HeadScores, ctx: ClaimContext, settings: SequenceS
                          "select", twin.prefix_matching))
     induction = _head_claim("induction:best", "head {layer}.{head} is an induction head (attends to the token "
                             "after the earlier occurrence of the current one)", real.prefix_matching, layer, head,
-                            "prefix-matching attention", controls, ctx, "induction-head")
+                            "prefix-matching attention", controls, ctx, INDUCTION_HEAD)
     if real.in_context_gain is not None:
         induction.evidence["in_context_gain_nats"] = float(real.in_context_gain.mean())
     return [previous, induction]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeaudit.audit.relational import RelationalStatistics
+from edgeaudit.claim_kinds import ATTENTION_HEAD, ATTENTION_TREE
 from edgeaudit.probes import chain_uuas, paired_ratio_margin, ratio_interval
 from edgeaudit.probes.attention_heads import DIRECTIONS
 from edgeaudit.probes.selection import CrossFit, cross_fit, fold_assignment
@@ -123,7 +124,7 @@ def _unreachable_claim(relation: str, direction: str, best: tuple[int, int, floa
     layer, head, accuracy = best
     text = (f"head {layer}.{head} tracks {relation} ({ARROW[direction]})" if possible
             else f"a head tracks {relation} ({ARROW[direction]})")
-    claim = Claim(claim_id=f"head:{layer}.{head}:{relation}:{direction}", kind="attention-head", text=text,
+    claim = Claim(claim_id=f"head:{layer}.{head}:{relation}:{direction}", kind=ATTENTION_HEAD, text=text,
                   metric="accuracy", score=accuracy if possible else float("nan"), n=possible, controls=[],
                   subject={"layer": layer, "head": head, "relation": relation, "direction": direction})
     claim.reason = (f"only {possible} of {total} {relation} arcs have the {target} before the {source} "
@@ -174,7 +175,7 @@ def head_claims(real: RelationalStatistics, ctx: ClaimContext, *, min_count: int
                                              f"best head of the random-init twin ({t_layer}.{t_head})"))
             margins = {name: ctx.margin(held.hits, fit.hits, held.counts, fit.counts) for name, fit in fits.items()}
             claim = Claim(
-                claim_id=f"head:{layer}.{head}:{relation}:{direction}", kind="attention-head",
+                claim_id=f"head:{layer}.{head}:{relation}:{direction}", kind=ATTENTION_HEAD,
                 text=f"head {layer}.{head} tracks {relation} ({ARROW[direction]})", metric="accuracy",
                 score=accuracy, n=int(count.sum()), controls=controls, score_ci=ctx.interval(named, count),
                 subject={"layer": layer, "head": head, "relation": relation, "direction": direction},
@@ -245,7 +246,7 @@ def tree_claims(real: RelationalStatistics, sentences, ctx: ClaimContext, *,
             fits["random-init"] = cross_fit(twin_table, twin_arrays[2], folds)
             margins["random-init"] = ctx.margin(held.hits, fits["random-init"].hits, edges, fits["random-init"].counts)
             in_sample["random-init"] = (correct, twin_correct, edges, twin_arrays[2])
-        claim = Claim(claim_id=claim_id, kind="attention-tree", text=text, metric="uuas",
+        claim = Claim(claim_id=claim_id, kind=ATTENTION_TREE, text=text, metric="uuas",
                       score=score, n=int((edges > 0).sum()), controls=controls,
                       score_ci=ctx.interval(correct, edges), subject=subject,
                       evidence={"selection": selection_evidence(score, held, names, fits, ctx.selection_folds)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from edgeaudit.claim_kinds import PROPERTY_INFERENCE
 from edgeaudit.probes import PropertyProbeResult
 from edgeaudit.verdict import Claim, ControlScore, VerdictThresholds, attach_margin, decide
 
@@ -48,7 +49,7 @@ def property_claims(result: PropertyProbeResult, *, layer: int, norms_name: str,
         evidence["cannot_tell_sense_from_nonsense"] = bool(blind_to)
         interval = result.real.intervals.get(metric)
         claim = Claim(
-            claim_id=f"property:{layer}:{norms_name}:{metric}", kind="property-inference",
+            claim_id=f"property:{layer}:{norms_name}:{metric}", kind=PROPERTY_INFERENCE,
             text=f"layer {layer} embeddings predict {norms_name} norms ({metric})", metric=metric,
             score=float(real_score), n=n_concepts, controls=controls,
             score_ci=None if interval is None else (interval.low, interval.high),

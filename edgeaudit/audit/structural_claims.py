@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edgeaudit.audit.head_claims import ClaimContext
 from edgeaudit.audit.structural import StructuralResult
+from edgeaudit.claim_kinds import STRUCTURAL_PROBE
 from edgeaudit.verdict import Claim, ControlScore, attach_margin, decide
 
 
@@ -37,7 +38,7 @@ def structural_claims(real: StructuralResult, ctx: ClaimContext, *, twin: Struct
                                          "the same probe on the random-init twin's layer"))
             margins["random-init"] = ctx.margin(correct, twin_layer.correct_edges, gold)
         claim = Claim(
-            claim_id=f"structural:{layer_result.layer}", kind="structural-probe",
+            claim_id=f"structural:{layer_result.layer}", kind=STRUCTURAL_PROBE,
             text=f"hidden layer {layer_result.layer} encodes the dependency tree (distance probe)",
             metric="uuas", score=float(correct.sum()) / total, n=len(gold), controls=controls,
             score_ci=ctx.interval(correct, gold), subject={"layer": layer_result.layer},

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from edgeaudit.audit.concepts import vectors_from_store
 from edgeaudit.audit.layers import layer_parts, layer_sentences
 from edgeaudit.audit.options import AuditOptions
+from edgeaudit.claim_kinds import PROPERTY_INFERENCE, STRUCTURAL_PROBE
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime import StoredActivations
 
@@ -128,20 +129,20 @@ def applied_scores(reference_doc: dict[str, Any], reference_dir: Path, variant_d
                    *, log: Callable[[str], None], notes: list[str]) -> dict[str, dict[str, Any]]:
     """Reference claim id -> {"score", "source"} for structural and property claims that could be refitted."""
     claims = reference_doc.get("claims", [])
-    structural = sorted({c["subject"]["layer"] for c in claims if c["kind"] == "structural-probe"})
-    prop = sorted({c["subject"]["layer"] for c in claims if c["kind"] == "property-inference"})
+    structural = sorted({c["subject"]["layer"] for c in claims if c["kind"] == STRUCTURAL_PROBE})
+    prop = sorted({c["subject"]["layer"] for c in claims if c["kind"] == PROPERTY_INFERENCE})
     out: dict[str, dict[str, Any]] = {}
     if structural:
         scores = applied_structural(reference_dir, variant_dir, options, structural, log, notes)
         for claim in claims:
-            if claim["kind"] == "structural-probe" and claim["subject"]["layer"] in scores:
+            if claim["kind"] == STRUCTURAL_PROBE and claim["subject"]["layer"] in scores:
                 out[claim["id"]] = {"score": scores[claim["subject"]["layer"]],
                                     "source": "the reference's distance probe (refitted) on the variant's layer"}
     if prop:
         scores = applied_property(reference_dir, variant_dir, options, prop, notes)
         for claim in claims:
             key = (claim["subject"]["layer"], claim.get("metric"))
-            if claim["kind"] == "property-inference" and key in scores:
+            if claim["kind"] == PROPERTY_INFERENCE and key in scores:
                 out[claim["id"]] = {"score": scores[key],
                                     "source": "the reference's mapper (refitted per fold) fed the variant's vectors"}
     return out

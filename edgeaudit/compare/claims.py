@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from edgeaudit.claim_kinds import ATTENTION_HEAD, ATTENTION_TREE
 from edgeaudit.verdict import SURVIVAL
 
 ABSENT = "absent"
@@ -36,9 +37,9 @@ DEFAULT_DRIFT_TOLERANCE = 0.02
 def match_key(claim: dict[str, Any]) -> tuple:
     """What a claim is about, independent of which head the model's audit happened to pick."""
     kind, subject = claim.get("kind"), claim.get("subject") or {}
-    if kind == "attention-head":
+    if kind == ATTENTION_HEAD:
         return (kind, subject.get("relation"), subject.get("direction"))
-    if kind == "attention-tree":
+    if kind == ATTENTION_TREE:
         return (kind, "head" if str(claim["id"]).startswith("tree:head:") else "layer")
     return (kind, claim["id"])
 
@@ -54,12 +55,12 @@ def _matrix_value(matrix: Any, layer: int, head: int | None = None) -> float | N
 def applied_from_matrices(claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
     """The reference's head / tree head / tree layer, scored in the variant's audit (None for other kinds)."""
     subject = claim.get("subject") or {}
-    if claim.get("kind") == "attention-head":
+    if claim.get("kind") == ATTENTION_HEAD:
         relations = ((variant_doc.get("probes") or {}).get("attention_heads") or {}).get("relations") or {}
         entry = (relations.get(subject.get("relation")) or {}).get(subject.get("direction")) or {}
         score = _matrix_value(entry.get("accuracy"), subject["layer"], subject["head"])
         source = f"head {subject['layer']}.{subject['head']}'s accuracy in the variant's audit"
-    elif claim.get("kind") == "attention-tree":
+    elif claim.get("kind") == ATTENTION_TREE:
         trees = ((variant_doc.get("runs") or {}).get("model") or {}).get("attention_trees") or {}
         if "head" in subject:
             score = _matrix_value(trees.get("per_head"), subject["layer"], subject["head"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeaudit import __version__
+from edgeaudit import __version__, claim_kinds
 from edgeaudit.report import plots, views
 from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
 
@@ -24,7 +24,7 @@ def claims_section(document: dict[str, Any]) -> str:
     header = ["verdict", "claim", "metric", "score [95% CI]", "strongest control", "margin [95% CI]", "n", "reason"]
     rows, classes = [], []
     for kind, claims in views.claims_by_kind(document):
-        rows.append([f"{esc(views.KIND_TITLES.get(kind, kind))} ({len(claims)})"] + [""] * (len(header) - 1))
+        rows.append([f"{esc(claim_kinds.title(kind))} ({len(claims)})"] + [""] * (len(header) - 1))
         classes.append("group")
         for claim in claims:
             rows.append(_claim_row(claim))

@@ -12,14 +12,6 @@ from typing import Any
 
 from edgeaudit.verdict import SURVIVAL, VERDICTS
 
-KIND_TITLES = {
-    "attention-head": "Attention heads",
-    "attention-tree": "Attention trees",
-    "structural-probe": "Structural probes",
-    "property-inference": "Property inference",
-    "previous-token-head": "Previous-token heads (decoders)",
-    "induction-head": "Induction heads (decoders)",
-}
 VERDICT_MEANING = {
     "supported": "beats every control by at least the minimum effect, with a confidence interval above zero",
     "artifact": "the margin over a control (a baseline without the claimed knowledge) is reliably below the minimum "
