@@ -93,6 +93,9 @@ OPTIONS: tuple[tuple[str, Callable], ...] = (
                               help="Permutations for the shuffled control.")),
     ("bootstrap", click.option("--bootstrap", type=int, default=1000, show_default=True,
                                help="Bootstrap resamples for every CI.")),
+    ("confidence", click.option("--confidence", type=float, default=0.95, show_default=True,
+                                help="Level of every bootstrap confidence interval the verdicts rest on "
+                                     "(between 0.5 and 1).")),
     ("seed", click.option("--seed", type=int, default=0, show_default=True)),
     ("structural_rank", click.option("--structural-rank", type=click.IntRange(min=1), default=32, show_default=True,
                                      help="Rank of the structural (distance/depth) probes.")),

@@ -20,17 +20,33 @@ def test_both_commands_take_every_audit_option():
     assert {"mapper", "folds", "nonce", "property_layers", "min_effect", "jobs"} <= set(NAMES)
 
 
+def test_every_audit_option_of_the_api_is_on_the_command_line():
+    """API and CLI cannot drift: a new AuditOptions field or verdict threshold without its option fails here."""
+    import dataclasses
+
+    from edgeaudit.audit.options import AuditOptions
+    from edgeaudit.cli.audit_option_set import THRESHOLD_PARAMETERS
+    from edgeaudit.verdict import VerdictThresholds
+
+    by_other_means = {"thresholds": "one option per threshold", "progress": "-q/--quiet"}
+    fields = {field.name for field in dataclasses.fields(AuditOptions)}
+    assert fields - set(by_other_means) == set(NAMES) - set(THRESHOLD_PARAMETERS)
+    assert {field.name for field in dataclasses.fields(VerdictThresholds)} == set(THRESHOLD_PARAMETERS)
+
+
 def test_compare_of_bundles_audits_with_the_thresholds_and_mapper_given(tiny_bundle, tmp_path, capsys):
     bundle = str(tiny_bundle("bert"))
     out = tmp_path / "cmp"
     code = main(["compare", bundle, bundle, "--out", str(out), "-q", "--unrelated-ok", "--no-fidelity",
                  "--probes", "attention", "--max-sentences", "20", "--min-count", "5", "--bootstrap", "50",
-                 "--min-effect", "0.5", "--max-ci-width", "0.9", "--mapper", "ridge", "--folds", "3", "-j", "1"])
+                 "--min-effect", "0.5", "--max-ci-width", "0.9", "--mapper", "ridge", "--folds", "3", "-j", "1",
+                 "--confidence", "0.9"])
     assert code == 0, capsys.readouterr().err
     for side in ("reference", "variant"):
         options = json.loads((out / side / "audit.json").read_text(encoding="utf-8"))["options"]
         assert options["thresholds"]["min_effect"] == 0.5 and options["thresholds"]["max_ci_width"] == 0.9
         assert options["mapper"] == "ridge" and options["folds"] == 3 and options["jobs"] == 1
+        assert options["confidence"] == 0.9
     # every claim was judged against the 0.5 minimum effect: none of the tiny model's heads clears it
     document = json.loads((out / "reference" / "audit.json").read_text(encoding="utf-8"))
     assert document["claims"] and not any(c["verdict"] == "supported" for c in document["claims"])
