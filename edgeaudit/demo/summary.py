@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeaudit.report import views
+from edgeaudit.report import compare_views, views
 
 LABELS = {"supported": "Supported", "artifact": "Artifact", "unwarranted-assumption": "Unwarranted assumption",
           "inconclusive": "Inconclusive"}
@@ -34,7 +34,7 @@ def _compression_lines(variant: dict[str, Any], compare: dict[str, Any] | None, 
         mean = (numeric.get("output_cosine") or {}).get("mean")
         cosine_text = f"final-output cosine {views.fmt(mean, 4)} (mean per word)" if mean is not None else \
             "final-output cosine not computed"
-        counts = views.survival_counts(compare)
+        counts = compare_views.survival_counts(compare)
         flips = [f"{c['text']} ({c['flip']})" for c in compare.get("claims") or [] if c.get("flip")]
         lines = [f"After {name}: {cosine_text}; {counts['survives']} claims survive, {counts['drifts']} drift, "
                  f"{counts['breaks']} break; {len(flips)} verdict flip(s)."]

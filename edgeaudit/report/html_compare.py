@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgeaudit import __version__
-from edgeaudit.report import plots, views
+from edgeaudit.report import compare_views, plots, views
 from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
 from edgeaudit.report.html_audit import skips_note
 
@@ -69,7 +69,7 @@ def drift_section(document: dict[str, Any], figures: Figures) -> str:
     facts = [("final-output cosine (mean)", views.fmt(cosine.get("mean"), 5)),
              ("final-output cosine (min)", views.fmt(cosine.get("min"), 5)),
              ("final-output max |difference|", views.fmt(numeric.get("output_max_abs_diff"), 5)),
-             *views.next_token_facts(document)]
+             *compare_views.next_token_facts(document)]
     if numeric.get("min_sqnr_db") is not None:
         facts.append(("worst SQNR", f"{views.fmt(numeric['min_sqnr_db'], 1)} dB at hidden state "
                                     f"{numeric.get('worst_sqnr_layer')}"))
@@ -84,13 +84,13 @@ def drift_section(document: dict[str, Any], figures: Figures) -> str:
     if explanation.get("explanation_to_output_ratio") is not None:
         parts.append("<p class=note>A ratio well above 1 means the explanations moved more than the model's output: "
                      "an accuracy check on the device would not have noticed.</p>")
-    sqnr = views.sqnr_layers(document)
+    sqnr = compare_views.sqnr_layers(document)
     if sqnr:
         parts.append(figures.figure("SQNR per layer", lambda: plots.sqnr_figure(sqnr),
                                     "Signal-to-quantisation-noise ratio of every hidden state; about 6 dB per bit."))
         parts.append(table(["hidden state", "SQNR (dB)"], [[str(layer), views.fmt(v, 1)] for layer, v in sqnr],
                            numeric=(1,)))
-    jsd = views.attention_jsd(document)
+    jsd = compare_views.attention_jsd(document)
     if jsd:
         parts.append(figures.figure("attention JSD per head", lambda: plots.jsd_figure(jsd),
                                     "How far each head's attention distributions moved (Jensen–Shannon divergence)."))
@@ -167,7 +167,7 @@ def inputs_section(document: dict[str, Any]) -> str:
 
 def compare_page(document: dict[str, Any]) -> str:
     figures = Figures()
-    counts = views.survival_counts(document)
+    counts = compare_views.survival_counts(document)
     head = tiles([("claims", len(document.get("claims") or []), "claims"),
                   ("survives", counts["survives"], "survive"), ("drifts", counts["drifts"], "drift"),
                   ("breaks", counts["breaks"], "break"), ("flips", counts["flips"], "verdict flips"),
@@ -175,7 +175,7 @@ def compare_page(document: dict[str, Any]) -> str:
     body = "".join([head, skips_note(document), verdicts_section(document), survival_section(document), gates_section(document),
                     drift_section(document, figures),
                     fidelity_section(document), inputs_section(document)])
-    reference, variant = views.side_label(document.get("reference")), views.side_label(document.get("variant"))
+    reference, variant = compare_views.side_label(document.get("reference")), compare_views.side_label(document.get("variant"))
     footer = (f"Rendered by edgeaudit {__version__} from an {document['schema']} v{document['schema_version']} "
               f"document alone. Self-contained: opens offline.")
     return page(f"edgeaudit compare — {reference} → {variant}",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeaudit.report import views
+from edgeaudit.report import compare_views, views
 
 
 def _cell(value: Any) -> str:
@@ -107,8 +107,9 @@ def audit_markdown(document: dict[str, Any]) -> str:
 
 
 def compare_markdown(document: dict[str, Any]) -> str:
-    counts = views.survival_counts(document)
-    reference, variant = views.side_label(document.get("reference")), views.side_label(document.get("variant"))
+    counts = compare_views.survival_counts(document)
+    reference = compare_views.side_label(document.get("reference"))
+    variant = compare_views.side_label(document.get("variant"))
     claims = document.get("claims") or []
     parts = [f"# edgeaudit compare — {reference} → {variant}",
              f"**{len(claims)} claims**: {counts['survives']} survive, {counts['drifts']} drift, "
@@ -119,7 +120,7 @@ def compare_markdown(document: dict[str, Any]) -> str:
     if cosine or ratio is not None:
         parts.append(f"Final-output cosine: mean {views.fmt(cosine.get('mean'), 5)}, min {views.fmt(cosine.get('min'), 5)}; "
                      f"explanation drift ÷ output drift: {views.fmt(ratio, 2)}.")
-    next_token = views.next_token_facts(document)
+    next_token = compare_views.next_token_facts(document)
     if next_token:
         parts.append("Next-token predictions: " + "; ".join(f"{label} {value}" for label, value in next_token) + ".")
     gates = document.get("gates") or []
@@ -136,7 +137,7 @@ def compare_markdown(document: dict[str, Any]) -> str:
     parts += ["## Claims after compression",
               md_table(["survival", "claim", "verdict", "reference", "variant", "Δ [95% CI]"], rows, (3, 4, 5))
               if rows else "_No claims._"]
-    sqnr = views.sqnr_layers(document)
+    sqnr = compare_views.sqnr_layers(document)
     if sqnr:
         parts += ["## SQNR per layer", md_table(["hidden state", "SQNR (dB)"],
                                                 [[layer, views.fmt(v, 1)] for layer, v in sqnr], (1,))]

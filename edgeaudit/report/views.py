@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeaudit.verdict import SURVIVAL, VERDICTS
+from edgeaudit.verdict import VERDICTS
 
 VERDICT_MEANING = {
     "supported": "beats every control by at least the minimum effect, with a confidence interval above zero",
@@ -66,7 +66,7 @@ def skipped_sentences(document: dict[str, Any]) -> Skips:
 
 # ---------------------------------------------------------------------------------------------- formatting
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
@@ -74,7 +74,7 @@ def _number(value: Any) -> float | None:
 
 def fmt(value: Any, digits: int = 3, signed: bool = False) -> str:
     """A number for a table cell; an em dash for missing values."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return "—"
     return f"{number:+.{digits}f}" if signed else f"{number:.{digits}f}"
@@ -88,19 +88,19 @@ def fmt_gate_value(value: Any, threshold: Any, digits: int = 4) -> str:
     """
     from edgeaudit.gates import format_against
 
-    number, limit = _number(value), _number(threshold)
+    number, limit = finite_number(value), finite_number(threshold)
     return fmt(value, digits) if number is None or limit is None else format_against(number, limit, digits)
 
 
 def fmt_ci(ci: Any, digits: int = 3, signed: bool = False) -> str:
     """``[low, high]`` or an empty string when there is no interval."""
-    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or any(_number(v) is None for v in ci):
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or any(finite_number(v) is None for v in ci):
         return ""
     return f"[{fmt(ci[0], digits, signed)}, {fmt(ci[1], digits, signed)}]"
 
 
 def fmt_seconds(seconds: Any) -> str:
-    number = _number(seconds)
+    number = finite_number(seconds)
     if number is None:
         return "—"
     return f"{number:.1f} s" if number < 120 else f"{int(number // 60)} min {number % 60:.0f} s"
@@ -111,7 +111,7 @@ def fmt_seconds(seconds: Any) -> str:
 def control_score(claim: dict[str, Any], name: str | None) -> float | None:
     for control in claim.get("controls") or []:
         if control.get("name") == name:
-            return _number(control.get("score"))
+            return finite_number(control.get("score"))
     return None
 
 
@@ -179,8 +179,8 @@ def head_maps(document: dict[str, Any], limit: int = 6) -> list[HeadMap]:
             if not side or not side.get("accuracy"):
                 continue
             offset = side.get("offset_baseline") or {}
-            baseline = _number(offset.get("accuracy"))
-            margins = [[None if _number(a) is None else _number(a) - (baseline or 0.0) for a in row]
+            baseline = finite_number(offset.get("accuracy"))
+            margins = [[None if finite_number(a) is None else finite_number(a) - (baseline or 0.0) for a in row]
                        for row in side["accuracy"]]
             maps.append(HeadMap(relation, direction, int(entry.get("count") or 0), margins, baseline,
                                 offset.get("best_offset"), side.get("best_head")))
@@ -215,14 +215,14 @@ class LayerCurves:
 
 
 def _numbers(values: Any) -> list[float | None] | None:
-    return None if not isinstance(values, list) else [_number(v) for v in values]
+    return None if not isinstance(values, list) else [finite_number(v) for v in values]
 
 
 def _structural(run: dict[str, Any] | None, key: str, metric: str) -> list[float | None] | None:
     layers = ((run or {}).get("structural") or {}).get("layers")
     if not layers:
         return None
-    return [_number((layer.get(key) or {}).get(metric)) for layer in sorted(layers, key=lambda x: x["layer"])]
+    return [finite_number((layer.get(key) or {}).get(metric)) for layer in sorted(layers, key=lambda x: x["layer"])]
 
 
 def layer_curves(document: dict[str, Any]) -> LayerCurves:
@@ -240,16 +240,16 @@ def layer_curves(document: dict[str, Any]) -> LayerCurves:
     curves.structural_uuas = _structural(model, "distance", "uuas")
     curves.structural_uuas_twin = _structural(twin, "distance", "uuas")
     curves.structural_depth = _structural(model, "depth", "spearman")
-    curves.linear_chain_uuas = _number((model.get("structural") or {}).get("linear_chain_uuas"))
+    curves.linear_chain_uuas = finite_number((model.get("structural") or {}).get("linear_chain_uuas"))
     trees = model.get("attention_trees") or {}
     curves.tree_uuas = _numbers(trees.get("layer_mean"))
     curves.tree_uuas_twin = _numbers(((twin or {}).get("attention_trees") or {}).get("layer_mean"))
     baselines = trees.get("baselines") or {}
-    curves.tree_baselines = {name: _number(baselines.get(name)) for name in ("chain", "random_tree")
-                             if _number(baselines.get(name)) is not None}
+    curves.tree_baselines = {name: finite_number(baselines.get(name)) for name in ("chain", "random_tree")
+                             if finite_number(baselines.get(name)) is not None}
     thresholds = document.get("thresholds") or {}
-    curves.min_rollout_self_share = _number(thresholds.get("min_rollout_self_share"))
-    curves.min_identifiability = _number(thresholds.get("min_identifiability"))
+    curves.min_rollout_self_share = finite_number(thresholds.get("min_rollout_self_share"))
+    curves.min_identifiability = finite_number(thresholds.get("min_identifiability"))
     return curves
 
 
@@ -295,11 +295,11 @@ class PropertyLayer:
 
 def _bar(name: str, scores: dict[str, Any], metric: str, *, real: bool = False) -> Bar:
     interval = (scores.get("intervals") or {}).get(metric) or {}
-    estimate = _number(interval.get("estimate"))
+    estimate = finite_number(interval.get("estimate"))
     if estimate is None:
-        estimate = _number((scores.get("means") or {}).get(metric))
+        estimate = finite_number((scores.get("means") or {}).get(metric))
     evidence = "cannot_tell_sense_from_nonsense" in scores or str(scores.get("splits", "")).startswith("category-held-out")
-    return Bar(name, estimate, _number(interval.get("low")), _number(interval.get("high")), real,
+    return Bar(name, estimate, finite_number(interval.get("low")), finite_number(interval.get("high")), real,
                scores.get("description", ""), evidence)
 
 
@@ -319,7 +319,7 @@ def property_layers(document: dict[str, Any]) -> list[PropertyLayer]:
             bars = [_bar("model", real, metric, real=True)]
             bars += [_bar(name, scores, metric) for name, scores in controls.items()
                      if metric in (scores.get("means") or {}) and metric not in (scores.get("uninformative") or {})]
-            panels.append(PropertyMetric(metric, _number(chance.get(metric)), bars))
+            panels.append(PropertyMetric(metric, finite_number(chance.get(metric)), bars))
         out.append(PropertyLayer(str(layer), norms, panels))
     return out
 
@@ -358,20 +358,20 @@ def striking_findings(document: dict[str, Any]) -> dict[str, str]:
         candidates = [c for c in claims if c["verdict"] == verdict and key(c) is not None]
         return max(candidates, key=key) if candidates else None
 
-    best = pick("supported", lambda c: _number(c.get("margin")))
+    best = pick("supported", lambda c: finite_number(c.get("margin")))
     if best:
         findings["supported"] = (f"“{best['text']}” holds: {best['metric']} {fmt(best['score'], 2)}, "
                                  f"{fmt(best['margin'], 2)} above the strongest control ({best['strongest_control']}).")
-    fooled = pick("artifact", lambda c: _number(c.get("score")) if control_score(c, c.get("strongest_control"))
+    fooled = pick("artifact", lambda c: finite_number(c.get("score")) if control_score(c, c.get("strongest_control"))
                   is not None and c.get("finding") in (None, "control-reaches") else None)
     if fooled:
         top = fooled["strongest_control"]
         findings["artifact"] = (f"“{fooled['text']}” scores {fmt(fooled['score'], 2)}, but the {top} control "
                                 f"scores {fmt(control_score(fooled, top), 2)} without the claimed knowledge.")
-    flagged = pick("unwarranted-assumption", lambda c: _number(c.get("score")))
+    flagged = pick("unwarranted-assumption", lambda c: finite_number(c.get("score")))
     if flagged:
         evidence = (flagged.get("evidence") or {}).get("correspondence") or {}
-        share = _number(evidence.get("rollout_self_share"))
+        share = finite_number(evidence.get("rollout_self_share"))
         ci = evidence.get("rollout_self_share_ci") or []
         shown = f"{share:.1%} (CI {ci[0]:.1%}–{ci[1]:.1%})" if share is not None and len(ci) == 2 else \
             f"{share:.0%}" if share is not None else ""
@@ -380,56 +380,6 @@ def striking_findings(document: dict[str, Any]) -> dict[str, str]:
         findings["unwarranted-assumption"] = (f"“{flagged['text']}” scores {fmt(flagged['score'], 2)} "
                                               f"(by scores alone: {flagged.get('score_verdict') or '?'}), but {where}.")
     return findings
-
-
-# ---------------------------------------------------------------------------------------------- compare
-
-def next_token_facts(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """Decoders: what the variant does to next-token predictions on the audit's text (label, value)."""
-    figures = (document.get("numeric_drift") or {}).get("next_token")
-    if not figures:
-        return []
-    perplexity = figures.get("perplexity") or {}
-    return [("next-token KL (mean / 99th pct.)", f"{fmt(figures.get('kl_mean'), 4)} / {fmt(figures.get('kl_p99'), 4)} nats"),
-            ("top-1 next-token agreement", fmt(figures.get("top1_agreement"), 3)),
-            ("perplexity (reference → variant)",
-             f"{fmt(perplexity.get('reference'), 2)} → {fmt(perplexity.get('variant'), 2)} "
-             f"(×{fmt(figures.get('perplexity_ratio'), 3)})"),
-            ("mean-centred logit cosine", fmt(figures.get("centred_cosine_mean"), 5))]
-
-
-def survival_counts(document: dict[str, Any]) -> dict[str, int]:
-    summary = document.get("summary") or {}
-    claims = document.get("claims") or []
-    counts = {name: int(summary.get(name, sum(c.get("survival") == name for c in claims))) for name in SURVIVAL}
-    counts["flips"] = int(summary.get("flips", sum(bool(c.get("flip")) for c in claims)))
-    counts["gates_tripped"] = int(summary.get("gates_tripped", sum(bool(g.get("tripped"))
-                                                                     for g in document.get("gates") or [])))
-    return counts
-
-
-def side_label(side: Any) -> str:
-    """A compare document's reference/variant entry as a short label (bundle directory name or variant)."""
-    if not isinstance(side, dict):
-        return "?"
-    bundle = side.get("bundle")
-    if isinstance(bundle, dict):
-        name = str(bundle.get("directory") or bundle.get("variant") or "?").rstrip("/").rsplit("/", 1)[-1]
-        variant = bundle.get("variant")
-        return name if not variant or variant == name else f"{name} ({variant})"
-    return str(bundle).rstrip("/").rsplit("/", 1)[-1] if bundle else "?"
-
-
-def sqnr_layers(document: dict[str, Any]) -> list[tuple[int, float | None]]:
-    layers = ((document.get("numeric_drift") or {}).get("layers")) or []
-    return [(int(entry["layer"]), _number(entry.get("sqnr_db"))) for entry in layers if "layer" in entry]
-
-
-def attention_jsd(document: dict[str, Any]) -> list[list[float | None]] | None:
-    matrix = (document.get("numeric_drift") or {}).get("attention_jsd")
-    if not matrix or not all(isinstance(row, list) for row in matrix):
-        return None
-    return [[_number(v) for v in row] for row in matrix]
 
 
 def flat_items(section: Any, prefix: str = "") -> list[tuple[str, str]]:
