@@ -32,7 +32,8 @@ from edgeaudit.audit.structural import (
     run_structural,
 )
 from edgeaudit.audit.structural_claims import structural_claims
-from edgeaudit.bundle import Bundle, load_bundle, sha256_of
+from edgeaudit.audit.twin import load_twin
+from edgeaudit.bundle import Bundle, load_bundle
 from edgeaudit.data import load_treebank
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime import BatchOptions, SessionOptions, SpecialTokenMass, StoredActivations, extract
@@ -90,33 +91,6 @@ def _stop_idle_workers() -> None:
 def _runtime_options(options: AuditOptions) -> tuple[BatchOptions, SessionOptions]:
     batch = BatchOptions() if options.batch_tokens is None else BatchOptions(batch_tokens=options.batch_tokens)
     return batch, SessionOptions(threads=options.threads)
-
-
-def _load_twin(bundle: Bundle, twin_dir: str | None) -> Bundle | None:
-    if twin_dir is None:
-        return None
-    twin = load_bundle(twin_dir)
-    a, b = bundle.manifest, twin.manifest
-    if (a.num_layers, a.num_heads, a.hidden_size) != (b.num_layers, b.num_heads, b.hidden_size):
-        raise EdgeAuditError(
-            f"{twin_dir}: the twin has {b.num_layers}x{b.num_heads} heads, hidden {b.hidden_size}; the audited bundle "
-            f"has {a.num_layers}x{a.num_heads}, hidden {a.hidden_size}",
-            hint="export the twin from the same checkpoint with 'edgeaudit export --random-init'",
-        )
-    if b.variant != "random-init":
-        raise EdgeAuditError(f"{twin_dir}: variant is {b.variant!r}, not 'random-init'",
-                             hint="export it with 'edgeaudit export MODEL_DIR TWIN --random-init'")
-    model_a, model_b = a.data["model"], b.data["model"]
-    for field_name in ("model_type", "causal", "vocab_size"):
-        if model_a.get(field_name) != model_b.get(field_name):
-            raise EdgeAuditError(
-                f"{twin_dir}: the twin's model.{field_name} is {model_b.get(field_name)!r}, the audited bundle's "
-                f"{model_a.get(field_name)!r}: a random-init control must be the same architecture",
-                hint="export the twin from the same checkpoint with 'edgeaudit export --random-init'")
-    if sha256_of(bundle.tokenizer_path) != sha256_of(twin.tokenizer_path):
-        raise EdgeAuditError(f"{twin_dir}: the twin's tokenizer differs from the audited bundle's, so the two would not "
-                             "read the same tokens", hint="export the twin from the same checkpoint with --random-init")
-    return twin
 
 
 def _load_nonce(options: AuditOptions, sentences: list) -> list | None:
@@ -287,7 +261,7 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     stages = Stages(log)
     with stages.stage("load"):
         real = AuditRun(load_bundle(bundle_dir))
-        twin_bundle = _load_twin(real.bundle, options.twin)
+        twin_bundle = load_twin(real.bundle, options.twin)
         treebank = load_treebank(options.data)
         sentences = treebank.sentences[: options.max_sentences] if options.max_sentences else treebank.sentences
         if not sentences:
