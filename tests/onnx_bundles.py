@@ -3,8 +3,9 @@
 The device install has no torch, so it cannot export the tiny checkpoints of ``tests.tiny_models``. These bundles
 have the same interface as exported ones (inputs, ``attention_i`` / ``hidden_state_i`` taps, final output,
 tokenizer, a manifest from ``edgeaudit.bundle.build``): per layer, multi-head softmax attention with the padding
-mask (and a causal mask for decoders), a residual, a ReLU MLP and a layer norm; decoders end in tied logits. The
-weights are random (seeded), so what the tests see is what a randomly initialised exported model gives.
+mask (and a causal mask for decoders), a residual, an MLP and a layer norm; decoders end in logits. Each family's
+linear layers are shaped like the real family's (``_STYLE``), since compression tests count and name them. The
+weights are random (seeded), as in a randomly initialised exported model.
 """
 
 from __future__ import annotations
@@ -16,13 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.tiny_models import (
-    DECODERS,
-    FAMILIES,
-    byte_level_tokenizer,
-    metaspace_tokenizer,
-    wordpiece_tokenizer,
-)
+from tests.tiny_models import DECODERS, FAMILIES, byte_level_tokenizer, metaspace_tokenizer, wordpiece_tokenizer
 
 LAYERS, HEADS, HIDDEN, FFN, POSITIONS = 2, 4, 32, 64, 64
 
@@ -31,6 +26,8 @@ def onnx_built_bundles() -> bool:
     """Whether the ``tiny_bundle`` fixture writes bundles with onnx.helper instead of exporting them with torch:
     without torch (the device install) or when ``EDGEAUDIT_TEST_BUNDLES=onnx`` asks for it."""
     return os.environ.get("EDGEAUDIT_TEST_BUNDLES") == "onnx" or importlib.util.find_spec("torch") is None
+
+
 OPSET = 18
 
 INPUTS = ("input_ids", "attention_mask")  # what the exported tiny bundles take too
