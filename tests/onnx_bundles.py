@@ -17,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.tiny_models import DECODERS, FAMILIES, byte_level_tokenizer, metaspace_tokenizer, wordpiece_tokenizer
+from tests.tiny_models import (
+    DECODERS,
+    FAMILIES,
+    byte_level_tokenizer,
+    metaspace_tokenizer,
+    wordpiece_tokenizer,
+)
 
 LAYERS, HEADS, HIDDEN, FFN, POSITIONS = 2, 4, 32, 64, 64
 
