@@ -98,7 +98,7 @@ def _solve_zero(tensor, slices, group_slices, group_size: int, scale, zero, max_
     import torch
 
     beta, best_error = SOLVER["beta"], 1e4
-    total = tensor.shape[0] * (scale.shape[0] // tensor.shape[0]) * group_size
+    total = scale.shape[0] * group_size  # every (padded) weight entry: groups x group size
     for _ in range(SOLVER["iters"]):
         updated = torch.empty_like(zero)
         error = 0.0
