@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +146,47 @@ def test_bundles_with_different_tokenizers_are_refused(tiny_bundle, tmp_path):
     path.write_text(path.read_text() + "\n")
     with pytest.raises(EdgeAuditError, match="tokenizer"):
         run_compare(tiny_bundle("bert"), copy, tmp_path / "cmp", CompareOptions(progress=False))
+
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+def _comparison_table(document: dict) -> dict[str, dict]:
+    """What moving compare onto the audit's saved fitted state must not change: per claim, both sides' scores and
+    verdicts, the reference probe applied to the variant, survival and flip."""
+    def side(entry: dict | None) -> dict | None:
+        return None if entry is None else {"score": entry["score"], "verdict": entry["verdict"]}
+
+    return {claim["id"]: {"reference": side(claim["reference"]), "variant": side(claim["variant"]),
+                          "applied": None if claim["applied"] is None else claim["applied"]["score"],
+                          "survival": claim["survival"], "flip": claim["flip"]}
+            for claim in document["claims"]}
+
+
+def test_compare_of_an_int8_variant_is_pinned(full_audit, tiny_bundle, tmp_path):
+    """Same seed, same data: the same per-claim scores, applied scores, survival and flips as the committed golden
+    file (one per way the tiny bundle is built; written by EDGEAUDIT_WRITE_GOLDEN=1 from the code that still
+    refitted the reference's probes inside compare, before the audit saved them)."""
+    from edgeaudit.compress import compress
+    from tests.onnx_bundles import onnx_built_bundles
+
+    golden = GOLDEN_DIR / f"tiny_bert_int8_compare_{'onnx' if onnx_built_bundles() else 'torch'}.json"
+    variant = compress(tiny_bundle("bert"), tmp_path / "int8", "int8-dynamic-full", progress=False).bundle
+    document = run_compare(full_audit, variant.directory, tmp_path / "cmp", CompareOptions(progress=False))
+    table = _comparison_table(document)
+    if os.environ.get("EDGEAUDIT_WRITE_GOLDEN"):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        pytest.skip(f"wrote {golden}")
+    pinned = json.loads(golden.read_text(encoding="utf-8"))
+    assert sorted(table) == sorted(pinned)
+    assert any(row["applied"] is not None for cid, row in pinned.items() if cid.startswith("property:"))
+    for cid, row in table.items():
+        expected = pinned[cid]
+        assert (row["survival"], row["flip"]) == (expected["survival"], expected["flip"]), cid
+        for side in ("reference", "variant"):
+            assert (row[side] or {}).get("verdict") == (expected[side] or {}).get("verdict"), (cid, side)
+            assert (row[side] or {}).get("score") == pytest.approx((expected[side] or {}).get("score"), abs=1e-6)
+        assert (row["applied"] is None) == (expected["applied"] is None), cid
+        if row["applied"] is not None:
+            assert row["applied"] == pytest.approx(expected["applied"], abs=1e-6), cid
