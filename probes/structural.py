@@ -298,6 +298,28 @@ class _StructuralProbe(BaseEstimator):
                 "best_iteration": self.best_iter_, "max_iter": self.max_iter, "standardized": self.standardize,
                 "loss": self.loss_, "dev_loss": self.dev_loss_}
 
+    def fitted_state(self) -> dict[str, np.ndarray]:
+        """The fitted probe as named arrays (its projection and input scaling), to save without pickling."""
+        if not hasattr(self, "B_"):
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
+        scaler = getattr(self, "scaler_", None)
+        return {"B": self.B_, **({} if scaler is None else {"mean": scaler.mean_, "scale": scaler.scale_})}
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, np.ndarray]) -> _StructuralProbe:
+        """A probe that predicts exactly as the one ``fitted_state`` was taken from (it cannot be refitted)."""
+        probe = cls(rank=int(state["B"].shape[0]), standardize="mean" in state)
+        probe.B_ = np.asarray(state["B"], dtype=np.float64)
+        probe.n_features_in_ = probe.B_.shape[1]
+        probe.scaler_ = None
+        if "mean" in state:
+            scaler = StandardScaler()
+            scaler.mean_, scaler.scale_ = np.asarray(state["mean"]), np.asarray(state["scale"])
+            scaler.var_, scaler.n_features_in_ = scaler.scale_ ** 2, probe.n_features_in_
+            scaler.n_samples_seen_ = 0
+            probe.scaler_ = scaler
+        return probe
+
     def _scaled(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
         scaler = getattr(self, "scaler_", None)
         mats = [np.asarray(x, dtype=np.float64) for x in X]

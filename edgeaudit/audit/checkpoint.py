@@ -18,24 +18,26 @@ from typing import Any
 
 import numpy as np
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: structural layers and the property stage carry their fitted probes
 STAGES_DIR = "stages"
 
 
 def _classes() -> dict[str, type]:
     """The result types a checkpoint may hold (imported lazily: the probes pull in scipy/sklearn)."""
+    from edgeaudit.audit.fitted import FittedState, PropertyFit, StructuralFit
     from edgeaudit.audit.relational import FrozenInstances, RelationalStatistics, RolloutCurve
     from edgeaudit.audit.structural import LayerStructural, SentenceSplit, StructuralResult
     from edgeaudit.probes.attention_heads import HeadRelationAccuracy
     from edgeaudit.probes.attention_trees import AttentionTreeUUAS
     from edgeaudit.probes.tree_baselines import TreeBaselineCounts
     from edgeaudit.runtime.collectors import AttentionMass
+    from edgeaudit.runtime.corpus import SentenceInput
     from edgeaudit.runtime.summary import ExtractionSummary, SkippedSentence
     from edgeaudit.verdict import Claim, ControlScore
 
     kinds = (FrozenInstances, RelationalStatistics, RolloutCurve, LayerStructural, SentenceSplit, StructuralResult,
              AttentionMass, ExtractionSummary, SkippedSentence, Claim, ControlScore, HeadRelationAccuracy,
-             AttentionTreeUUAS, TreeBaselineCounts)
+             AttentionTreeUUAS, TreeBaselineCounts, FittedState, StructuralFit, PropertyFit, SentenceInput)
     return {f"{kind.__module__}.{kind.__qualname__}": kind for kind in kinds}
 
 
@@ -102,6 +104,32 @@ class _Decoder:
         return obj
 
 
+def write_encoded(meta_path: Path, array_path: Path, header: dict[str, Any], result: Any) -> None:
+    """``result`` as ``header`` + its encoded JSON in ``meta_path`` and its arrays in ``array_path``. The arrays go
+    first and the JSON last, each through a temporary name, so a present JSON means both files are complete."""
+    encoder = _Encoder(_classes())
+    data = {**header, "result": encoder(result)}
+    meta_path.parent.mkdir(parents=True, exist_ok=True)
+    meta_path.unlink(missing_ok=True)  # not done while its arrays are being replaced
+    tmp_arrays = array_path.with_name(array_path.name + ".tmp.npz")
+    with open(tmp_arrays, "wb") as handle:
+        np.savez(handle, allow_pickle=False, **encoder.arrays)
+    os.replace(tmp_arrays, array_path)
+    tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
+    tmp_meta.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp_meta, meta_path)
+
+
+def read_encoded(meta_path: Path, array_path: Path) -> tuple[dict[str, Any], Any]:
+    """(header, result) written by ``write_encoded`` (OSError/ValueError/KeyError/TypeError when missing or damaged;
+    arrays are read without pickle, and only the classes ``_classes`` lists are rebuilt)."""
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict):
+        raise ValueError(f"{meta_path}: not a JSON object")
+    with np.load(array_path, allow_pickle=False) as arrays:
+        return meta, _Decoder(_classes(), arrays)(meta["result"])
+
+
 def stage_key(**parts: Any) -> str:
     """sha256 of what a stage depends on (JSON of ``parts`` with sorted keys)."""
     text = json.dumps({"format": CHECKPOINT_FORMAT, **parts}, sort_keys=True, default=str)
@@ -129,29 +157,14 @@ class Checkpoints:
 
     def load(self, stage: str, key: str) -> tuple[bool, Any]:
         """(True, result) when ``stage`` finished before under ``key``; (False, None) otherwise."""
-        meta_path, array_path = self._paths(stage)
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict) or meta.get("key") != key:
-                return False, None
-            with np.load(array_path, allow_pickle=False) as arrays:
-                return True, _Decoder(_classes(), arrays)(meta["result"])
+            meta, result = read_encoded(*self._paths(stage))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):  # missing or damaged: recompute
             return False, None
+        return (True, result) if meta.get("key") == key else (False, None)
 
     def save(self, stage: str, key: str, result: Any) -> None:
-        encoder = _Encoder(_classes())
-        data = {"stage": stage, "key": key, "result": encoder(result)}
-        self.directory.mkdir(parents=True, exist_ok=True)
-        meta_path, array_path = self._paths(stage)
-        meta_path.unlink(missing_ok=True)  # the stage is not done while its arrays are being replaced
-        tmp_arrays = array_path.with_name(array_path.name + ".tmp.npz")
-        with open(tmp_arrays, "wb") as handle:
-            np.savez(handle, allow_pickle=False, **encoder.arrays)
-        os.replace(tmp_arrays, array_path)
-        tmp_meta = meta_path.with_name(meta_path.name + ".tmp")
-        tmp_meta.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp_meta, meta_path)
+        write_encoded(*self._paths(stage), {"stage": stage, "key": key}, result)
 
     def run(self, stage: str, key: str, compute: Callable[[], Any], *,
             valid: Callable[[], bool] = lambda: True) -> Any:

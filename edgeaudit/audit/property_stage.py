@@ -15,6 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from edgeaudit.audit.concepts import concept_vectors
+from edgeaudit.audit.fitted import PropertyFit
 from edgeaudit.audit.options import AuditOptions
 from edgeaudit.audit.property_claims import property_claims
 from edgeaudit.bundle import Bundle
@@ -22,6 +23,7 @@ from edgeaudit.data import load_categories, load_norms
 from edgeaudit.data.skips import count_skips
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.probes import run_property_probe
+from edgeaudit.probes.property import concept_kfold
 from edgeaudit.probes.property.mdl import feature_mdl
 from edgeaudit.runtime.progress import progress_bar
 from edgeaudit.verdict import Claim
@@ -176,9 +178,24 @@ def category_labels(categories: list[str | None] | None) -> list[str] | None:
     return [c if c is not None else f"\x00uncategorised-{i}" for i, c in enumerate(categories)]
 
 
-def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOptions, out_dir: Path,
-                       *, log: Callable[[str], None], data: PropertyData | None = None) -> tuple[dict, list[Claim]]:
-    """``data`` is ``load_property_data(options)`` when the caller already loaded (and so validated) it."""
+def _fold_mappers(fit: PropertyFit, layer: int, X: np.ndarray, options: AuditOptions, words: list[str]) -> None:
+    """The probe's mapper of every fold at ``layer`` into ``fit`` (refitted here: the probe's runs keep only
+    scores; same folds, mapper and seed, so the same fit), for compare to apply to a variant's vectors."""
+    from edgeaudit.probes.property import concept_kfold, fit_folds, make_mapper, mapper_state
+
+    splits = concept_kfold(len(X), options.folds, seed=options.seed, words=words)
+    fits = fit_folds(X, fit.Y, make_mapper(options.mapper, seed=options.seed), splits)
+    fit.mappers[layer] = [mapper_state(mapper) for mapper in fits.mappers]
+    fit.thresholds[layer] = fits.thresholds
+    if not np.array_equal(fit.fold_of, splits.fold_of):
+        raise AssertionError("property folds differ between layers")  # one kfold over one concept list
+
+
+def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOptions, out_dir: Path, *,
+                       log: Callable[[str], None],
+                       data: PropertyData | None = None) -> tuple[dict, list[Claim], PropertyFit]:
+    """``data`` is ``load_property_data(options)`` when the caller already loaded (and so validated) it. Returns the
+    report section, the claims, and what compare needs to apply the fitted probes to a variant."""
     data = data if data is not None else load_property_data(options)
     norms, categories, left_out = data.norms, data.categories, data.left_out
     name = _norms_name(options.norms or DEFAULT_NORMS)
@@ -209,6 +226,8 @@ def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOption
         "left_out": left_out + vectors.skipped, "layers": {},
     }
     claims: list[Claim] = []
+    fit = PropertyFit(kept=list(kept), template=template, Y=np.asarray(Y, dtype=float),
+                      fold_of=concept_kfold(len(kept), options.folds, seed=options.seed, words=words).fold_of)
     with progress_bar(len(layers), "property", options.progress, unit="layer") as shown:
         for layer in layers:
             log(f"property probe: layer {layer} ({len(kept)} concepts x {Y.shape[1]} features, {options.mapper})")
@@ -221,6 +240,7 @@ def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOption
                                             confidence=options.confidence, seed=options.seed,
                                             n_jobs=options.workers)
                 layer_section = {"probe": result.to_dict()}
+                _fold_mappers(fit, layer, X, options, words)
                 if section["norms"]["binary"]:
                     mdl = feature_mdl(X, Y, concepts=concepts, seed=options.seed,
                                       features=_most_balanced(Y, MAX_MDL_FEATURES))
@@ -229,7 +249,7 @@ def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOption
             claims += property_claims(result, layer=layer, norms_name=name, thresholds=options.thresholds,
                                       n_concepts=len(kept))
             shown.update(1)
-    return section, claims
+    return section, claims, fit
 
 
 def _most_balanced(Y: np.ndarray, limit: int) -> list[int]:

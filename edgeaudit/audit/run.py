@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeaudit.audit import fitted
 from edgeaudit.audit.checkpoint import Checkpoints, stage_key
 from edgeaudit.audit.head_claims import ClaimContext, head_claims, tree_claims
 from edgeaudit.audit.options import RUNTIME_ONLY, AuditOptions
@@ -357,12 +358,12 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
         with stages.stage("decoder-heads"):
             decoder_section, decoder_claims = run_decoder_stage(real.bundle, twin_bundle, ctx, options, log=log)
             claims = claims + decoder_claims
-    property_section = None
+    property_section = property_fit = None
     if "property" in want:
         from edgeaudit.audit.property_stage import run_property_stage
 
         with stages.stage("property"):
-            property_section, property_claims = checkpoints.run(
+            property_section, property_claims, property_fit = checkpoints.run(
                 "property", keys["property"],
                 lambda: run_property_stage(real.bundle, twin_bundle, options, out_dir, log=log, data=property_data))
             claims = claims + property_claims
@@ -379,6 +380,10 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     if not_estimated:
         document["probes"]["not_estimated"] = {"structural": not_estimated, "identifiability": not_estimated}
     document["provenance"]["stages"] = {"resumed": checkpoints.resumed, "computed": checkpoints.computed}
+    structural_fit = None if real.structural is None else \
+        fitted.structural_fit(real.structural, real.store.sentence_ids, _store_trees(real.store, sentences))
+    fitted.save_fitted(out_dir, fitted.fitted_state(real.bundle.sha256, sentences, structural=structural_fit,
+                                                    property_fit=property_fit))
     path = out_dir / "audit.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")

@@ -58,6 +58,7 @@ class LayerStructural:
     depth: dict
     correct_edges: np.ndarray  # [test sentence] MST edges shared with gold
     gold_edges: np.ndarray  # [test sentence]
+    distance_state: dict[str, np.ndarray] = field(default_factory=dict)  # the fitted distance probe, for compare
 
 
 @dataclass
@@ -110,6 +111,7 @@ def _fit_layer(store_dir: str, layer: int, split: SentenceSplit, heads: list[np.
             distance=metrics.to_dict() | {"fit": distance.fit_report()},
             depth=depth.evaluate(X_test, test_heads, test_punct).to_dict() | {"fit": depth.fit_report()},
             correct_edges=metrics.correct_by_sentence, gold_edges=metrics.edges_by_sentence,
+            distance_state=distance.fitted_state(),
         )
 
 

@@ -76,4 +76,5 @@ def audit_command(bundle_dir: str, out_dir: str, quiet: bool, overwrite: bool, a
         return
     click.echo(claims_table(document))
     counts = ", ".join(f"{n} {v}" for v, n in document["summary"]["verdicts"].items() if n)
-    click.echo(f"{document['summary']['claims']} claims ({counts or 'none'}); wrote {out_dir}/audit.json")
+    click.echo(f"{document['summary']['claims']} claims ({counts or 'none'}); wrote {out_dir}/audit.json "
+               "(and fitted.json: the fitted probes 'edgeaudit compare' applies to a variant)")

@@ -20,15 +20,16 @@ OPTIONS: tuple[Callable, ...] = (
     click.option("--fidelity-sentences", type=int, default=DEFAULT_SENTENCES, show_default=True),
     click.option("--fidelity-tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
                  help="Max |diff| of the final output for the audited graph to count as faithful."),
-    click.option("--refit/--no-refit", default=True, show_default=True,
-                 help="Apply the reference's (refitted) structural and property probes to the variant."),
+    click.option("--applied/--no-applied", "--refit/--no-refit", "applied", default=True, show_default=True,
+                 help="Score the reference audit's saved structural and property probes on the variant's activations "
+                      "(--refit is the former name)."),
     click.option("--fail-on", "fail_on", multiple=True, metavar="EXPR",
                  help="Gate 'METRIC OP NUMBER' (repeatable); exit 1 when it is true. Metrics: " + ", ".join(METRICS)
                       + "."),
     click.option("--gates", "gates_file", type=click.Path(path_type=str),
                  help='TOML file with fail_on = ["flips>0", ...].'),
 )
-NAMES = ("drift_tolerance", "drift_sentences", "fidelity", "fidelity_sentences", "fidelity_tolerance", "refit")
+NAMES = ("drift_tolerance", "drift_sentences", "fidelity", "fidelity_sentences", "fidelity_tolerance", "applied")
 
 
 def compare_option_set(command: Callable) -> Callable:

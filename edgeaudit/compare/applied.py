@@ -2,14 +2,13 @@
 
 The variant's own audit *retrains* every probe on the variant, which answers "can the variant's
 activations still be read as a tree / as norms?". A deployed explanation is the reference's probe, so we
-also ask "does the reference's probe still read the variant?" — the applied score. Audits do not keep fitted
-probes, so the reference's probes are refitted here exactly as the audit fitted them (same split, settings
-and seed, on the reference's stored activations; deterministic) and then scored on the variant's stored
-activations of the same test sentences / concepts:
+also ask "does the reference's probe still read the variant?" — the applied score. The reference audit saved
+its fitted probes (``audit/fitted.py``); they are scored here on the variant's stored activations of the same
+test sentences / concepts, with no dataset read and nothing refitted:
 
 - structural claims: the distance probe of each layer (Hewitt & Manning 2019), UUAS of the MST;
-- property claims: the mapper refitted per cross-validation fold on the reference's concept vectors,
-  predicting each held-out fold from the *variant's* vectors, scored with the claim's metric.
+- property claims: each fold's mapper fed the *variant's* vectors of that fold's held-out concepts, scored with
+  the claim's metric against the saved norms and F1 cuts.
 """
 
 from __future__ import annotations
@@ -19,130 +18,98 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from edgeaudit.audit.concepts import vectors_from_store
-from edgeaudit.audit.layers import layer_parts, layer_sentences
-from edgeaudit.audit.options import AuditOptions
+from edgeaudit.audit.fitted import FittedState, PropertyFit, StructuralFit
+from edgeaudit.audit.layers import layer_sentences
 from edgeaudit.claim_kinds import PROPERTY_INFERENCE, STRUCTURAL_PROBE
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime import StoredActivations
 
 
-def _open_store(directory: Path) -> StoredActivations | None:
+def _variant_store(variant_dir: Path, subdir: str, kind: str, items: list, notes: list[str]) -> StoredActivations | None:
+    """The variant audit's store of one kind, holding the items the reference's probes were fitted on — or None
+    with the reason in ``notes``."""
     try:
-        return StoredActivations(directory)
+        store = StoredActivations(variant_dir / subdir)
     except EdgeAuditError:
+        notes.append(f"{kind} claims: applied is null — the variant audit's {subdir} store is missing")
         return None
-
-
-def _paired_stores(reference_dir: Path, variant_dir: Path, subdir: str, kind: str,
-                   notes: list[str]) -> tuple[StoredActivations, StoredActivations] | None:
-    """Both audits' stores of one kind, holding the same items — or None with the reason in ``notes``."""
-    ref_store = _open_store(reference_dir / subdir)
-    var_store = _open_store(variant_dir / subdir)
-    if ref_store is None or var_store is None:
-        notes.append(f"{kind} claims: applied is null — an audit's {subdir} store is missing")
-        return None
-    if ref_store.sentence_ids != var_store.sentence_ids:
+    if list(store.sentence_ids) != list(items):
         notes.append(f"{kind} claims: applied is null — the audits stored different items")
         return None
-    return ref_store, var_store
+    return store
 
 
-def applied_structural(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
-                       log: Callable[[str], None], notes: list[str]) -> dict[int, float]:
-    """hidden-state layer -> UUAS of the reference-fitted distance probe on the variant's test sentences."""
-    from edgeaudit.audit.structural import StructuralSettings, fit_structural_probe, make_split
-    from edgeaudit.data import load_treebank
+def applied_structural(fit: StructuralFit, variant_dir: Path, layers: list[int], log: Callable[[str], None],
+                       notes: list[str]) -> dict[int, float]:
+    """hidden-state layer -> UUAS of the reference's distance probe on the variant's test sentences."""
     from edgeaudit.probes import DistanceProbe, distance_metrics
 
-    stores = _paired_stores(reference_dir, variant_dir, "activations", "structural", notes)
-    if stores is None:
+    store = _variant_store(variant_dir, "activations", "structural", fit.sentence_ids, notes)
+    if store is None:
         return {}
-    ref_store, var_store = stores
-    try:
-        treebank = load_treebank(options.data)
-    except EdgeAuditError as error:
-        notes.append(f"structural claims: applied is null — the treebank cannot be read ({error.one_line()})")
-        return {}
-    sentences = treebank.sentences[: options.max_sentences] if options.max_sentences else treebank.sentences
-    trees = [sentences[i] for i in ref_store.sentence_index]
-    heads = [np.asarray(t.heads) for t in trees]
-    punct = [t.is_punct for t in trees]
-    settings = StructuralSettings.from_options(options)
-    split = make_split(len(ref_store.sentence_ids), settings)
     out: dict[int, float] = {}
-    with threadpool_limits(limits=1, user_api="blas"):
-        for layer in layers:
-            X_train, X_dev = layer_parts(ref_store, layer, split.train, split.dev)
-            probe = fit_structural_probe(DistanceProbe, X_train, X_dev, split, heads, settings)
-            pred = probe.predict(layer_sentences(var_store, layer, split.test))
-            metrics = distance_metrics(pred, [heads[i] for i in split.test], [punct[i] for i in split.test])
-            if metrics.num_edges:
-                out[layer] = float(metrics.uuas)
-            log(f"applied structural probe: layer {layer} done")
+    for layer in layers:
+        if layer not in fit.probes:
+            continue
+        probe = DistanceProbe.from_fitted_state(fit.probes[layer])
+        metrics = distance_metrics(probe.predict(layer_sentences(store, layer, fit.test)), fit.heads, fit.punct)
+        if metrics.num_edges:
+            out[layer] = float(metrics.uuas)
+        log(f"applied structural probe: layer {layer} done")
     return out
 
 
-def applied_property(reference_dir: Path, variant_dir: Path, options: AuditOptions, layers: list[int],
+def applied_property(fit: PropertyFit, variant_dir: Path, layers: list[int],
                      notes: list[str]) -> dict[tuple[int, str], float]:
-    """(layer, metric) -> score of the reference-fitted mapper fed the variant's concept vectors."""
-    from edgeaudit.audit.property_stage import load_property_data
-    from edgeaudit.probes.property import (
-        PROBE_METRICS,
-        concept_kfold,
-        cross_validated_predictions,
-        make_mapper,
-    )
-    from edgeaudit.probes.property.crossval import score_predictions
+    """(layer, metric) -> score of the reference's per-fold mappers fed the variant's concept vectors."""
+    from edgeaudit.probes.property import PROBE_METRICS, FoldFits, fold_predictions, predict_from_state
+    from edgeaudit.probes.property.crossval import Splits, score_predictions
     from edgeaudit.probes.property.metrics import EvalContext
 
-    stores = _paired_stores(reference_dir, variant_dir, "concept-activations", "property", notes)
-    if stores is None:
+    store = _variant_store(variant_dir, "concept-activations", "property", [f"concept-{i}" for i in fit.kept], notes)
+    if store is None:
         return {}
-    ref_store, var_store = stores
-    try:
-        norms = load_property_data(options).norms
-    except EdgeAuditError as error:
-        notes.append(f"property claims: applied is null — the norms cannot be read ({error.one_line()})")
-        return {}
-    kept, X_ref = vectors_from_store(ref_store, layers, template=options.concept_template)
-    _, X_var = vectors_from_store(var_store, layers, template=options.concept_template)
-    Y = np.asarray(norms.matrix[kept], dtype=float)
-    splits = concept_kfold(len(kept), options.folds, seed=options.seed, words=[norms.concepts[i] for i in kept])
-    mapper = make_mapper(options.mapper, seed=options.seed)
+    layers = [layer for layer in layers if layer in fit.mappers]
+    _, vectors = vectors_from_store(store, layers, template=fit.template)
+    folds = tuple((np.flatnonzero(fit.fold_of != k), np.flatnonzero(fit.fold_of == k))
+                  for k in range(int(fit.fold_of.max()) + 1))
+    splits = Splits("saved", folds)
     out: dict[tuple[int, str], float] = {}
-    with threadpool_limits(limits=1, user_api="blas"):
-        for layer in layers:
-            xr, xv = np.asarray(X_ref[layer], dtype=float), np.asarray(X_var[layer], dtype=float)
-            folds = cross_validated_predictions(xr, Y, mapper, splits, X_apply=xv)
-            context = EvalContext(splits.fold_of, "fold", None, folds.thresholds)
-            scores = score_predictions(folds.P, Y, PROBE_METRICS, context)
-            for metric, value in scores.means.items():
-                if np.isfinite(value):
-                    out[(layer, metric)] = float(value)
+    for layer in layers:
+        fits = FoldFits(fit.mappers[layer], fit.thresholds[layer])
+        predicted = fold_predictions(fits, vectors[layer], splits, fit.Y.shape[1], predict=predict_from_state)
+        context = EvalContext(fit.fold_of, "fold", None, predicted.thresholds)
+        for metric, value in score_predictions(predicted.P, fit.Y, PROBE_METRICS, context).means.items():
+            if np.isfinite(value):
+                out[(layer, metric)] = float(value)
     return out
 
 
-def applied_scores(reference_doc: dict[str, Any], reference_dir: Path, variant_dir: Path, options: AuditOptions,
-                   *, log: Callable[[str], None], notes: list[str]) -> dict[str, dict[str, Any]]:
-    """Reference claim id -> {"score", "source"} for structural and property claims that could be refitted."""
+def applied_scores(reference_doc: dict[str, Any], fitted: FittedState | None, why_not: str | None,
+                   variant_dir: Path, *, log: Callable[[str], None], notes: list[str]) -> dict[str, dict[str, Any]]:
+    """Reference claim id -> {"score", "source"} for the structural and property claims the saved probes cover."""
     claims = reference_doc.get("claims", [])
     structural = sorted({c["subject"]["layer"] for c in claims if c["kind"] == STRUCTURAL_PROBE})
     prop = sorted({c["subject"]["layer"] for c in claims if c["kind"] == PROPERTY_INFERENCE})
+    if not structural and not prop:
+        return {}
+    if fitted is None:
+        notes.append(f"structural and property claims: applied is null — the reference's fitted probes: {why_not}")
+        return {}
     out: dict[str, dict[str, Any]] = {}
-    if structural:
-        scores = applied_structural(reference_dir, variant_dir, options, structural, log, notes)
+    if structural and fitted.structural is not None:
+        scores = applied_structural(fitted.structural, variant_dir, structural, log, notes)
         for claim in claims:
             if claim["kind"] == STRUCTURAL_PROBE and claim["subject"]["layer"] in scores:
                 out[claim["id"]] = {"score": scores[claim["subject"]["layer"]],
-                                    "source": "the reference's distance probe (refitted) on the variant's layer"}
-    if prop:
-        scores = applied_property(reference_dir, variant_dir, options, prop, notes)
+                                    "source": "the reference's distance probe on the variant's layer"}
+    if prop and fitted.property is not None:
+        scores = applied_property(fitted.property, variant_dir, prop, notes)
         for claim in claims:
             key = (claim["subject"]["layer"], claim.get("metric"))
             if claim["kind"] == PROPERTY_INFERENCE and key in scores:
                 out[claim["id"]] = {"score": scores[key],
-                                    "source": "the reference's mapper (refitted per fold) fed the variant's vectors"}
+                                    "source": "the reference's mapper of each fold fed the variant's vectors"}
     return out

@@ -22,7 +22,7 @@ class CompareOptions:
     fidelity_sentences: int = DEFAULT_SENTENCES
     fidelity_tolerance: float = DEFAULT_TOLERANCE
     fidelity_min_cosine: float = DEFAULT_MIN_COSINE
-    refit: bool = True  # apply the reference's refitted structural/property probes to the variant
+    applied: bool = True  # score the reference audit's saved structural/property probes on the variant
     gates: tuple[Gate, ...] = ()
     unrelated_ok: bool = False  # compare a variant whose recorded parent is not the reference
     progress: bool = True
@@ -46,6 +46,6 @@ class CompareOptions:
             "audit": self.audit.to_dict(), "drift_tolerance": self.drift_tolerance,
             "drift_sentences": self.drift_sentences, "fidelity": self.fidelity,
             "fidelity_sentences": self.fidelity_sentences, "fidelity_tolerance": self.fidelity_tolerance,
-            "fidelity_min_cosine": self.fidelity_min_cosine, "refit": self.refit,
+            "fidelity_min_cosine": self.fidelity_min_cosine, "applied": self.applied,
             "fail_on": [gate.expression for gate in self.gates], "unrelated_ok": self.unrelated_ok,
         }

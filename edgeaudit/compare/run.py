@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from edgeaudit.audit.fitted import FittedState, load_fitted
 from edgeaudit.audit.options import RUNTIME_ONLY, AuditOptions
 from edgeaudit.compare.applied import applied_scores
 from edgeaudit.compare.claims import compare_claims, explanation_drift
@@ -93,7 +94,12 @@ def _audit_side(side: Side, out_dir: Path, options: AuditOptions, log: Log) -> N
     side.audit_dir = target
 
 
-def _corpus(options: AuditOptions, notes: list[str]) -> list | None:
+def _corpus(variant: Side, fitted: FittedState | None, options: AuditOptions,
+            notes: list[str]) -> list | None:
+    """The audited sentences: saved with either audit (no dataset is read), else read from the treebank again."""
+    saved = fitted if fitted is not None else load_fitted(variant.audit_dir, variant.document)[0]
+    if saved is not None:
+        return saved.sentences
     from edgeaudit.data import load_treebank
 
     try:
@@ -188,7 +194,8 @@ def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
         with timer.stage(f"audit-{side.label}"):
             _audit_side(side, out_dir, audit, log)
     _check_corpora(ref, var)
-    sentences = _corpus(audit, notes)
+    fitted, why_not = load_fitted(ref.audit_dir, ref.document)
+    sentences = _corpus(var, fitted, audit, notes)
     fidelity: dict[str, Any] = {}
     with timer.stage("fidelity"):
         fidelity["reference"] = _fidelity(ref, sentences, options, log)
@@ -199,11 +206,10 @@ def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
     explanation_notes: list[str] = []
     applied = {}
     with timer.stage("applied-probes"):
-        if options.refit:
-            applied = applied_scores(ref.document, ref.audit_dir, var.audit_dir, audit, log=log,
-                                     notes=explanation_notes)
+        if options.applied:
+            applied = applied_scores(ref.document, fitted, why_not, var.audit_dir, log=log, notes=explanation_notes)
         else:
-            explanation_notes.append("structural and property claims: applied is null (--no-refit)")
+            explanation_notes.append("structural and property claims: applied is null (--no-applied)")
     comparison = compare_claims(ref.document, var.document, tolerance=options.drift_tolerance, applied=applied)
     counts = comparison.counts()
     output_cosine = drift["output_cosine"]["mean"] if drift.get("computed") else None

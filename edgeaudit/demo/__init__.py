@@ -10,7 +10,7 @@ printed. Every stage reuses finished work on a rerun.
 Layout of the output folder::
 
     bundles/fp32  bundles/random-init  bundles/<preset>      the three bundles
-    audit-ewt/  audit-fp32/  audit-int8/  compare/           audit.json / compare.json (+ activation stores)
+    audit-ewt/  audit-fp32/  audit-int8/  compare/           audit.json (+ fitted.json/.npz, activation stores) / compare.json
     compare.html  ewt-audit.html  fp32-audit.html  int8-audit.html (+ .md)   the reports
     demo.json                                                options, stage timings, summary
 

@@ -6,7 +6,8 @@ Public surface (everything else in the submodules is an implementation detail):
 - metrics: ``METRICS``, ``get_metric``, ``neighbour_score``, ``feature_precision``, ``concept_spearman``,
   ``feature_f1``
 - cross-validation: ``Splits``, ``concept_kfold``, ``category_held_out``, ``cross_validated_predictions``,
-  ``cross_validated_scores``
+  ``cross_validated_scores``, and in two steps ``fit_folds`` -> ``FoldFits`` -> ``fold_predictions``
+- saving a fit: ``mapper_state`` (a fitted mapper as arrays), ``predict_from_state``
 - controls: ``CONTROLS``, ``get_control`` and the control data (``control_task_norms``, ``rotated_norms``, ...)
 - the probe: ``run_property_probe`` -> ``PropertyProbeResult``
 - MDL: ``online_codelength``, ``mdl_probe``, ``feature_mdl``
@@ -33,12 +34,16 @@ from .controls import (
 )
 from .crossval import (
     CrossValScores,
+    FoldFits,
     Splits,
     category_held_out,
     concept_kfold,
     cross_validated_predictions,
     cross_validated_scores,
+    fit_folds,
+    fold_predictions,
 )
+from .fitted import MapperState, mapper_state, predict_from_state
 from .mappers import MAPPERS, CappedPLSRegression, UnknownMapperError, make_mapper
 from .mdl import (
     MDLProbeResult,
@@ -66,6 +71,7 @@ __all__ = [
     "CONTROLS",
     "DEFAULT_METRICS",
     "MAPPERS",
+    "MapperState",
     "METRICS",
     "PROBE_METRICS",
     "CappedPLSRegression",
@@ -74,6 +80,7 @@ __all__ = [
     "ControlResult",
     "ControlRun",
     "CrossValScores",
+    "FoldFits",
     "MDLProbeResult",
     "MetricSpec",
     "NearestNeighbourCopy",
@@ -91,6 +98,8 @@ __all__ = [
     "control_task_norms",
     "cross_validated_predictions",
     "cross_validated_scores",
+    "fit_folds",
+    "fold_predictions",
     "feature_f1",
     "feature_mdl",
     "feature_precision",
@@ -99,9 +108,11 @@ __all__ = [
     "get_control",
     "get_metric",
     "make_mapper",
+    "mapper_state",
     "mdl_probe",
     "neighbour_score",
     "online_codelength",
+    "predict_from_state",
     "random_orthogonal",
     "rotated_norms",
     "run_property_probe",

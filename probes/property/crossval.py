@@ -124,27 +124,50 @@ class FoldPredictions:
     thresholds: np.ndarray | None  # [concept, feature]; None unless the norms are binary
 
 
-def cross_validated_predictions(
-    X: np.ndarray, Y: np.ndarray, mapper: Any, splits: Splits, *, X_apply: np.ndarray | None = None
-) -> FoldPredictions:
-    """A clone of ``mapper`` fitted per training fold predicts the fold's held-out concepts.
+@dataclass
+class FoldFits:
+    """The mapper fitted on each fold's training concepts, and (binary norms) the F1 cut each fold chose."""
 
-    ``X_apply`` (same concepts, e.g. a compressed variant's vectors) is what the fitted mapper is fed for the
-    held-out concepts; the fit and the training thresholds always use ``X``.
-    """
+    mappers: list[Any]  # per fold: a fitted estimator, or anything ``predict`` below accepts
+    thresholds: np.ndarray | None  # [fold, feature]; None unless the norms are binary
+
+
+def fit_folds(X: np.ndarray, Y: np.ndarray, mapper: Any, splits: Splits) -> FoldFits:
+    """A clone of ``mapper`` fitted per training fold (the cuts need only the training concepts' fitted values)."""
     X = np.asarray(X, dtype=float)  # [concept, dim]
     Y = np.asarray(Y, dtype=float)  # [concept, feature]
-    X_test = X if X_apply is None else np.asarray(X_apply, dtype=float)
     binary = is_binary(Y)
-    P = np.empty_like(Y)
-    thresholds = np.empty_like(Y) if binary else None
-    for train, test in splits.folds:
+    mappers, cuts = [], []
+    for train, _ in splits.folds:
         fitted = clone(mapper).fit(X[train], Y[train])
-        P[test] = np.asarray(fitted.predict(X_test[test])).reshape(len(test), Y.shape[1])
-        if thresholds is not None:
+        mappers.append(fitted)
+        if binary:
             in_sample = np.asarray(fitted.predict(X[train])).reshape(len(train), Y.shape[1])
-            thresholds[test] = training_thresholds(in_sample, Y[train])[None, :]
+            cuts.append(training_thresholds(in_sample, Y[train]))
+    return FoldFits(mappers, np.stack(cuts) if binary else None)
+
+
+def fold_predictions(fits: FoldFits, X: np.ndarray, splits: Splits, n_features: int, *,
+                     predict: Any = None) -> FoldPredictions:
+    """Each fold's mapper predicts that fold's held-out concepts from ``X`` — the vectors it was fitted on, or the
+    same concepts' vectors from another model (a compressed variant). ``predict(mapper, X)`` defaults to the
+    estimator's own ``predict``."""
+    X = np.asarray(X, dtype=float)
+    P = np.empty((len(X), n_features))
+    thresholds = None if fits.thresholds is None else np.empty_like(P)
+    for k, (_, test) in enumerate(splits.folds):
+        mapper = fits.mappers[k]
+        predicted = mapper.predict(X[test]) if predict is None else predict(mapper, X[test])
+        P[test] = np.asarray(predicted).reshape(len(test), n_features)
+        if thresholds is not None:
+            thresholds[test] = fits.thresholds[k][None, :]
     return FoldPredictions(P, thresholds)
+
+
+def cross_validated_predictions(X: np.ndarray, Y: np.ndarray, mapper: Any, splits: Splits) -> FoldPredictions:
+    """A clone of ``mapper`` fitted per training fold predicts the fold's held-out concepts."""
+    Y = np.asarray(Y, dtype=float)
+    return fold_predictions(fit_folds(X, Y, mapper, splits), X, splits, Y.shape[1])
 
 
 @dataclass

@@ -231,3 +231,24 @@ def test_dev_sentences_need_their_trees():
         DistanceProbe(rank=2).fit(X, heads, X_dev=X)
     with pytest.raises(ValueError, match="development sentence 0: 3 vectors for 2 words"):
         DistanceProbe(rank=2).fit(X, heads, X_dev=X, heads_dev=[np.array([0, 1])])
+
+
+@pytest.mark.parametrize("kind", [DistanceProbe, DepthProbe])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_a_probe_rebuilt_from_its_fitted_state_predicts_the_same_floats(planted, kind, standardize):
+    """What an audit saves for compare: the rebuilt probe must predict bit for bit what the fitted one does."""
+    corpus, X, train, test = planted
+    heads = [s.heads for s in corpus]
+    probe = kind(rank=4, max_iter=20, standardize=standardize).fit(_pick(X, train), _pick(heads, train))
+    state = probe.fitted_state()
+    assert set(state) == ({"B", "mean", "scale"} if standardize else {"B"})
+    rebuilt = kind.from_fitted_state({name: np.array(value) for name, value in state.items()})
+    for ours, theirs in zip(rebuilt.predict(_pick(X, test)), probe.predict(_pick(X, test)), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    other = kind.from_fitted_state({**state, "B": state["B"] * 2})
+    assert not np.allclose(other.predict(_pick(X, test))[0], probe.predict(_pick(X, test))[0])
+
+
+def test_an_unfitted_probe_has_no_state():
+    with pytest.raises(RuntimeError, match="not fitted"):
+        DistanceProbe().fitted_state()

@@ -62,7 +62,7 @@ def test_gate_file(reference_audit, broken_audit, tmp_path):
     gates = tmp_path / "gates.toml"
     gates.write_text('fail_on = ["max_jsd > 0.5", "min_sqnr_db < 10"]\n')
     result = run_cli(str(reference_audit), str(broken_audit), "--out", str(tmp_path / "out"), "-q", "--gates", str(gates),
-                     "--no-fidelity", "--no-refit")
+                     "--no-fidelity", "--no-applied")
     assert_one_line_error(result, 1, "gate tripped: max_jsd > 0.5 (max_jsd = 0.6")
 
 
@@ -100,7 +100,7 @@ def test_audits_whose_bundles_are_gone_compare_claims_but_not_numbers(reference_
     document["bundle"]["directory"] = str(tmp_path / "deleted-bundle")
     (moved / "audit.json").write_text(json.dumps(document))
     result = run_cli(str(reference_audit), str(moved), "--out", str(tmp_path / "out"), "-q", "--fail-on", "breaks>0",
-                     "--no-refit")
+                     "--no-applied")
     assert result.returncode == 0, result.stderr
     assert "numeric drift: not computed" in result.stdout
     compare = json.loads((tmp_path / "out" / "compare.json").read_text())
@@ -108,7 +108,7 @@ def test_audits_whose_bundles_are_gone_compare_claims_but_not_numbers(reference_
     assert compare["variant"]["bundle"]["available"] is False
     validate_result(compare)
     result = run_cli(str(reference_audit), str(moved), "--out", str(tmp_path / "out2"), "-q",
-                     "--fail-on", "output_cosine<0.99", "--no-fidelity", "--no-refit")
+                     "--fail-on", "output_cosine<0.99", "--no-fidelity", "--no-applied")
     assert_one_line_error(result, 2, "gate output_cosine<0.99 cannot be evaluated")
     assert json.loads((tmp_path / "out2" / "compare.json").read_text())["gates"][0]["tripped"] is None
 

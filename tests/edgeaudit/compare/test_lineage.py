@@ -41,7 +41,7 @@ def test_a_variant_of_a_variant_is_explained(tiny_bundle, broken_bundle, tmp_pat
 
 def test_unrelated_ok_compares_and_records_why(reference_audit, twin_bundle, tmp_path):
     result = run_cli(str(reference_audit), str(twin_bundle), "--out", str(tmp_path / "out"), "-q", "--unrelated-ok",
-                     "--no-fidelity", "--no-refit")
+                     "--no-fidelity", "--no-applied")
     assert result.returncode == 0, result.stderr
     document = json.loads((tmp_path / "out" / "compare.json").read_text())
     assert document["options"]["unrelated_ok"] is True
@@ -50,5 +50,5 @@ def test_unrelated_ok_compares_and_records_why(reference_audit, twin_bundle, tmp
 
 def test_the_reference_against_itself_is_not_unrelated(reference_audit, tmp_path):
     result = run_cli(str(reference_audit), str(reference_audit), "--out", str(tmp_path / "out"), "-q",
-                     "--no-fidelity", "--no-refit")
+                     "--no-fidelity", "--no-applied")
     assert result.returncode == 0, result.stderr

@@ -50,7 +50,7 @@ def test_compare_from_another_directory_runs_numeric_drift(reference_audit, tiny
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path / "elsewhere")
-        result = run_cli(str(audit_dir), str(audit_dir), "--out", "out", "-q", "--no-fidelity", "--no-refit")
+        result = run_cli(str(audit_dir), str(audit_dir), "--out", "out", "-q", "--no-fidelity", "--no-applied")
     finally:
         os.chdir(cwd)
     assert result.returncode == 0, result.stderr

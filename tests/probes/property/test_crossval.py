@@ -11,6 +11,8 @@ from edgeaudit.probes.property.crossval import (
     concept_kfold,
     cross_validated_predictions,
     cross_validated_scores,
+    fit_folds,
+    fold_predictions,
     training_thresholds,
 )
 from sklearn.linear_model import Ridge
@@ -97,7 +99,8 @@ def test_applied_inputs_are_fed_to_mappers_fitted_on_the_reference():
     data = planted_linear(n=40, dim=5, features=3)
     splits = concept_kfold(40, 4, seed=0)
     shifted = data.X + 1.0
-    applied = cross_validated_predictions(data.X, data.Y, Ridge(), splits, X_apply=shifted).P
+    fits = fit_folds(data.X, data.Y, Ridge(), splits)
+    applied = fold_predictions(fits, shifted, splits, 3).P
     train, test = splits.folds[0]
     expected = Ridge().fit(data.X[train], data.Y[train]).predict(shifted[test])
     np.testing.assert_allclose(applied[test], expected)
