@@ -10,6 +10,8 @@ enforced (exit codes) by the caller, so compare.json is always written first.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 import platform
 import time
@@ -119,6 +121,30 @@ def _bundle_section(side: Side) -> dict[str, Any]:
             "given_as": side.kind, "verdicts": side.document["summary"]["verdicts"]}
 
 
+FIDELITY_CACHE_RULE = 1  # bump when what audited_vs_deployed reports changes
+
+
+def _fidelity_cache(side: Side, sentences: list, options: CompareOptions) -> tuple[Path | None, str]:
+    """Where a bundle's audited-vs-deployed check on these sentences and settings is kept (beside the side's
+    audit), and the key that says it is the same check. A sensitivity sweep compares one reference audit with
+    dozens of variants: the reference's check is then run once, not once per variant."""
+    from edgeaudit.runtime import corpus_sha256
+    from edgeaudit.runtime.corpus import as_sentences
+
+    what = {"rule": FIDELITY_CACHE_RULE, "bundle": side.bundle.sha256, "corpus": corpus_sha256(as_sentences(sentences)),
+            "tolerance": options.fidelity_tolerance, "min_cosine": options.fidelity_min_cosine}
+    key = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+    return (None if side.audit_dir is None else side.audit_dir / f"fidelity-{key[:16]}.json"), key
+
+
+def _cached_fidelity(path: Path | None, key: str) -> dict[str, Any] | None:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+    except (OSError, ValueError):
+        return None
+    return saved["result"] if isinstance(saved, dict) and saved.get("key") == key else None
+
+
 def _fidelity(side: Side, sentences: list | None, options: CompareOptions, log: Log) -> dict[str, Any] | None:
     if not options.fidelity:
         return {"computed": False, "note": "skipped (--no-fidelity)"}
@@ -126,11 +152,20 @@ def _fidelity(side: Side, sentences: list | None, options: CompareOptions, log: 
         return {"computed": False, "note": side.bundle_note or "the corpus is unavailable"}
     from edgeaudit.fidelity import audited_vs_deployed
 
-    log(f"[fidelity {side.label}] audited vs deployed graph on {min(len(sentences), options.fidelity_sentences)} "
-        "sentences")
-    result = audited_vs_deployed(side.bundle, sentences, max_sentences=options.fidelity_sentences,
-                                 tolerance=options.fidelity_tolerance, min_cosine=options.fidelity_min_cosine,
-                                 threads=options.audit.threads)
+    chosen = list(sentences[: options.fidelity_sentences])
+    cache, key = _fidelity_cache(side, chosen, options)
+    result = _cached_fidelity(cache, key)
+    if result is not None:
+        log(f"[fidelity {side.label}] the check made for an earlier comparison ({cache.name})")
+        return {"computed": True, **result, "reused": str(cache)}
+    log(f"[fidelity {side.label}] audited vs deployed graph on {len(chosen)} sentences")
+    result = audited_vs_deployed(side.bundle, chosen, max_sentences=None, tolerance=options.fidelity_tolerance,
+                                 min_cosine=options.fidelity_min_cosine, threads=options.audit.threads)
+    if cache is not None:
+        try:
+            write_json({"key": key, "result": result}, cache)
+        except OSError:  # a read-only audit folder: the check is simply not kept
+            pass
     return {"computed": True, **result}
 
 

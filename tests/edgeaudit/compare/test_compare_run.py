@@ -190,3 +190,29 @@ def test_compare_of_an_int8_variant_is_pinned(full_audit, tiny_bundle, tmp_path)
         assert (row["applied"] is None) == (expected["applied"] is None), cid
         if row["applied"] is not None:
             assert row["applied"] == pytest.approx(expected["applied"], abs=1e-6), cid
+
+
+def test_the_reference_fidelity_check_is_made_once_per_audit_and_settings(reference_audit, broken_bundle, tmp_path,
+                                                                          monkeypatch):
+    """A sensitivity sweep compares one reference audit with dozens of variants: its audited-vs-deployed check is
+    kept beside the audit and reused while bundle, sentences and criteria are the same."""
+    import shutil
+
+    import edgeaudit.fidelity as fidelity
+    from edgeaudit.bundle import load_bundle
+
+    reference = tmp_path / "reference"
+    shutil.copytree(reference_audit, reference)
+    first = run_compare(reference, broken_bundle, tmp_path / "a", CompareOptions(progress=False))
+    checked: list[str] = []
+    real = fidelity.audited_vs_deployed
+    monkeypatch.setattr(fidelity, "audited_vs_deployed",
+                        lambda bundle, *args, **kwargs: checked.append(bundle.sha256) or real(bundle, *args, **kwargs))
+    second = run_compare(reference, broken_bundle, tmp_path / "b", CompareOptions(progress=False))
+    variant_sha = load_bundle(broken_bundle).sha256
+    assert checked == [variant_sha]  # only the variant was checked again
+    reused = dict(second["fidelity"]["reference"])
+    assert reused.pop("reused").startswith(str(reference))
+    assert reused == first["fidelity"]["reference"]
+    run_compare(reference, broken_bundle, tmp_path / "c", CompareOptions(progress=False, fidelity_tolerance=1e-3))
+    assert checked[1:] == [first["reference"]["bundle"]["sha256"], variant_sha]  # other criteria: checked anew
