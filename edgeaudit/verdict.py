@@ -36,6 +36,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from edgeaudit.option_fields import cli
+
 VERDICTS = ("supported", "artifact", "inconclusive", "unwarranted-assumption")
 #: what compression did to a claim (compare), from best to worst
 SURVIVAL = ("survives", "drifts", "breaks")
@@ -48,15 +50,20 @@ CORRESPONDENCE_SIGNALS = ("rollout", "identifiability", "both")
 
 @dataclass(frozen=True)
 class VerdictThresholds:
-    min_effect: float = 0.05
-    max_ci_width: float = 0.30
-    min_instances: int = 30
+    min_effect: float = field(default=0.05, metadata=cli("Margin over the strongest control needed for 'supported'."))
+    max_ci_width: float = field(default=0.30, metadata=cli("Wider margin CIs make a claim 'inconclusive'."))
+    min_instances: int = field(default=30, metadata=cli("Claims resting on fewer instances are 'inconclusive'."))
     # Token correspondence: which assumption a head claim is tested against, and the floor for each signal.
-    correspondence_signal: str = "rollout"
-    min_rollout_self_share: float = 0.25
-    min_identifiability: float = 0.5
+    correspondence_signal: str = field(default="rollout", metadata=cli(
+        "Which token-correspondence assumption head claims are tested against.", choices=CORRESPONDENCE_SIGNALS))
+    min_rollout_self_share: float = field(default=0.25, metadata=cli(
+        "Floor of the rollout self-share below which positions no longer stand for their tokens."))
+    min_identifiability: float = field(default=0.5, metadata=cli(
+        "Floor of direct token identifiability below which positions no longer stand for their tokens."))
     # Benjamini-Hochberg false discovery rate over the margin tests of one run's claims.
-    max_false_discovery_rate: float = 0.05
+    max_false_discovery_rate: float = field(default=0.05, metadata=cli(
+        "Benjamini-Hochberg rate over the run's margin tests: a 'supported' claim whose adjusted p-value is above "
+        "it becomes 'inconclusive' (multiplicity)."))
 
     def __post_init__(self) -> None:
         from edgeaudit.errors import EdgeAuditError

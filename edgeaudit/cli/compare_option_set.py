@@ -1,4 +1,8 @@
-"""The options of how two bundles are compared, shared by ``compare`` and ``sensitivity`` (one list, one meaning)."""
+"""The options of how two bundles are compared, shared by ``compare`` and ``sensitivity`` (one list, one meaning).
+
+Generated from ``CompareOptions``' fields (``edgeaudit.option_fields``), like the audit's options; the gates
+(``--fail-on``, ``--gates``) are collected into ``Gate`` objects by the commands and added here by hand.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +11,19 @@ from typing import Any
 
 import click
 
-from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
-from edgeaudit.fidelity import DEFAULT_SENTENCES, DEFAULT_TOLERANCE
+from edgeaudit.cli.field_options import cli_fields, field_option
+from edgeaudit.compare.options import CompareOptions
 from edgeaudit.gates import METRICS
 
+NAMES = cli_fields(CompareOptions)
 OPTIONS: tuple[Callable, ...] = (
-    click.option("--drift-tolerance", type=float, default=DEFAULT_DRIFT_TOLERANCE, show_default=True,
-                 help="A claim whose score moves more than this (and whose delta CI excludes 0) drifts."),
-    click.option("--drift-sentences", type=int, help="Cap on sentences of the paired numeric-drift run (default: all)."),
-    click.option("--fidelity/--no-fidelity", default=True, show_default=True,
-                 help="Check each bundle's audited (tapped) graph against its deployed graph."),
-    click.option("--fidelity-sentences", type=int, default=DEFAULT_SENTENCES, show_default=True),
-    click.option("--fidelity-tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
-                 help="Max |diff| of the final output for the audited graph to count as faithful."),
-    click.option("--applied/--no-applied", "--refit/--no-refit", "applied", default=True, show_default=True,
-                 help="Score the reference audit's saved structural and property probes on the variant's activations "
-                      "(--refit is the former name)."),
+    *(field_option(CompareOptions, name) for name in NAMES),
     click.option("--fail-on", "fail_on", multiple=True, metavar="EXPR",
                  help="Gate 'METRIC OP NUMBER' (repeatable); exit 1 when it is true. Metrics: " + ", ".join(METRICS)
                       + "."),
     click.option("--gates", "gates_file", type=click.Path(path_type=str),
                  help='TOML file with fail_on = ["flips>0", ...].'),
 )
-NAMES = ("drift_tolerance", "drift_sentences", "fidelity", "fidelity_sentences", "fidelity_tolerance", "applied")
 
 
 def compare_option_set(command: Callable) -> Callable:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from edgeaudit.cli.audit_option_set import audit_option_set, audit_options_from, parse_layers
+from edgeaudit.audit.options import parse_layers
+from edgeaudit.cli.audit_option_set import audit_option_set, audit_options_from
 from edgeaudit.cli.compare_option_set import compare_option_set, compare_settings
 from edgeaudit.cli.out_dir import (
     check_inputs,

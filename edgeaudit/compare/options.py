@@ -11,18 +11,27 @@ from edgeaudit.compare.claims import DEFAULT_DRIFT_TOLERANCE
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.fidelity import DEFAULT_MIN_COSINE, DEFAULT_SENTENCES, DEFAULT_TOLERANCE
 from edgeaudit.gates import Gate
+from edgeaudit.option_fields import cli
 
 
 @dataclass(frozen=True)
 class CompareOptions:
     audit: AuditOptions = field(default_factory=AuditOptions)  # for bundles audited by the comparison
-    drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE  # |score delta| a surviving claim may move
-    drift_sentences: int | None = None  # cap on the paired numeric-drift run (None: the whole audit corpus)
-    fidelity: bool = True  # audited vs deployed graph of each bundle
-    fidelity_sentences: int = DEFAULT_SENTENCES
-    fidelity_tolerance: float = DEFAULT_TOLERANCE
-    fidelity_min_cosine: float = DEFAULT_MIN_COSINE
-    applied: bool = True  # score the reference audit's saved structural/property probes on the variant
+    drift_tolerance: float = field(default=DEFAULT_DRIFT_TOLERANCE, metadata=cli(
+        "A claim whose score moves more than this (and whose delta CI excludes 0) drifts."))
+    drift_sentences: int | None = field(default=None, metadata=cli(
+        "Cap on sentences of the paired numeric-drift run (default: all).", minimum=1))
+    fidelity: bool = field(default=True, metadata=cli(
+        "Check each bundle's audited (tapped) graph against its deployed graph."))
+    fidelity_sentences: int = field(default=DEFAULT_SENTENCES, metadata=cli(
+        "Sentences of the audited-vs-deployed check.", minimum=1))
+    fidelity_tolerance: float = field(default=DEFAULT_TOLERANCE, metadata=cli(
+        "Max |diff| of the final output for the audited graph to count as faithful."))
+    fidelity_min_cosine: float = field(default=DEFAULT_MIN_COSINE, metadata=cli(
+        "Min per-token cosine of the final output for the audited graph to count as faithful."))
+    applied: bool = field(default=True, metadata=cli(
+        "Score the reference audit's saved structural and property probes on the variant's activations "
+        "(--refit is the former name).", aliases=("--refit/--no-refit",)))
     gates: tuple[Gate, ...] = ()
     unrelated_ok: bool = False  # compare a variant whose recorded parent is not the reference
     progress: bool = True

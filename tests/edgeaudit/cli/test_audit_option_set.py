@@ -34,6 +34,37 @@ def test_every_audit_option_of_the_api_is_on_the_command_line():
     assert {field.name for field in dataclasses.fields(VerdictThresholds)} == set(THRESHOLD_PARAMETERS)
 
 
+def test_the_command_line_defaults_are_the_api_defaults():
+    """Generated from the dataclass fields: an audit run with no options is ``AuditOptions()``."""
+    import click
+    from click.testing import CliRunner
+
+    from edgeaudit.audit.options import AuditOptions
+    from edgeaudit.cli.audit_option_set import audit_option_set, audit_options_from
+    from edgeaudit.verdict import VerdictThresholds
+
+    @click.command()
+    @audit_option_set
+    def probe(**params):
+        click.echo(repr(audit_options_from(params, progress=False)))
+
+    assert CliRunner().invoke(probe, []).output.strip() == repr(AuditOptions(progress=False))
+    given = CliRunner().invoke(probe, ["--probes", "tree,attention", "--property-layers", "0-2,5", "--min-effect", "0.2",
+                                       "--norm-columns", "A, B", "-j", "2"])
+    expected = AuditOptions(probes=("tree", "attention"), property_layers=(0, 1, 2, 5), norm_columns=("A", "B"),
+                            jobs=2, progress=False, thresholds=VerdictThresholds(min_effect=0.2))
+    assert given.output.strip() == repr(expected), given.output
+    refused = CliRunner().invoke(probe, ["--structural-rank", "0"])
+    assert refused.exit_code == 2 and "x>=1" in refused.output
+
+
+def test_the_mapper_choices_are_the_registered_mappers():
+    from edgeaudit.audit.options import MAPPER_NAMES
+    from edgeaudit.probes.property import MAPPERS
+
+    assert MAPPER_NAMES == tuple(MAPPERS)
+
+
 def test_compare_of_bundles_audits_with_the_thresholds_and_mapper_given(tiny_bundle, tmp_path, capsys):
     bundle = str(tiny_bundle("bert"))
     out = tmp_path / "cmp"
@@ -58,3 +89,15 @@ def test_a_rerun_with_other_jobs_or_threads_is_the_same_run(tiny_bundle, tmp_pat
     assert main([*args, "-j", "1"]) == 0
     capsys.readouterr()
     assert main([*args, "-j", "2", "--threads", "1"]) == 0, capsys.readouterr().err  # not refused as another run
+
+
+def test_every_compare_option_of_the_api_is_on_the_command_line():
+    import dataclasses
+
+    from edgeaudit.cli.compare_option_set import NAMES as COMPARE_NAMES
+    from edgeaudit.compare.options import CompareOptions
+
+    by_other_means = {"audit": "the audit options", "gates": "--fail-on/--gates", "unrelated_ok": "--unrelated-ok",
+                      "progress": "-q/--quiet", "explicit_audit_options": "which audit options the user typed"}
+    assert {field.name for field in dataclasses.fields(CompareOptions)} - set(by_other_means) == set(COMPARE_NAMES)
+    assert {"fidelity_min_cosine", "applied"} <= set(_params(compare_command))
