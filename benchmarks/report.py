@@ -108,11 +108,21 @@ def _detail(record: dict[str, Any]) -> str:
                 f"sequential, {diag['task_seconds_median']['one-core']:.1f} s on one core, "
                 f"{diag['task_seconds_median']['local']:.1f} s on a worker beside another; results "
                 f"{'identical' if diag['identical_results'] else 'DIFFERENT'}; peak RSS per task "
-                f"{diag['task_peak_rss_mib']['local']:.0f} MiB on a worker")
+                f"{diag['task_peak_rss_mib']['local']:.0f} MiB on a worker" + _contention(diag.get("core_contention")))
     if record["id"] == "B6" and record.get("report"):
         share = record["report"]["stage_share_fp32"]
         return f"fp32 extraction time: forward {100 * share['forward']:.0f}%, pooling {100 * share['pool']:.0f}%"
     return ""
+
+
+def _contention(measured: dict[str, Any] | None) -> str:
+    """The machine's own ceiling for two workers (benchmarks.contention), when it was measured."""
+    if not measured:
+        return ""
+    memory, compute = measured["memory"], measured["compute"]
+    return (f"; this machine, two single-threaded processes at once: memory-bound work {memory['slowdown']:.2f}× "
+            f"slower each (2 workers gain ≤ {_x(memory['ceiling_2_workers'])}), compute-bound "
+            f"{compute['slowdown']:.2f}× (≤ {_x(compute['ceiling_2_workers'])})")
 
 
 def _quiet(record: dict[str, Any]) -> str:

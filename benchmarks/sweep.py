@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks import common
+from benchmarks import common, contention
 from benchmarks.audit import _time_supports_verbose, edgeaudit_command, failed, run_measured
 
 SENTENCES = 200
@@ -107,6 +107,7 @@ def run(settings: common.Settings) -> dict[str, Any]:
         "task_peak_rss_mib": {side: row[side]["task_peak_rss_mib"] for side in SIDES},
         "task_seconds_median": {side: row[side]["task_seconds"][len(row[side]["task_seconds"]) // 2] for side in SIDES},
         "variants": row["none"]["variants"],
+        "core_contention": contention.measure(),
     }
     if not identical:
         record["notes"].append("the sides wrote different results: see the sweep outputs")

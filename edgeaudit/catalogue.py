@@ -14,10 +14,10 @@ Row = dict[str, Any]
 
 
 def probe_groups() -> list[Row]:
-    from edgeaudit.audit.options import PROBE_GROUP_DESCRIPTIONS
+    from edgeaudit.claim_kinds import GROUPS
 
-    return [{"name": name, "description": text}
-            for name, text in PROBE_GROUP_DESCRIPTIONS.items()]
+    return [{"name": name, "description": group.description, "claim_kinds": [kind.name for kind in group.kinds]}
+            for name, group in GROUPS.items()]
 
 
 def probes() -> list[Row]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeaudit.exporters.families import CONFIG_SPELLINGS, config_value, family_of
 from edgeaudit.exporters.gguf_source import describe_gguf, drop_gguf_quantizer, find_gguf
 
 from edgeaudit.errors import ExportError, MissingExtraError
@@ -32,36 +33,30 @@ class LoadedCheckpoint:
 
     @property
     def num_layers(self) -> int:
-        return int(_first_attr(self.config, "num_hidden_layers", "n_layer", "n_layers", "num_layers"))
+        return int(_required(self.config, "layers"))
 
     @property
     def num_heads(self) -> int:
-        return int(_first_attr(self.config, "num_attention_heads", "n_head", "n_heads"))
+        return int(_required(self.config, "heads"))
 
     @property
     def hidden_size(self) -> int:
-        return int(_first_attr(self.config, "hidden_size", "n_embd", "dim", "d_model"))
+        return int(_required(self.config, "width"))
 
     @property
     def max_positions(self) -> int:
-        value = int(_first_attr(self.config, "max_position_embeddings", "n_positions", "n_ctx", default=2048))
-        # RoBERTa-style models reserve padding_idx + 1 positions before the first real one.
-        if self.config.model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
-            value -= int(getattr(self.config, "pad_token_id", 1) or 1) + 1
-        return value
+        value = int(config_value(self.config, "positions") or 2048)
+        return value - family_of(self.config.model_type).position_offset(self.config)
 
 
-def _first_attr(config: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        value = getattr(config, name, None)
-        if value is not None:
-            return value
-    if default is not None:
-        return default
-    raise ExportError(
-        f"config.json of model_type {config.model_type!r} has none of {', '.join(names)}",
-        hint="this architecture is not supported by the generic export path",
-    )
+def _required(config: Any, fact: str) -> Any:
+    value = config_value(config, fact)
+    if value is None:
+        raise ExportError(
+            f"config.json of model_type {config.model_type!r} has none of {', '.join(CONFIG_SPELLINGS[fact])}",
+            hint="this architecture is not supported by the generic export path",
+        )
+    return value
 
 
 def is_decoder(config: Any) -> bool:

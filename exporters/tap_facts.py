@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+from edgeaudit.exporters.families import CONFIG_SPELLINGS
 from edgeaudit.exporters.tap_graph import LAYOUT_OPS, GraphIndex, is_onnx_op
 from onnx import numpy_helper
 
@@ -23,9 +24,6 @@ NO_LIMIT = 1_000_000  # transformers writes a huge model_max_length when a token
 # Embedding tables are padded past the tokenizer (Qwen2.5 by 271 rows, Phi-2 by 905 = 1.8%), never by a tenth:
 # a tokenizer covering less than this share of the table belongs to another model.
 MIN_VOCAB_COVERAGE = 0.9
-# config.json spellings of the facts a graph reveals, per family (BERT/Llama, GPT-2, DistilBERT, T5-style).
-CONFIG_LAYERS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers")
-CONFIG_WIDTH = ("hidden_size", "n_embd", "dim", "d_model")
 
 
 @dataclass(frozen=True)
@@ -171,7 +169,8 @@ def config_contradictions(config: dict[str, Any], *, num_layers: int, hidden_siz
                           vocab_size: int | None) -> list[str]:
     """Facts of a config.json that the graph contradicts: it then describes another model."""
     found = []
-    for keys, measured, what in ((CONFIG_LAYERS, num_layers, "layers"), (CONFIG_WIDTH, hidden_size, "hidden size"),
+    for keys, measured, what in ((CONFIG_SPELLINGS["layers"], num_layers, "layers"),
+                                 (CONFIG_SPELLINGS["width"], hidden_size, "hidden size"),
                                  (("vocab_size",), vocab_size, "vocabulary")):
         stated = next((config[key] for key in keys if isinstance(config.get(key), int)), None)
         if stated is not None and measured is not None and stated != measured:

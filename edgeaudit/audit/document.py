@@ -57,9 +57,10 @@ def _run_section(run) -> dict[str, Any] | None:
 
 
 def audit_document(*, real, twin, nonce, treebank, sentences, options, claims, correspondence, identifiability,
-                   property_section, timings) -> dict[str, Any]:
+                   sections, timings) -> dict[str, Any]:
+    """``sections``: the probe groups' entries of "probes" (property, decoder_heads, ...)."""
     head_result = real.relational.heads.result(min_count=options.min_count) if real.relational else None
-    return {
+    document = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "summary": {"verdicts": verdict_counts(claims), "claims": len(claims)},
@@ -81,12 +82,14 @@ def audit_document(*, real, twin, nonce, treebank, sentences, options, claims, c
                         "over the sentences it used (rollout: every extracted sentence; identifiability: the "
                         "structural split's held-out test sentences)",
             },
-            "property": property_section,
+            "property": None,
         },
         "runs": {"model": _run_section(real), "random_init_twin": _run_section(twin), "nonce": _run_section(nonce)},
         "options": options.to_dict(),
         "provenance": _provenance(real, twin, nonce, sentences, options, timings),
     }
+    document["probes"].update(sections)
+    return document
 
 
 def _file_sha256(spec: str | None) -> str | None:

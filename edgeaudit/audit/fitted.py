@@ -3,9 +3,10 @@
 A deployed explanation is the reference's own probe, so compare asks whether *that* probe still reads a compressed
 variant. Saving what was fitted lets compare apply it directly instead of rebuilding it: compare of two finished
 audits then needs neither the treebank nor the norms (they may live on another machine) and refits nothing.
-Saved: the audited sentences (ids, words, spacing: numeric drift and fidelity run on them); the distance probe of
-every layer with the test split and the test sentences' gold trees; per property layer the mapper of every
-cross-validation fold, the folds, the F1 cuts and the kept concepts' norms. Written with the stage checkpoints'
+Saved: the audited sentences (ids, words, spacing: numeric drift and fidelity run on them) and, per probe group,
+what its plugin's ``fitted`` returned — the structural group: the distance probe of every layer with the test
+split and the test sentences' gold trees; the property group: per layer the mapper of every cross-validation
+fold, the folds, the F1 cuts and the kept concepts' norms. Written with the stage checkpoints'
 encoder: JSON plus arrays, never pickle. The file names its audit (bundle and corpus sha256), so a stale file
 left beside a newer audit.json is refused rather than applied.
 """
@@ -55,8 +56,7 @@ class FittedState:
     bundle_sha256: str
     corpus_sha256: str
     sentences: list[SentenceInput]
-    structural: StructuralFit | None = None
-    property: PropertyFit | None = None
+    fits: dict[str, Any] = field(default_factory=dict)  # probe group -> what its plugin's ``apply`` reads
 
 
 def structural_fit(result: Any, sentence_ids: list[str], trees: list) -> StructuralFit:
@@ -68,10 +68,26 @@ def structural_fit(result: Any, sentence_ids: list[str], trees: list) -> Structu
                          probes={layer.layer: layer.distance_state for layer in result.layers})
 
 
-def fitted_state(bundle_sha256: str, sentences: list, *, structural: StructuralFit | None,
-                 property_fit: PropertyFit | None) -> FittedState:
+def fitted_state(bundle_sha256: str, sentences: list, fits: dict[str, Any]) -> FittedState:
     inputs = as_sentences(sentences)
-    return FittedState(bundle_sha256, corpus_sha256(inputs), inputs, structural, property_fit)
+    return FittedState(bundle_sha256, corpus_sha256(inputs), inputs, {k: v for k, v in fits.items() if v is not None})
+
+
+def variant_store(variant_dir: Path, subdir: str, kind: str, items: list, notes: list[str]) -> Any:
+    """The variant audit's activation store ``subdir`` if it holds exactly the items the reference's probes were
+    fitted on, else None with the reason in ``notes``."""
+    from edgeaudit.errors import EdgeAuditError
+    from edgeaudit.runtime import StoredActivations
+
+    try:
+        store = StoredActivations(variant_dir / subdir)
+    except EdgeAuditError:
+        notes.append(f"{kind} claims: applied is null — the variant audit's {subdir} store is missing")
+        return None
+    if list(store.sentence_ids) != list(items):
+        notes.append(f"{kind} claims: applied is null — the audits stored different items")
+        return None
+    return store
 
 
 def save_fitted(out_dir: Path, state: FittedState) -> None:

@@ -5,20 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
+from edgeaudit.claim_kinds import GROUPS
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.option_fields import cli
 from edgeaudit.suggest import did_you_mean
 from edgeaudit.verdict import VerdictThresholds
 
-#: what ``audit --probes`` accepts, with what each group claims ("decoder" runs for causal models only)
-PROBE_GROUP_DESCRIPTIONS: dict[str, str] = {
-    "attention": "head L.H tracks a dependency relation, both directions, against fixed-offset heads and the twin",
-    "tree": "the maximum spanning tree of a head's (or layer's) attention recovers the dependency tree (UUAS)",
-    "structural": "distance and depth structural probes per layer (Hewitt & Manning 2019) against the linear chain",
-    "correspondence": "do positions still stand for their tokens: identifiability and rollout self-share per layer",
-    "property": "layer embeddings predict feature norms, against every property control",
-    "decoder": "previous-token and induction heads on random token sequences (causal models only)",
-}
+#: what ``audit --probes`` accepts, with what each group claims (the registry in ``edgeaudit.claim_kinds``)
+PROBE_GROUP_DESCRIPTIONS: dict[str, str] = {name: group.description for name, group in GROUPS.items()}
 PROBE_GROUPS = tuple(PROBE_GROUP_DESCRIPTIONS)
 DEFAULT_PROBES = PROBE_GROUPS
 MAX_SEED = 2**32 - 1  # numpy and scikit-learn seeds are unsigned 32-bit
@@ -37,15 +31,15 @@ def available_cores() -> int:
 
 
 def parse_probe_list(text: str) -> tuple[str, ...]:
-    """``"attention,tree"`` -> validated names; unknown names suggest the closest."""
+    """``"attention,tree"`` -> validated names (any registered probe group); unknown names suggest the closest."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
+    groups = tuple(GROUPS)
     if not names:
-        raise EdgeAuditError("option --probes: empty list", hint=f"choose from {', '.join(PROBE_GROUPS)}")
+        raise EdgeAuditError("option --probes: empty list", hint=f"choose from {', '.join(groups)}")
     for name in names:
-        if name not in PROBE_GROUPS:
+        if name not in groups:
             raise EdgeAuditError(f"option --probes: unknown probe {name!r}",
-                                 hint=f"{did_you_mean(name, PROBE_GROUPS, cutoff=0.6)}choose from "
-                                      f"{', '.join(PROBE_GROUPS)}")
+                                 hint=f"{did_you_mean(name, groups, cutoff=0.6)}choose from {', '.join(groups)}")
     return names
 
 

@@ -1,8 +1,8 @@
 """``run_audit``: bundle + treebank (+ norms) -> probes, controls, claims with verdicts -> ``audit.json``.
 
 Stages (each timed): extraction of the model, its random-init twin and the nonce treebank (attention
-statistics streamed, hidden states to on-disk stores); structural probes and identifiability on the stores;
-property probes on concept vectors; claims and verdicts.
+statistics streamed, hidden states to on-disk stores), for what every requested probe group needs; then each
+group's own stages and claims (its plugin, ``edgeaudit.audit.groups``), verdicts and multiplicity control.
 """
 
 from __future__ import annotations
@@ -21,31 +21,19 @@ import numpy as np
 
 from edgeaudit.audit import fitted
 from edgeaudit.audit.checkpoint import Checkpoints, stage_key
-from edgeaudit.audit.head_claims import ClaimContext, head_claims, tree_claims
+from edgeaudit.audit.groups.correspondence import correspondence_layers
+from edgeaudit.audit.head_claims import ClaimContext
 from edgeaudit.audit.options import RUNTIME_ONLY, AuditOptions
+from edgeaudit.audit.plugin import AuditState, plugins
 from edgeaudit.audit.relational import RelationalCollector, RelationalStatistics
-from edgeaudit.audit.structural import (
-    STRUCTURAL_FIT_RULE,
-    StructuralResult,
-    StructuralSettings,
-    make_split,
-    run_identifiability,
-    run_structural,
-)
-from edgeaudit.audit.structural_claims import structural_claims
+from edgeaudit.audit.structural import STRUCTURAL_FIT_RULE, StructuralResult, StructuralSettings, make_split
 from edgeaudit.audit.twin import load_twin
 from edgeaudit.bundle import Bundle, load_bundle
 from edgeaudit.data import load_treebank
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.runtime import BatchOptions, SessionOptions, SpecialTokenMass, StoredActivations, extract
 from edgeaudit.runtime.session import release_freed_memory
-from edgeaudit.verdict import (
-    VERDICT_RULE,
-    Claim,
-    LayerCorrespondence,
-    control_false_discoveries,
-    verdict_counts,
-)
+from edgeaudit.verdict import VERDICT_RULE, Claim, control_false_discoveries, verdict_counts
 
 AUDIT_SCHEMA_VERSION = 1
 
@@ -142,35 +130,6 @@ def _run_extract(checkpoints: Checkpoints, stage: str, key: str, run: AuditRun, 
         run.store = StoredActivations(store_dir)
 
 
-def _store_trees(store: StoredActivations, sentences: list) -> list:
-    return [sentences[i] for i in store.sentence_index]
-
-
-def _correspondence(real: AuditRun, identifiability: dict | None, options: AuditOptions) -> list[LayerCorrespondence]:
-    """Per attention layer, both signals with their CIs over sentences, and which sentences each used."""
-    layers = real.bundle.manifest.num_layers
-    rollout = real.relational.rollout if real.relational and real.relational.rollout else None
-    ci = {"replicates": options.bootstrap, "confidence": options.confidence, "seed": options.seed}
-    sentences: dict[str, str] = {}
-    if rollout is not None:
-        sentences["rollout"] = f"all {rollout.num_sentences} extracted sentences ({rollout.num_positions} words)"
-    if identifiability is not None and identifiability.get("sentences"):
-        used = identifiability["sentences"]
-        sentences["identifiability"] = f"the {used['scored']} held-out test sentences of the structural split"
-    out = []
-    for layer in range(layers):
-        share = 1.0 if layer == 0 else (None if rollout is None else float(rollout.self_share[layer - 1]))
-        share_ci = None if layer == 0 or rollout is None else rollout.interval(layer - 1, **ci)
-        ident = None if identifiability is None else identifiability["direct"][layer]
-        ident_ci = None
-        if identifiability is not None and identifiability.get("direct_ci"):
-            pair = identifiability["direct_ci"][layer]
-            ident_ci = None if None in pair else (pair[0], pair[1])
-        out.append(LayerCorrespondence(layer=layer, rollout_self_share=share, identifiability=ident,
-                                       rollout_ci=share_ci, identifiability_ci=ident_ci, sentences=sentences))
-    return out
-
-
 def _no_usable(spec: str, skipped: list) -> None:
     """Stop with one line: nothing is left to audit once the reader and the runtime skipped what they must."""
     kinds = Counter(getattr(skip, "kind", "other") for skip in skipped)
@@ -226,18 +185,6 @@ def _stage_keys(options: AuditOptions, bundle: Bundle, twin: Bundle | None, sent
                                             real=keys["extract"], fit_rule=STRUCTURAL_FIT_RULE, **structural)
     findings = {name: value for name, value in options.to_dict().items() if name not in RUNTIME_ONLY}
     keys["claims"] = stage_key(stage="claims", upstream=dict(keys), options=findings, verdict_rule=VERDICT_RULE)
-    if "property" in options.probes:
-        from edgeaudit.audit.document import _file_sha256
-        from edgeaudit.audit.property_stage import PROPERTY_RULE
-
-        keys["property"] = stage_key(
-            stage="property", bundle=bundle.sha256, twin=twin.sha256 if twin else None, verdict_rule=VERDICT_RULE,
-            property_rule=PROPERTY_RULE,
-            norms_sha256=_file_sha256(options.norms or "builtin:concepts"),
-            categories_sha256=_file_sha256(options.categories),
-            **_option_values(options, "norms", "categories", "categories_pos", "norm_targets", "norm_columns",
-                             "min_feature_concepts", "concept_template", "property_layers", "mapper", "folds",
-                             "shuffles", "bootstrap", "confidence", "seed", "thresholds"))
     return keys
 
 
@@ -255,7 +202,8 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
     """Audit ``bundle_dir`` on ``options.data``; writes ``out_dir/audit.json`` and returns its content.
 
     Every stage checkpoints its result in ``out_dir/stages``; a rerun after an interruption redoes only the
-    stages that did not finish (or whose inputs or options changed).
+    stages that did not finish (or whose inputs or options changed). What each probe group measures and claims is
+    its plugin's (``edgeaudit.audit.plugin``); this function extracts once for all of them and runs them in order.
     """
     options = options or AuditOptions()
     out_dir = Path(out_dir)
@@ -268,122 +216,74 @@ def run_audit(bundle_dir: str | Path, out_dir: str | Path, options: AuditOptions
         if not sentences:
             _no_usable(options.data, treebank.skipped)
         nonce = _load_nonce(options, sentences)
-        want = set(options.probes)
-        property_data = None
-        if "property" in want:  # bad norms or categories fail here, before any model work
-            from edgeaudit.audit.property_stage import load_property_data
-
-            property_data = load_property_data(options)
+        active = plugins(set(options.probes))
         if out_dir.exists() and not out_dir.is_dir():
             raise EdgeAuditError(f"option --out: {out_dir} is a file", hint="choose a directory")
+        state = AuditState(options=options, out_dir=out_dir, log=log, stages=stages, checkpoints=Checkpoints(out_dir),
+                           keys={}, sentences=sentences, want=set(options.probes), real=real, twin_bundle=twin_bundle)
+        for plugin in active:  # bad norms or categories fail here, before any model work
+            plugin.prepare(state)
         out_dir.mkdir(parents=True, exist_ok=True)
-    need_store = bool(want & {"structural", "correspondence"})
-    use_nonce = nonce is not None and "attention" in want
-    keys = _stage_keys(options, real.bundle, twin_bundle, sentences, nonce if use_nonce else None)
+    need_store = any(plugin.needs_store for plugin in active)
+    use_nonce = nonce is not None and any(plugin.uses_nonce for plugin in active)
+    state.keys = _stage_keys(options, real.bundle, twin_bundle, sentences, nonce if use_nonce else None)
+    for plugin in active:
+        state.keys.update(plugin.keys(state))
+    checkpoints, keys = state.checkpoints, state.keys
     planned = ["extract", *(["extract-twin"] if twin_bundle is not None else []),
-               *(["extract-nonce"] if use_nonce else []), *(["identifiability"] if "correspondence" in want else []),
-               *(["structural"] if "structural" in want else []),
-               *(["structural-twin"] if "structural" in want and twin_bundle is not None else []), "claims",
-               *(["property"] if "property" in want else [])]
-    checkpoints = Checkpoints(out_dir)
+               *(["extract-nonce"] if use_nonce else []), *(s for p in active for s in p.stages(state)), "claims"]
     _announce(checkpoints, keys, planned, log)
-    what = {"trees": "tree" in want}
+    what = {"trees": any(plugin.needs_trees for plugin in active)}
     with stages.stage("extract"):
         _run_extract(checkpoints, "extract", keys["extract"], real, sentences, options,
-                     out_dir / "activations" if need_store else None, rollout="correspondence" in want, **what)
+                     out_dir / "activations" if need_store else None,
+                     rollout=any(plugin.needs_rollout for plugin in active), **what)
     if real.summary.extracted == 0:
         _no_usable(options.data, [*treebank.skipped, *real.summary.skipped])
-    twin = None
     if twin_bundle is not None:
         with stages.stage("extract-twin"):
-            twin = AuditRun(twin_bundle)
-            _run_extract(checkpoints, "extract-twin", keys["extract-twin"], twin, sentences, options,
-                         out_dir / "twin-activations" if "structural" in want else None, rollout=False, **what)
-    nonce_run = None
+            state.twin = AuditRun(twin_bundle)
+            twin_store = any(plugin.needs_twin_store for plugin in active)
+            _run_extract(checkpoints, "extract-twin", keys["extract-twin"], state.twin, sentences, options,
+                         out_dir / "twin-activations" if twin_store else None, rollout=False, **what)
     if use_nonce:
         with stages.stage("extract-nonce"):
-            nonce_run = AuditRun(real.bundle)
-            _run_extract(checkpoints, "extract-nonce", keys["extract-nonce"], nonce_run, nonce, options, None,
+            state.nonce = AuditRun(real.bundle)
+            _run_extract(checkpoints, "extract-nonce", keys["extract-nonce"], state.nonce, nonce, options, None,
                          trees=False, rollout=False)
     settings = StructuralSettings.from_options(options)
-    identifiability = None
-    split = make_split(len(real.store.sentence_ids), settings) if real.store is not None else None
-    not_estimated = _too_few_for_split(split, real.store)
+    state.split = make_split(len(real.store.sentence_ids), settings) if real.store is not None else None
+    not_estimated = _too_few_for_split(state.split, real.store)
     if not_estimated:
         log(f"structural and identifiability probes not run: {not_estimated}")
-        want -= {"structural", "correspondence"}
-    if "correspondence" in want:
-        with stages.stage("identifiability"):
-            identifiability = checkpoints.run("identifiability", keys["identifiability"],
-                                              lambda: run_identifiability(real.store, split, settings, bar=options.progress,
-                                                                          replicates=options.bootstrap,
-                                                                          confidence=options.confidence))
-    if "structural" in want:
-        with stages.stage("structural"):
-            real.structural = checkpoints.run(
-                "structural", keys["structural"],
-                lambda: run_structural(real.store, _store_trees(real.store, sentences), split, settings, progress=log,
-                                       bar=options.progress, jobs=options.workers))
-        if twin is not None and twin.store is not None:
-            if twin.store.sentence_ids != real.store.sentence_ids:
-                raise EdgeAuditError("the twin skipped different sentences than the audited bundle",
-                                     hint="the twin must share the audited bundle's tokenizer and length limit")
-            with stages.stage("structural-twin"):
-                twin.structural = checkpoints.run(
-                    "structural-twin", keys["structural-twin"],
-                    lambda: run_structural(twin.store, _store_trees(twin.store, sentences), split, settings,
-                                       bar=options.progress, label="structural-twin", jobs=options.workers))
-    correspondence = _correspondence(real, identifiability, options)
-    ctx = ClaimContext(n_sentences=len(sentences), thresholds=options.thresholds, correspondence=correspondence,
-                       replicates=options.bootstrap, confidence=options.confidence, seed=options.seed)
-
-    def make_claims() -> list[Claim]:
-        made: list[Claim] = []
-        if "attention" in want:
-            made += head_claims(real.relational, ctx, min_count=options.min_count,
-                                twin=twin.relational if twin else None,
-                                nonce=nonce_run.relational if nonce_run else None)
-        if "tree" in want:
-            made += tree_claims(real.relational, sentences, ctx, twin=twin.relational if twin else None)
-        if real.structural is not None:
-            made += structural_claims(real.structural, ctx, twin=twin.structural if twin else None)
-        return made
-
+        state.want -= {plugin.group for plugin in active if plugin.needs_store}
+    running = [plugin for plugin in active if plugin.group in state.want]
+    for plugin in running:
+        plugin.measure(state)
+    correspondence = correspondence_layers(state)
+    state.ctx = ClaimContext(n_sentences=len(sentences), thresholds=options.thresholds, correspondence=correspondence,
+                             replicates=options.bootstrap, confidence=options.confidence, seed=options.seed)
     with stages.stage("claims"):
-        claims: list[Claim] = checkpoints.run("claims", keys["claims"], make_claims)
-    decoder_section = None
-    if "decoder" in want and real.bundle.manifest.causal:
-        from edgeaudit.audit.decoder_claims_stage import run_decoder_stage
-
-        with stages.stage("decoder-heads"):
-            decoder_section, decoder_claims = run_decoder_stage(real.bundle, twin_bundle, ctx, options, log=log)
-            claims = claims + decoder_claims
-    property_section = property_fit = None
-    if "property" in want:
-        from edgeaudit.audit.property_stage import run_property_stage
-
-        with stages.stage("property"):
-            property_section, property_claims, property_fit = checkpoints.run(
-                "property", keys["property"],
-                lambda: run_property_stage(real.bundle, twin_bundle, options, out_dir, log=log, data=property_data))
-            claims = claims + property_claims
+        claims: list[Claim] = checkpoints.run(
+            "claims", keys["claims"],
+            lambda: [claim for plugin in running if plugin.stage is None for claim in plugin.claims(state)])
+    for plugin in running:
+        if plugin.stage is not None:
+            claims = claims + plugin.claims(state)
     control_false_discoveries(claims, options.thresholds)
     from edgeaudit.audit.document import audit_document
 
     document = audit_document(
-        real=real, twin=twin, nonce=nonce_run, treebank=treebank, sentences=sentences, options=options,
-        claims=claims, correspondence=correspondence, identifiability=identifiability,
-        property_section=property_section, timings=stages.timings,
+        real=real, twin=state.twin, nonce=state.nonce, treebank=treebank, sentences=sentences, options=options,
+        claims=claims, correspondence=correspondence, identifiability=state.identifiability,
+        sections={name: section for plugin in running for name, section in plugin.sections(state).items()},
+        timings=stages.timings,
     )
-    if decoder_section is not None:
-        document["probes"]["decoder_heads"] = decoder_section
     if not_estimated:
         document["probes"]["not_estimated"] = {"structural": not_estimated, "identifiability": not_estimated}
     document["provenance"]["stages"] = {"resumed": checkpoints.resumed, "computed": checkpoints.computed}
-    structural_fit = None if real.structural is None else \
-        fitted.structural_fit(real.structural, real.store.sentence_ids, _store_trees(real.store, sentences))
-    fitted.save_fitted(out_dir, fitted.fitted_state(real.bundle.sha256, sentences, structural=structural_fit,
-                                                    property_fit=property_fit))
+    fitted.save_fitted(out_dir, fitted.fitted_state(real.bundle.sha256, sentences,
+                                                    {plugin.group: plugin.fitted(state) for plugin in running}))
     path = out_dir / "audit.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")

@@ -1,12 +1,12 @@
 """Claim by claim: does each explanation of the reference survive in the variant?
 
-Matching. Relation, structural and property claim ids are stable across models. A head claim's id names
-the best head (``head:3.7:nsubj:dependent_to_head``), which may move after compression, so head claims are
-matched by (relation, direction) and attention-tree claims by what they are about (the best head / the best
-layer). The *variant* side is the variant's own audit (its best head, probes retrained on it); the
-*applied* side is the reference's explanation checked unchanged on the variant — the reference's head,
-tree head or layer read off the variant's matrices here, reference-fitted probes in
-:mod:`edgeaudit.compare.applied`.
+Matching is the rule of each claim's probe group (``ClaimPlugin.match_key``). Relation, structural and property
+claim ids are stable across models. A head claim's id names the best head (``head:3.7:nsubj:dependent_to_head``),
+which may move after compression, so head claims are matched by (relation, direction) and attention-tree claims
+by what they are about (the best head / the best layer). The *variant* side is the variant's own audit (its best
+head, probes retrained on it); the *applied* side is the reference's explanation checked unchanged on the
+variant — the reference's head, tree head or layer read off the variant's audit (``applied_in_variant``), the
+reference's saved probes scored on the variant's activations in :mod:`edgeaudit.compare.applied`.
 
 Survival (``drift_tolerance`` d, default 0.02):
 
@@ -23,11 +23,10 @@ only is a flip to/from ``absent`` and breaks.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from edgeaudit.claim_kinds import ATTENTION_HEAD, ATTENTION_TREE
+from edgeaudit.audit.plugin import plugin_of_kind
 from edgeaudit.verdict import SURVIVAL
 
 ABSENT = "absent"
@@ -35,42 +34,16 @@ DEFAULT_DRIFT_TOLERANCE = 0.02
 
 
 def match_key(claim: dict[str, Any]) -> tuple:
-    """What a claim is about, independent of which head the model's audit happened to pick."""
-    kind, subject = claim.get("kind"), claim.get("subject") or {}
-    if kind == ATTENTION_HEAD:
-        return (kind, subject.get("relation"), subject.get("direction"))
-    if kind == ATTENTION_TREE:
-        return (kind, "head" if str(claim["id"]).startswith("tree:head:") else "layer")
-    return (kind, claim["id"])
+    """What a claim is about, independent of which head the model's audit happened to pick (its group's rule)."""
+    plugin = plugin_of_kind(claim.get("kind"))
+    return plugin.match_key(claim) if plugin is not None else (claim.get("kind"), claim["id"])
 
 
-def _matrix_value(matrix: Any, layer: int, head: int | None = None) -> float | None:
-    try:
-        value = matrix[layer] if head is None else matrix[layer][head]
-    except (IndexError, KeyError, TypeError):
-        return None
-    return None if value is None or not math.isfinite(float(value)) else float(value)
-
-
-def applied_from_matrices(claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The reference's head / tree head / tree layer, scored in the variant's audit (None for other kinds)."""
-    subject = claim.get("subject") or {}
-    if claim.get("kind") == ATTENTION_HEAD:
-        relations = ((variant_doc.get("probes") or {}).get("attention_heads") or {}).get("relations") or {}
-        entry = (relations.get(subject.get("relation")) or {}).get(subject.get("direction")) or {}
-        score = _matrix_value(entry.get("accuracy"), subject["layer"], subject["head"])
-        source = f"head {subject['layer']}.{subject['head']}'s accuracy in the variant's audit"
-    elif claim.get("kind") == ATTENTION_TREE:
-        trees = ((variant_doc.get("runs") or {}).get("model") or {}).get("attention_trees") or {}
-        if "head" in subject:
-            score = _matrix_value(trees.get("per_head"), subject["layer"], subject["head"])
-            source = f"head {subject['layer']}.{subject['head']}'s tree UUAS in the variant's audit"
-        else:
-            score = _matrix_value(trees.get("layer_mean"), subject["layer"])
-            source = f"layer {subject['layer']}'s tree UUAS in the variant's audit"
-    else:
-        return None
-    return None if score is None else {"score": score, "source": source}
+def applied_from_document(claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The reference's explanation read off the variant's audit (the head / tree head / tree layer), if its group
+    can; probe groups with saved probes are applied in :mod:`edgeaudit.compare.applied` instead."""
+    plugin = plugin_of_kind(claim.get("kind"))
+    return plugin.applied_in_variant(claim, variant_doc) if plugin is not None else None
 
 
 def _side(claim: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -149,7 +122,7 @@ def _entry(ref: dict[str, Any] | None, var: dict[str, Any] | None, variant_doc: 
     ref_verdict = ref["verdict"] if ref else ABSENT
     var_verdict = var["verdict"] if var else ABSENT
     if ref is not None and applied is None:
-        applied = applied_from_matrices(ref, variant_doc)
+        applied = applied_from_document(ref, variant_doc)
     if applied is not None and ref is not None and ref.get("score") is not None:
         applied = {**applied, "delta": applied["score"] - float(ref["score"])}
     entry = {

@@ -121,6 +121,7 @@ def options_from_dict(data: dict[str, Any]) -> AuditOptions:
 
 def comparable_options(options: AuditOptions) -> dict[str, Any]:
     data = options.to_dict()
+    data["probes"] = sorted(data["probes"])  # a set of groups: the order they were typed in changes nothing
     for key in RUNTIME_ONLY:
         data.pop(key, None)
     data.pop("twin", None)  # the twin's path may differ; its effect shows in the controls

@@ -26,10 +26,34 @@ RESULT_SCHEMAS: dict[str, str] = {
 
 
 @cache
+def _shipped_schema(name: str) -> str:
+    return resources.files("edgeaudit").joinpath(f"schemas/{RESULT_SCHEMAS[name]}").read_text(encoding="utf-8")
+
+
+def _with_kinds(node: Any, shipped: set[str], kinds: list[str]) -> Any:
+    """``node`` with every claim-kind enum (an enum holding exactly the shipped kinds) widened to ``kinds``."""
+    if isinstance(node, dict):
+        if isinstance(node.get("enum"), list) and set(node["enum"]) == shipped:
+            return {**node, "enum": kinds}
+        return {key: _with_kinds(value, shipped, kinds) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_kinds(value, shipped, kinds) for value in node]
+    return node
+
+
+@cache
+def _result_schema(name: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    from edgeaudit.claim_kinds import BUILT_IN_KINDS
+
+    return _with_kinds(json.loads(_shipped_schema(name)), set(BUILT_IN_KINDS), list(kinds))
+
+
 def result_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) for results whose ``schema`` field is ``name``."""
-    text = resources.files("edgeaudit").joinpath(f"schemas/{RESULT_SCHEMAS[name]}").read_text(encoding="utf-8")
-    return json.loads(text)
+    """The JSON Schema (draft 2020-12) for results whose ``schema`` field is ``name``; claim kinds are the
+    registry's (``edgeaudit.claim_kinds``), so a claim kind added by a plugin validates too."""
+    from edgeaudit.claim_kinds import KINDS
+
+    return _result_schema(name, tuple(KINDS))
 
 
 def json_path(parts) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import edgeaudit.audit.run as audit_run
+import edgeaudit.audit.structural as audit_structural
 from edgeaudit.audit.options import AuditOptions, available_cores
 from edgeaudit.audit.run import run_audit
 from edgeaudit.errors import EdgeAuditError
@@ -32,7 +32,7 @@ def test_one_worker_and_two_workers_find_the_same(tiny_bundle, tmp_path):
 def test_another_jobs_value_resumes_every_stage(tiny_bundle, tmp_path, monkeypatch):
     bundle = tiny_bundle("bert")
     run_audit(bundle, tmp_path, AuditOptions(**FAST, jobs=1))
-    monkeypatch.setattr(audit_run, "run_structural", lambda *a, **k: pytest.fail("structural was refitted"))
+    monkeypatch.setattr(audit_structural, "run_structural", lambda *a, **k: pytest.fail("structural was refitted"))
     document = run_audit(bundle, tmp_path, AuditOptions(**FAST, jobs=2))
     assert document["provenance"]["stages"]["computed"] == []
 

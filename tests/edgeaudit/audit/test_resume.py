@@ -9,6 +9,7 @@ import pytest
 
 import edgeaudit.audit.property_stage as property_stage
 import edgeaudit.audit.run as audit_run
+import edgeaudit.audit.structural as audit_structural
 from edgeaudit.audit.checkpoint import Checkpoints, stage_key
 from edgeaudit.audit.options import AuditOptions
 from edgeaudit.audit.run import run_audit
@@ -47,8 +48,8 @@ def test_interrupted_in_property_stage_resumes_without_redoing_finished_stages(t
     def must_not_run(*args, **kwargs):
         raise AssertionError("a finished stage was recomputed")
     monkeypatch.setattr(audit_run, "extract", must_not_run)
-    monkeypatch.setattr(audit_run, "run_structural", must_not_run)
-    monkeypatch.setattr(audit_run, "run_identifiability", must_not_run)
+    monkeypatch.setattr(audit_structural, "run_structural", must_not_run)
+    monkeypatch.setattr(audit_structural, "run_identifiability", must_not_run)
     messages: list[str] = []
     document = run_audit(bundle, tmp_path, AuditOptions(**FAST), log=messages.append)
     assert any(m.startswith("resuming: extract, extract-nonce, identifiability, structural, claims done; running property")
@@ -65,9 +66,9 @@ def test_changed_option_recomputes_only_the_stages_that_depend_on_it(tiny_bundle
     bundle = tiny_bundle("bert")
     run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
     calls = []
-    original = audit_run.run_structural
+    original = audit_structural.run_structural
     monkeypatch.setattr(audit_run, "extract", lambda *a, **k: pytest.fail("extraction was redone"))
-    monkeypatch.setattr(audit_run, "run_structural", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(audit_structural, "run_structural", lambda *a, **k: calls.append(1) or original(*a, **k))
     document = run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural"),
                                                           "structural_max_iter": 5}))
     assert calls and document["provenance"]["stages"]["resumed"] == ["extract", "extract-nonce"]
@@ -78,9 +79,9 @@ def test_a_new_structural_fit_rule_recomputes_the_structural_stage_only(tiny_bun
     bundle = tiny_bundle("bert")
     run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
     calls = []
-    original = audit_run.run_structural
+    original = audit_structural.run_structural
     monkeypatch.setattr(audit_run, "STRUCTURAL_FIT_RULE", audit_run.STRUCTURAL_FIT_RULE + " (changed)")
-    monkeypatch.setattr(audit_run, "run_structural", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(audit_structural, "run_structural", lambda *a, **k: calls.append(1) or original(*a, **k))
     document = run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
     assert calls and document["provenance"]["stages"]["resumed"] == ["extract", "extract-nonce"]
 
@@ -90,7 +91,7 @@ def test_a_new_verdict_rule_redoes_the_claims_but_nothing_measured(tiny_bundle, 
     bundle = tiny_bundle("bert")
     run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
     monkeypatch.setattr(audit_run, "VERDICT_RULE", audit_run.VERDICT_RULE + " (changed)")
-    monkeypatch.setattr(audit_run, "run_structural", lambda *a, **k: pytest.fail("structural probes were refitted"))
+    monkeypatch.setattr(audit_structural, "run_structural", lambda *a, **k: pytest.fail("structural probes were refitted"))
     document = run_audit(bundle, tmp_path, AuditOptions(**{**FAST, "probes": ("attention", "structural")}))
     stages = document["provenance"]["stages"]
     assert "claims" in stages["computed"] and "claims" not in stages["resumed"]

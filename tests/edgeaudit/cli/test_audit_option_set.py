@@ -59,8 +59,9 @@ def test_the_command_line_defaults_are_the_api_defaults():
 
 
 def test_the_mapper_choices_are_the_registered_mappers():
-    from edgeaudit.audit.options import MAPPER_NAMES
     from edgeaudit.probes.property import MAPPERS
+
+    from edgeaudit.audit.options import MAPPER_NAMES
 
     assert MAPPER_NAMES == tuple(MAPPERS)
 

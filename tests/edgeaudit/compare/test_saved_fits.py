@@ -61,14 +61,14 @@ def test_the_saved_state_names_its_audit_and_round_trips(audits_of_moved_data):
     state, why_not = load_fitted(root, document)
     assert why_not is None
     assert state.bundle_sha256 == document["bundle"]["sha256"] and len(state.sentences) == document["data"]["sentences"]
-    assert sorted(state.structural.probes) == sorted({c["subject"]["layer"] for c in document["claims"]
+    assert sorted(state.fits["structural"].probes) == sorted({c["subject"]["layer"] for c in document["claims"]
                                                       if c["kind"] == "structural-probe"})
     assert all(probe["B"].shape == (32, probe["mean"].size)  # the default rank x hidden, and its input scaling
-               for probe in state.structural.probes.values())
-    assert len(state.structural.heads) == len(state.structural.test) > 0
-    assert sorted(state.property.mappers) == [1, 2]
-    assert all(len(fold_maps) == FAST["folds"] for fold_maps in state.property.mappers.values())
-    assert state.property.Y.shape[0] == len(state.property.kept) == state.property.fold_of.size
+               for probe in state.fits["structural"].probes.values())
+    assert len(state.fits["structural"].heads) == len(state.fits["structural"].test) > 0
+    assert sorted(state.fits["property"].mappers) == [1, 2]
+    assert all(len(fold_maps) == FAST["folds"] for fold_maps in state.fits["property"].mappers.values())
+    assert state.fits["property"].Y.shape[0] == len(state.fits["property"].kept) == state.fits["property"].fold_of.size
     with np.load(root / FITTED_ARRAYS, allow_pickle=False) as arrays:  # plain arrays, no pickled objects
         assert all(arrays[name].dtype != object for name in arrays.files)
 

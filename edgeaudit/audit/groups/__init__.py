@@ -1,0 +1,1 @@
+"""One plugin per probe group (``edgeaudit.audit.plugin.ClaimPlugin``), registered in ``edgeaudit.claim_kinds``."""

@@ -1,0 +1,46 @@
+"""Attention-head claims: "head L.H tracks relation R" against fixed-offset heads, the twin and nonce sentences."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from edgeaudit.audit.plugin import AuditState, ClaimPlugin
+
+
+def matrix_value(matrix: Any, layer: int, head: int | None = None) -> float | None:
+    """One finite entry of a [layer] or [layer][head] score matrix from an audit document, or None."""
+    try:
+        value = matrix[layer] if head is None else matrix[layer][head]
+    except (IndexError, KeyError, TypeError):
+        return None
+    return None if value is None or not math.isfinite(float(value)) else float(value)
+
+
+class AttentionPlugin(ClaimPlugin):
+    group = "attention"
+    uses_nonce = True
+
+    def claims(self, state: AuditState) -> list:
+        from edgeaudit.audit.head_claims import head_claims
+
+        return head_claims(state.real.relational, state.ctx, min_count=state.options.min_count,
+                           twin=state.twin.relational if state.twin else None,
+                           nonce=state.nonce.relational if state.nonce else None)
+
+    def match_key(self, claim: dict[str, Any]) -> tuple:
+        """By relation and direction: which head is best may change after compression."""
+        subject = claim.get("subject") or {}
+        return (claim.get("kind"), subject.get("relation"), subject.get("direction"))
+
+    def applied_in_variant(self, claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
+        """The reference's head's accuracy for the relation, in the variant's audit."""
+        subject = claim.get("subject") or {}
+        relations = ((variant_doc.get("probes") or {}).get("attention_heads") or {}).get("relations") or {}
+        entry = (relations.get(subject.get("relation")) or {}).get(subject.get("direction")) or {}
+        score = matrix_value(entry.get("accuracy"), subject["layer"], subject["head"])
+        source = f"head {subject['layer']}.{subject['head']}'s accuracy in the variant's audit"
+        return None if score is None else {"score": score, "source": source}
+
+
+PLUGIN = AttentionPlugin()
