@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from edgeaudit.audit.options import AuditOptions
 from edgeaudit.audit.run import run_audit
+from tests.golden import pinned
 
 pytestmark = pytest.mark.integration
 
@@ -79,11 +79,7 @@ def test_claims_and_verdicts_on_ewt_test_are_pinned(ewt_audit):
     cross-fitted winners, cc head → dependent went from supported to inconclusive: held-out margin 0.030 against
     0.054 in-sample). Scores may move by float rounding on another CPU, verdicts not at all."""
     table = _claim_table(ewt_audit[0])
-    if os.environ.get("EDGEAUDIT_WRITE_GOLDEN"):
-        GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        pytest.skip(f"wrote {GOLDEN}")
-    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    golden = pinned(GOLDEN, table)
     assert sorted(table) == sorted(golden)
     flipped = {cid: (golden[cid]["verdict"], row["verdict"]) for cid, row in table.items()
                if row["verdict"] != golden[cid]["verdict"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from edgeaudit.errors import EdgeAuditError
 from edgeaudit.gates import collect_gates
 from edgeaudit.report.schema import validate_result
 from tests.edgeaudit.compare.conftest import FAST
+from tests.golden import pinned as golden_table
 
 TOP_LEVEL = ["schema", "schema_version", "summary", "gates", "claims", "data", "numeric_drift", "explanation_drift",
              "fidelity", "reference", "variant", "options", "provenance"]
@@ -174,11 +174,7 @@ def test_compare_of_an_int8_variant_is_pinned(full_audit, tiny_bundle, tmp_path)
     variant = compress(tiny_bundle("bert"), tmp_path / "int8", "int8-dynamic-full", progress=False).bundle
     document = run_compare(full_audit, variant.directory, tmp_path / "cmp", CompareOptions(progress=False))
     table = _comparison_table(document)
-    if os.environ.get("EDGEAUDIT_WRITE_GOLDEN"):
-        golden.parent.mkdir(exist_ok=True)
-        golden.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        pytest.skip(f"wrote {golden}")
-    pinned = json.loads(golden.read_text(encoding="utf-8"))
+    pinned = golden_table(golden, table)
     assert sorted(table) == sorted(pinned)
     assert any(row["applied"] is not None for cid, row in pinned.items() if cid.startswith("property:"))
     for cid, row in table.items():
