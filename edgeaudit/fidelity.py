@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from edgeaudit.bundle import Bundle
-from edgeaudit.runtime import BatchOptions, SessionOptions, SkippedSentence, WordTokenizer
+from edgeaudit.runtime import BatchOptions, SessionOptions, WordTokenizer
 from edgeaudit.runtime.corpus import as_sentences
-from edgeaudit.runtime.padded import align_sentences, padded_batches
+from edgeaudit.runtime.paired import run_paired
 from edgeaudit.runtime.session import _ort_options, model_feeds
 
 DEFAULT_SENTENCES = 200
@@ -127,6 +127,32 @@ def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(cos, -1.0, 1.0)
 
 
+def _final_output(session: Any, bundle: Bundle):
+    """A raw onnxruntime session fetching the bundle's final output, as a paired-run ``RunBatch``."""
+    final, inputs = bundle.manifest.final_output, bundle.manifest.inputs
+
+    def run(padded) -> dict[str, np.ndarray]:
+        (value,) = session.run([final], model_feeds(inputs, padded.input_ids, padded.attention_mask))
+        return {final: value}
+    return run
+
+
+class FinalOutputAgreement:
+    """The fidelity check as a paired collector: agreement of two graphs' final outputs at real positions."""
+
+    def __init__(self, final: str):
+        self.final = final
+        self.agreement = OutputAgreement()
+
+    def update(self, batch, first: dict[str, np.ndarray], second: dict[str, np.ndarray]) -> None:
+        ref, dep = first[self.final], second[self.final]
+        if ref.ndim == 3:
+            real = batch.attention_mask.astype(bool)
+            self.agreement.update(ref[real], dep[real])
+        else:  # a pooled output: one row per sentence
+            self.agreement.update(ref.reshape(ref.shape[0], -1), dep.reshape(dep.shape[0], -1))
+
+
 def audited_vs_deployed(bundle: Bundle, sentences: Iterable[object], *, max_sentences: int | None = DEFAULT_SENTENCES,
                         tolerance: float = DEFAULT_TOLERANCE, min_cosine: float = DEFAULT_MIN_COSINE,
                         threads: int | None = None, audited_optimization: str | None = None,
@@ -143,11 +169,7 @@ def audited_vs_deployed(bundle: Bundle, sentences: Iterable[object], *, max_sent
     batch = BatchOptions(batch_tokens=output_batch_tokens(bundle, batch.batch_tokens),
                          max_batch_size=batch.max_batch_size, attention_mb=batch.attention_mb)
     corpus = as_sentences(sentences)[:max_sentences]  # a None limit keeps every sentence
-    skips: list[SkippedSentence] = []
-    aligned = align_sentences(WordTokenizer.from_bundle(bundle), corpus, skipped=skips)
     final = bundle.manifest.final_output
-    inputs = bundle.manifest.inputs
-    pad_id = int(bundle.manifest.tokenizer["pad_token_id"])
     with tempfile.TemporaryDirectory(prefix="edgeaudit-fidelity-") as scratch:
         work = Path(work_dir) if work_dir is not None else Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
@@ -158,16 +180,11 @@ def audited_vs_deployed(bundle: Bundle, sentences: Iterable[object], *, max_sent
         del model
         audited = _session(bundle.onnx_path, audited_optimization, threads, work / "audited.optimized.onnx")
         deployed = _session(work / "deployed.onnx", DEPLOYED_OPTIMIZATION, threads, work / "deployed.optimized.onnx")
-        agreement = OutputAgreement()
-        for padded in padded_batches(aligned, batch, pad_id):
-            feeds = model_feeds(inputs, padded.input_ids, padded.attention_mask)
-            (ref,) = audited.run([final], feeds)
-            (dep,) = deployed.run([final], feeds)
-            real = padded.attention_mask.astype(bool)
-            if ref.ndim == 3:
-                agreement.update(ref[real], dep[real])
-            else:  # a pooled output: one row per sentence
-                agreement.update(ref.reshape(ref.shape[0], -1), dep.reshape(dep.shape[0], -1))
+        collector = FinalOutputAgreement(final)
+        skips = run_paired(_final_output(audited, bundle), _final_output(deployed, bundle),
+                           WordTokenizer.from_bundle(bundle), corpus, [collector], batch=batch,
+                           pad_id=int(bundle.manifest.tokenizer["pad_token_id"]))
+        agreement = collector.agreement
         audited_ops = op_counts(work / "audited.optimized.onnx")
         deployed_ops = op_counts(work / "deployed.optimized.onnx")
     result = agreement.to_dict()
@@ -179,7 +196,7 @@ def audited_vs_deployed(bundle: Bundle, sentences: Iterable[object], *, max_sent
         "faithful": faithful,
         "criteria": {"min_cosine": min_cosine, "max_abs_diff": tolerance},
         "final_output": final,
-        "sentences": len(aligned), "skipped_sentences": len(skips), "tokens": agreement.rows,
+        "sentences": len(corpus) - len(skips), "skipped_sentences": len(skips), "tokens": agreement.rows,
         **result,
         "audited": {"graph": "tapped (every attention and hidden-state output)", "optimization": audited_optimization,
                     "nodes": sum(audited_ops.values()), "op_counts": audited_ops},

@@ -1,7 +1,7 @@
 """Numeric drift of a variant from its reference, by one paired pass over the audit corpus.
 
-Both sessions run on the *same* padded batches (the bundles must share a tokenizer), and every batch is
-reduced at once to running sums, so the corpus' attention is never held:
+Both sessions run on the *same* padded batches (the runtime's paired mode, ``runtime/paired.py``; the bundles must
+share a tokenizer), and every batch is reduced at once to running sums, so the corpus' attention is never held:
 
 - per hidden-state layer l = 0..L, the SQNR of word-level hidden states,
   ``10·log10(Σ ref² / Σ (ref − var)²)`` over every word of the corpus (null when identical: +∞);
@@ -31,16 +31,13 @@ from edgeaudit.runtime import (
     BatchOptions,
     ModelSession,
     SessionOptions,
-    SkippedSentence,
     WordTokenizer,
     word_attention,
     word_hidden,
 )
 from edgeaudit.runtime.alignment import Alignment
-from edgeaudit.runtime.padded import align_sentences, padded_batches
-from edgeaudit.runtime.progress import progress_bar
-
-CHUNK = 1024  # sentences aligned and bucketed together
+from edgeaudit.runtime.padded import PaddedBatch
+from edgeaudit.runtime.paired import run_paired, session_runner
 
 
 def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -136,44 +133,52 @@ def _unpack(outputs: dict[str, np.ndarray], row: int, alignment: Alignment, atte
     return hidden, rows, final_words, final_tokens
 
 
+class DriftCollector:
+    """compare's numeric drift as a paired collector: per sentence, both models' word hidden states, attention
+    rows and outputs into the running sums (and, for decoders, next-token agreement)."""
+
+    def __init__(self, manifest: Any, next_token: bool):
+        self.taps = (manifest.attention_taps, manifest.hidden_state_taps, manifest.final_output)
+        self.acc = DriftAccumulator(manifest.num_layers, manifest.num_heads, len(manifest.hidden_state_taps))
+        self.next_token = next_token
+
+    @property
+    def names(self) -> list[str]:
+        attention, hidden, final = self.taps
+        return list(dict.fromkeys([*attention, *hidden, final]))
+
+    def update(self, batch: PaddedBatch, reference: dict[str, np.ndarray], variant: dict[str, np.ndarray]) -> None:
+        for row, sentence in enumerate(batch.sentences):
+            alignment = sentence.alignment
+            r = _unpack(reference, row, alignment, *self.taps)
+            v = _unpack(variant, row, alignment, *self.taps)
+            token_diff = float(np.max(np.abs(r[3].astype(np.float64) - v[3]))) if r[3].size else 0.0
+            self.acc.add_sentence(r[0], v[0], r[1], v[1], r[2], v[2], token_diff, alignment.n_tokens)
+            if self.next_token:
+                self.acc.next_token.update(r[3], v[3], alignment.input_ids, alignment.word_of_token)
+
+
 def numeric_drift(reference: Bundle, variant: Bundle, sentences: Sequence[object], *,
                   batch: BatchOptions | None = None, session: SessionOptions | None = None,
                   progress: bool = False) -> dict[str, Any]:
-    """Paired extraction of ``reference`` and ``variant`` over ``sentences`` (objects with ``words``)."""
+    """Paired run of ``reference`` and ``variant`` over ``sentences`` (objects with ``words``)."""
     began = time.perf_counter()
     manifest = reference.manifest
-    words = WordTokenizer.from_bundle(reference)
-    attention_taps, hidden_taps, final = manifest.attention_taps, manifest.hidden_state_taps, manifest.final_output
-    names = list(dict.fromkeys([*attention_taps, *hidden_taps, final]))
     batch = batch or BatchOptions()
     batch = BatchOptions(batch_tokens=output_batch_tokens(reference, batch.batch_tokens),
                          max_batch_size=batch.max_batch_size, attention_mb=batch.attention_mb / 2)  # two models
+    collector = DriftCollector(manifest, next_token=manifest.causal
+                               and manifest.data["taps"].get("final_output_kind") == "logits")
     sessions = ModelSession(reference, session), ModelSession(variant, session)
-    pad_id = int(manifest.tokenizer["pad_token_id"])
-    acc = DriftAccumulator(manifest.num_layers, manifest.num_heads, len(hidden_taps))
-    next_token = manifest.causal and manifest.data["taps"].get("final_output_kind") == "logits"
-    skips: list[SkippedSentence] = []
-    cost = manifest.num_layers * manifest.num_heads
-    with progress_bar(len(sentences), "paired run", progress) as bar:
-        for start in range(0, len(sentences), CHUNK):
-            aligned = align_sentences(words, sentences[start:start + CHUNK], start=start, skipped=skips,
-                                      on_skip=lambda _: bar.update(1))
-            for padded in padded_batches(aligned, batch, pad_id, attention_floats_per_seq2=cost):
-                ref_out = sessions[0].run(padded.input_ids, padded.attention_mask, names)
-                var_out = sessions[1].run(padded.input_ids, padded.attention_mask, names)
-                for row, sentence in enumerate(padded.sentences):
-                    alignment = sentence.alignment
-                    r = _unpack(ref_out, row, alignment, attention_taps, hidden_taps, final)
-                    v = _unpack(var_out, row, alignment, attention_taps, hidden_taps, final)
-                    token_diff = float(np.max(np.abs(r[3].astype(np.float64) - v[3]))) if r[3].size else 0.0
-                    acc.add_sentence(r[0], v[0], r[1], v[1], r[2], v[2], token_diff, alignment.n_tokens)
-                    if next_token:
-                        acc.next_token.update(r[3], v[3], alignment.input_ids, alignment.word_of_token)
-                del ref_out, var_out
-                bar.update(len(padded.sentences))
-    for model in sessions:
-        model.close()
-    return drift_document(acc, dict(Counter(skip.kind for skip in skips)), time.perf_counter() - began)
+    try:
+        skips = run_paired(session_runner(sessions[0], collector.names), session_runner(sessions[1], collector.names),
+                           WordTokenizer.from_bundle(reference), sentences, [collector], batch=batch,
+                           pad_id=int(manifest.tokenizer["pad_token_id"]),
+                           attention_floats_per_seq2=manifest.num_layers * manifest.num_heads, progress=progress)
+    finally:
+        for model in sessions:
+            model.close()
+    return drift_document(collector.acc, dict(Counter(skip.kind for skip in skips)), time.perf_counter() - began)
 
 
 def drift_document(acc: DriftAccumulator, skipped: dict[str, int], seconds: float) -> dict[str, Any]:
