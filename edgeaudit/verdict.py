@@ -94,6 +94,10 @@ class ControlScore:
         return {"name": self.name, "score": _finite(self.score), "description": self.description,
                 "ci": None if self.ci is None else [_finite(self.ci[0]), _finite(self.ci[1])]}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ControlScore:
+        return cls(data["name"], _number(data["score"]), data.get("description", ""), _tuple(data.get("ci")))
+
 
 @dataclass(frozen=True)
 class LayerCorrespondence:
@@ -154,6 +158,34 @@ class Claim:
             "margin_q": _finite(self.margin_q), "controls": [c.to_dict() for c in self.controls],
             "subject": self.subject, "evidence": self.evidence,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Claim:
+        """A claim of an audit.json, typed again (``to_dict`` of the result gives the same JSON back)."""
+        return cls(
+            claim_id=data["id"], kind=data["kind"], text=data["text"], metric=data["metric"],
+            score=_number(data["score"]), n=int(data["n"]),
+            controls=[ControlScore.from_dict(control) for control in data["controls"]],
+            score_ci=_tuple(data.get("score_ci")), margin=_optional(data.get("margin")),
+            margin_ci=_tuple(data.get("margin_ci")), strongest_control=data.get("strongest_control"),
+            verdict=data["verdict"], reason=data.get("reason", ""), score_verdict=data.get("score_verdict"),
+            finding=data.get("finding"), margin_p=_optional(data.get("margin_p")),
+            margin_q=_optional(data.get("margin_q")), subject=dict(data.get("subject") or {}),
+            evidence=dict(data.get("evidence") or {}),
+        )
+
+
+def _number(value: float | None) -> float:
+    """A score read back from JSON: null (written for a non-finite value) becomes NaN again."""
+    return math.nan if value is None else float(value)
+
+
+def _tuple(pair: list | None) -> tuple[float, float] | None:
+    return None if pair is None else (_number(pair[0]), _number(pair[1]))
+
+
+def _optional(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _finite(value: float | None) -> float | None:
