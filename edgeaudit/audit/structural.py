@@ -35,7 +35,7 @@ class StructuralSettings:
 
     @classmethod
     def from_options(cls, options) -> StructuralSettings:
-        """The structural settings of an ``AuditOptions`` (shared by the audit and by compare's refit)."""
+        """The structural settings of an ``AuditOptions`` (the structural and correspondence groups share them)."""
         return cls(rank=options.structural_rank, max_iter=options.structural_max_iter,
                    max_train_sentences=options.structural_max_train, seed=options.seed)
 
@@ -87,8 +87,8 @@ def make_split(n_stored: int, settings: StructuralSettings) -> SentenceSplit:
 def fit_structural_probe(kind: type, X_train: list[np.ndarray], X_dev: list[np.ndarray], split: SentenceSplit,
                          heads: Sequence[np.ndarray], settings: StructuralSettings):
     """A distance or depth probe fitted on the split's training sentences ``X_train``, stopped on its dev sentences
-    ``X_dev``; ``heads`` are the gold trees of every stored sentence. The audit and compare's refit share it, so
-    the reference-fitted probe that compare applies to a variant is the audit's own."""
+    ``X_dev``; ``heads`` are the gold trees of every stored sentence. The fitted distance probe is saved with the
+    audit (``audit/fitted.py``), so the probe compare applies to a variant is the audit's own."""
     probe = kind(rank=settings.rank, max_iter=settings.max_iter, random_state=settings.seed)
     return probe.fit(X_train, [heads[i] for i in split.train],
                      X_dev=X_dev, heads_dev=[heads[i] for i in split.dev])

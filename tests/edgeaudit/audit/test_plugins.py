@@ -13,6 +13,7 @@ from edgeaudit.audit.options import AuditOptions, parse_probe_list
 from edgeaudit.audit.plugin import ClaimPlugin, plugins
 from edgeaudit.audit.run import run_audit
 from edgeaudit.report.schema import validate_result
+from edgeaudit.verdict import Claim
 from tests.edgeaudit.audit import toy_kind
 from tests.edgeaudit.compare.conftest import FAST
 
@@ -27,7 +28,7 @@ def toy_registered():
 
 
 def _audit(bundle, out, probes):
-    return run_audit(bundle, out, AuditOptions(probes=probes, property_layers=(2,), **FAST))
+    return run_audit(bundle, out, AuditOptions(probes=probes, property_layers=(2,), **{**FAST, "max_sentences": 40}))
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,7 @@ def test_a_group_round_trips_through_json_and_the_schema(audits, group):
     validate_result(document)  # a plugin's kind validates through the registry-widened schema
     for claim in _claims_of(document, group):
         assert claim["verdict"] in ("supported", "artifact", "inconclusive", "unwarranted-assumption")
+        assert Claim.from_dict(claim).to_dict() == claim  # typed again on reading, nothing lost
 
 
 @pytest.fixture(scope="module")

@@ -79,14 +79,21 @@ def test_the_saved_state_names_its_audit_and_round_trips(audits_of_moved_data):
     (lambda d: (d / FITTED_FILE).write_text((d / FITTED_FILE).read_text().replace(
         json.loads((d / "audit.json").read_text())["bundle"]["sha256"], "0" * 64)), "belongs to another audit"),
 ], ids=["missing", "damaged", "stale"])
-def test_without_a_usable_state_applied_scores_are_null_with_the_reason(audits_of_moved_data, tmp_path, damage,
-                                                                        reason):
+def test_an_unusable_state_is_refused_with_the_reason(audits_of_moved_data, tmp_path, damage, reason):
+    reference = tmp_path / "reference"
+    shutil.copytree(audits_of_moved_data / "reference", reference, ignore=shutil.ignore_patterns("*activations"))
+    damage(reference)
+    state, why_not = load_fitted(reference, json.loads((reference / "audit.json").read_text()))
+    assert state is None and reason in why_not and "re-run the audit" in why_not
+
+
+def test_without_a_usable_state_applied_scores_are_null_with_the_reason(audits_of_moved_data, tmp_path):
     reference = tmp_path / "reference"
     shutil.copytree(audits_of_moved_data / "reference", reference)
-    damage(reference)
+    (reference / FITTED_FILE).unlink()
     document = run_compare(reference, audits_of_moved_data / "variant", tmp_path / "cmp",
                            CompareOptions(progress=False, fidelity=False))
     probes = [c for c in document["claims"] if c["kind"] in ("structural-probe", "property-inference")]
     assert probes and all(c["applied"] is None for c in probes)
-    assert any(reason in note and "re-run the audit" in note for note in document["explanation_drift"]["notes"])
+    assert any("is missing" in note and "re-run the audit" in note for note in document["explanation_drift"]["notes"])
     assert document["numeric_drift"]["computed"]  # the variant audit's saved sentences still serve the drift run
