@@ -82,7 +82,9 @@ class ClaimPlugin:
         return {}
 
     def fitted(self, state: AuditState) -> Any:
-        """What compare needs to score its probes on a variant (saved in fitted.json), or None."""
+        """What compare needs to score its probes on a variant (saved in fitted.json), or None. Plain data only —
+        numbers, strings, arrays, lists, tuples, dicts — or a class listed in ``checkpoint._classes``: the file is
+        read back without pickle."""
         return None
 
     def apply(self, fitted: Any, variant_dir: Path, claims: list[dict], *, log: Callable[[str], None],
