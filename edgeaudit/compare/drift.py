@@ -223,4 +223,5 @@ def drift_document(acc: DriftAccumulator, skipped: dict[str, int], seconds: floa
 
 def not_computed(reason: str) -> dict[str, Any]:
     return {"computed": False, "note": reason, "layers": [], "attention_jsd": None,
-            "output_cosine": {"mean": None, "min": None}, "output_max_abs_diff": None}
+            "output_cosine": {"mean": None, "min": None}, "output_max_abs_diff": None,
+            "worst_sqnr_layer": None, "min_sqnr_db": None, "worst_attention_head": None, "next_token": None}
