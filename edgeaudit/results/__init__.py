@@ -4,7 +4,7 @@ Writers build plain JSON and readers (compare, gates, reports) read these object
 gives ``x`` back and a test holds the shipped JSON Schemas to the dataclasses' fields.
 """
 
-from edgeaudit.results.audit_result import AuditResult, BundleInfo, DatasetInfo, RunSection, Runs
+from edgeaudit.results.audit_result import AuditResult, BundleInfo, DatasetInfo, Runs, RunSection
 from edgeaudit.results.compare_result import (
     ComparedClaim,
     CompareResult,
