@@ -79,7 +79,7 @@ def agreement(first: dict[str, Any], second: dict[str, Any], rule: str) -> dict[
             if claim["kind"] == "property-inference":
                 continue
             verdict = claim["verdict"] if rule == "current" else legacy_verdict(claim, document["thresholds"])
-            out[match_key(claim)] = {**claim, "rule_verdict": verdict}
+            out[match_key(claim["kind"], claim["id"], claim.get("subject"))] = {**claim, "rule_verdict": verdict}
         return out
 
     a, b = verdicts(first), verdicts(second)

@@ -15,8 +15,8 @@ A gate file is TOML with one key::
 
     fail_on = ["flips>0", "output_cosine<0.99"]
 
-Metrics (see :data:`METRICS`) are read from the finished ``compare.json`` document by
-:func:`metric_values`, so gates can be re-evaluated on any stored comparison.
+Metrics (see :data:`METRICS`) are read from the comparison's typed result (``CompareResult``, also read back from
+a stored ``compare.json``) by :func:`metric_values`, so gates can be re-evaluated on any stored comparison.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 
 from edgeaudit.claim_kinds import tree_scored_kinds
 from edgeaudit.errors import EXIT_GATE_TRIPPED, EdgeAuditError
+from edgeaudit.results import CompareResult, typed
 from edgeaudit.suggest import did_you_mean
 
 #: metric name -> what it measures (also the help text of ``--fail-on``)
@@ -208,53 +209,51 @@ def collect_gates(expressions: Iterable[str] = (), gate_file: str | Path | None 
     return list(unique.values())
 
 
-def _claim_drops(document: dict[str, Any], kinds: tuple[str, ...] | None) -> float | None:
-    drops = [claim["reference"]["score"] - claim["variant"]["score"] for claim in document.get("claims", [])
-             if (kinds is None or claim.get("kind") in kinds)
-             and (claim.get("reference") or {}).get("score") is not None
-             and (claim.get("variant") or {}).get("score") is not None]
+def _claim_drops(result: CompareResult, kinds: tuple[str, ...] | None) -> float | None:
+    drops = [claim.reference.score - claim.variant.score for claim in result.compared_kinds(kinds)
+             if claim.reference is not None and claim.reference.score is not None
+             and claim.variant is not None and claim.variant.score is not None]
     return max(drops) if drops else None
 
 
-def metric_values(document: dict[str, Any]) -> dict[str, tuple[float | None, str | None]]:
-    """Every gate metric of a compare document: name -> (value or None, why it is None)."""
-    summary = document.get("summary", {})
-    drift = document.get("numeric_drift") or {}
-    explanation = document.get("explanation_drift") or {}
-    no_drift = drift.get("note") or "numeric drift was not computed"
+def metric_values(result: CompareResult | dict[str, Any]) -> dict[str, tuple[float | None, str | None]]:
+    """Every gate metric of a comparison (or its compare.json document): name -> (value or None, why it is None)."""
+    result = typed(result, CompareResult)
+    summary = result.summary
     values: dict[str, tuple[float | None, str | None]] = {
-        name: (float(summary[name]), None) for name in ("flips", "breaks", "drifts", "survives")
+        name: (float(getattr(summary, name)), None) for name in ("flips", "breaks", "drifts", "survives")
     }
-    computed = bool(drift.get("computed"))
-    cosine = drift.get("output_cosine") or {}
-    values["output_cosine"] = (cosine.get("mean"), None) if computed else (None, no_drift)
-    values["output_cosine_min"] = (cosine.get("min"), None) if computed else (None, no_drift)
+    drift = result.numeric_drift
+    computed = drift is not None and drift.computed
+    no_drift = (drift.note if drift is not None else None) or "numeric drift was not computed"
     if computed:
-        sqnr = [layer["sqnr_db"] for layer in drift.get("layers", [])]
-        finite = [s for s in sqnr if s is not None]
+        values["output_cosine"] = (drift.output_cosine.mean, None)
+        values["output_cosine_min"] = (drift.output_cosine.min, None)
+        finite = [layer.sqnr_db for layer in drift.layers if layer.sqnr_db is not None]
         values["min_sqnr_db"] = (min(finite) if finite else math.inf, None)
-        jsd = [value for row in drift.get("attention_jsd") or [] for value in row if value is not None]
+        jsd = [value for row in drift.attention_jsd or [] for value in row if value is not None]
         values["max_jsd"] = (max(jsd), None) if jsd else (None, "the bundles have no attention taps")
     else:
-        values["min_sqnr_db"] = values["max_jsd"] = (None, no_drift)
-    next_token = drift.get("next_token") if computed else None
+        for name in ("output_cosine", "output_cosine_min", "min_sqnr_db", "max_jsd"):
+            values[name] = (None, no_drift)
+    next_token = drift.next_token if computed else None
     why = no_drift if not computed else "the bundles' final output is not next-token logits of a decoder"
     for metric, key in (("next_token_kl", "kl_mean"), ("next_token_kl_p99", "kl_p99"),
                         ("top1_agreement", "top1_agreement"), ("perplexity_ratio", "perplexity_ratio")):
-        values[metric] = (next_token[key], None) if next_token else (None, why)
-    tree_kinds = tree_scored_kinds()
-    uuas = _claim_drops(document, tree_kinds)
+        values[metric] = (getattr(next_token, key), None) if next_token else (None, why)
+    uuas = _claim_drops(result, tree_scored_kinds())
     values["uuas_drop"] = (uuas, None if uuas is not None else "no structural or attention-tree claims were compared")
-    drop = _claim_drops(document, None)
+    drop = _claim_drops(result, None)
     values["max_score_drop"] = (drop, None if drop is not None else "no claim has a score on both sides")
-    ratio = explanation.get("explanation_to_output_ratio")
-    values["explanation_to_output_ratio"] = (
-        ratio, None if ratio is not None else explanation.get("ratio_note") or "the ratio is undefined")
+    explanation = result.explanation_drift
+    ratio = explanation.explanation_to_output_ratio if explanation is not None else None
+    ratio_note = (explanation.ratio_note if explanation is not None else None) or "the ratio is undefined"
+    values["explanation_to_output_ratio"] = (ratio, None if ratio is not None else ratio_note)
     return {name: (None if v is None else float(v), note) for name, (v, note) in values.items()}
 
 
-def evaluate_gates(gates: Iterable[Gate], document: dict[str, Any]) -> list[GateResult]:
-    values = metric_values(document)
+def evaluate_gates(gates: Iterable[Gate], result: CompareResult | dict[str, Any]) -> list[GateResult]:
+    values = metric_values(result)
     results = []
     for gate in gates:
         value, note = values[gate.metric]

@@ -28,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from edgeaudit.compare.claims import match_key
+from edgeaudit.compare.claims import claim_key, match_key
 from edgeaudit.errors import EdgeAuditError
+from edgeaudit.results import AuditResult, CompareResult
+from edgeaudit.verdict import finite_or_none
 
 SCHEMA = "edgeaudit.merge"
 SCHEMA_VERSION = 1
@@ -51,14 +53,38 @@ def locate(path: str | Path) -> Path:
     return path
 
 
-def _label(path: Path, document: dict[str, Any]) -> str:
+Result = AuditResult | CompareResult
+
+
+def _read(path: Path) -> Result:
+    """A schema-checked result file as its typed object; anything but an audit or a comparison is refused."""
+    from edgeaudit.report.schema import load_result
+
+    document = load_result(path)
+    if document["schema"] not in KINDS:
+        raise EdgeAuditError(f"{path}: is an {document['schema']} result; merge reads audits and comparisons")
+    cls = AuditResult if document["schema"] == "edgeaudit.audit" else CompareResult
+    return cls.from_json(document)
+
+
+def _kind(result: Result) -> str:
+    return "audit" if isinstance(result, AuditResult) else "compare"
+
+
+def _bundle(result: Result) -> dict[str, Any]:
+    """The audited bundle's record (for a comparison: the variant's)."""
+    if isinstance(result, AuditResult):
+        return result.bundle.to_json()
+    return result.variant.bundle or {}
+
+
+def _label(path: Path, result: Result) -> str:
     """``folder (variant, machine)``: which run, of which model, where."""
-    machine = (document.get("provenance") or {}).get("machine") or "?"
-    bundle = document.get("bundle") or (document.get("variant") or {}).get("bundle") or {}
-    return f"{path.parent.name or path.name} ({bundle.get('variant') or '?'}, {machine})"
+    machine = result.provenance.get("machine") or "?"
+    return f"{path.parent.name or path.name} ({_bundle(result).get('variant') or '?'}, {machine})"
 
 
-def _labels(paths: list[Path], documents: list[dict[str, Any]], given: Sequence[str]) -> list[str]:
+def _labels(paths: list[Path], documents: list[Result], given: Sequence[str]) -> list[str]:
     if given:
         if len(given) != len(paths):
             raise EdgeAuditError(f"option --label: {len(given)} label(s) for {len(paths)} input(s)",
@@ -74,48 +100,52 @@ def _labels(paths: list[Path], documents: list[dict[str, Any]], given: Sequence[
     return unique
 
 
-def _claims(document: dict[str, Any], kind: str) -> dict[tuple, dict[str, Any]]:
+def _claims(result: Result) -> dict[tuple, dict[str, Any]]:
     cells: dict[tuple, dict[str, Any]] = {}
-    if kind == "audit":
-        for claim in document["claims"]:
-            cells.setdefault(match_key(claim), {"id": claim["id"], "text": claim.get("text"), "kind": claim["kind"],
-                                                "verdict": claim.get("verdict"), "score": claim.get("score")})
+    if isinstance(result, AuditResult):
+        for claim in result.claims:
+            cells.setdefault(claim_key(claim), {"id": claim.claim_id, "text": claim.text, "kind": claim.kind,
+                                                "verdict": claim.verdict, "score": finite_or_none(claim.score)})
         return cells
-    for entry in document["claims"]:
-        reference = entry.get("reference") or entry.get("variant") or {}
-        key = match_key({"kind": entry["kind"], "id": reference.get("id", entry["id"]),
-                         "subject": reference.get("subject")})
-        variant = entry.get("variant") or {}
-        cells.setdefault(key, {"id": variant.get("id", entry["id"]), "text": variant.get("text") or entry.get("text"),
-                               "kind": entry["kind"], "verdict": variant.get("verdict"), "score": variant.get("score"),
-                               "survival": entry["survival"], "delta": entry.get("delta")})
+    for entry in result.claims:
+        side = entry.reference or entry.variant
+        key = match_key(entry.kind, side.id if side else entry.id, side.subject if side else None)
+        variant = entry.variant
+        cells.setdefault(key, {"id": variant.id if variant else entry.id,
+                               "text": (variant.text if variant else None) or entry.text, "kind": entry.kind,
+                               "verdict": variant.verdict if variant else None,
+                               "score": variant.score if variant else None,
+                               "survival": entry.survival, "delta": entry.delta})
     return cells
 
 
-def _input_record(label: str, path: Path, document: dict[str, Any], kind: str) -> dict[str, Any]:
-    provenance = document.get("provenance") or {}
-    bundle = document["bundle"] if kind == "audit" else (document["variant"].get("bundle") or {})
+def _input_record(label: str, path: Path, result: Result) -> dict[str, Any]:
+    provenance, bundle, kind = result.provenance, _bundle(result), _kind(result)
     record = {"label": label, "path": str(path.resolve()), "kind": kind, "machine": provenance.get("machine"),
               "platform": provenance.get("platform"), "cpu": (provenance.get("cpu") or {}).get("cpu_model"),
               "bundle_sha256": bundle.get("sha256"), "variant": bundle.get("variant"),
-              "data_sha256": (document.get("data") or {}).get("sha256") if kind == "audit" else None,
-              "claims": len(document["claims"])}
-    if kind == "compare":
-        drift = document.get("numeric_drift") or {}
-        record["output_cosine_mean"] = (drift.get("output_cosine") or {}).get("mean")
-        record["sqnr_by_layer"] = [row.get("sqnr_db") for row in drift.get("layers") or []]
-        record["gates"] = [{"expression": g["expression"], "value": g.get("value"), "tripped": g.get("tripped")}
-                           for g in document.get("gates") or []]
-        record["summary"] = {k: document["summary"][k] for k in ("survives", "drifts", "breaks", "flips")}
+              "data_sha256": result.data.sha256 if isinstance(result, AuditResult) else None,
+              "claims": len(result.claims)}
+    if isinstance(result, CompareResult):
+        drift = result.numeric_drift
+        record["output_cosine_mean"] = drift.output_cosine.mean if drift is not None else None
+        record["sqnr_by_layer"] = [row.sqnr_db for row in drift.layers] if drift is not None else []
+        record["gates"] = [{"expression": g.expression, "value": g.value, "tripped": g.tripped} for g in result.gates]
+        record["summary"] = {k: getattr(result.summary, k) for k in ("survives", "drifts", "breaks", "flips")}
     return record
 
 
-def _options_of(document: dict[str, Any], kind: str) -> dict[str, Any]:
+def _options_of(result: Result) -> dict[str, Any]:
     from edgeaudit.audit.options import RUNTIME_ONLY
 
-    options = document.get("options") or {}
-    audit = options if kind == "audit" else options.get("audit") or {}
+    audit = result.options if isinstance(result, AuditResult) else result.options.get("audit") or {}
     return {k: v for k, v in audit.items() if k not in RUNTIME_ONLY}
+
+
+def _corpus(result: Result) -> str | None:
+    if isinstance(result, AuditResult):
+        return result.data.sha256
+    return result.data.spec if result.data is not None else None
 
 
 def _row(key: tuple, labels: list[str], cells: list[dict | None], tolerance: float, kind: str) -> dict[str, Any]:
@@ -291,37 +321,31 @@ def activation_differences(directories: list[Path], names: list[str],
 def merge(inputs: Sequence[str | Path], *, labels: Sequence[str] = (), tolerance: float = DEFAULT_TOLERANCE,
           activation_tolerance: float = DEFAULT_ACTIVATION_TOLERANCE) -> dict[str, Any]:
     """Read and check ``inputs`` and build the merge document (nothing is written)."""
-    from edgeaudit.report.schema import load_result
-
     if len(inputs) < 2:
         raise EdgeAuditError("merge needs at least two results", hint="pass two or more audit.json or compare.json files")
     for option, value in (("--tolerance", tolerance), ("--activation-tolerance", activation_tolerance)):
         if not (math.isfinite(value) and value >= 0):
             raise EdgeAuditError(f"option {option}: {value!r} is out of range", hint="give a number >= 0")
     paths = [locate(p) for p in inputs]
-    documents = [load_result(p) for p in paths]
-    kinds = [KINDS.get(d["schema"]) for d in documents]
-    for path, kind, document in zip(paths, kinds, documents, strict=True):
-        if kind is None:
-            raise EdgeAuditError(f"{path}: is an {document['schema']} result; merge reads audits and comparisons")
+    documents = [_read(p) for p in paths]
+    kinds = [_kind(d) for d in documents]
     if len(set(kinds)) > 1:
         raise EdgeAuditError("merge: the inputs mix audits and comparisons",
                              hint="merge audit.json files with each other, or compare.json files with each other")
     kind = kinds[0]
-    corpora = {(d.get("data") or {}).get("sha256") if kind == "audit" else (d.get("data") or {}).get("spec")
-               for d in documents}
+    corpora = {_corpus(d) for d in documents}
     if len(corpora) > 1:
         raise EdgeAuditError("merge: the inputs ran on different corpora, so their claims are not comparable",
                              hint="audit every device on the same --data and --max-sentences")
     names = _labels(paths, documents, labels)
     notes = []
-    options = [_options_of(d, kind) for d in documents]
+    options = [_options_of(d) for d in documents]
     differing = sorted({k for o in options for k in o if any(o.get(k) != other.get(k) for other in options)})
     if differing:
         notes.append(f"the inputs ran with different options ({', '.join(differing)}): verdicts may differ for that "
                      "reason rather than the platform")
-    records = [_input_record(n, p, d, kind) for n, p, d in zip(names, paths, documents, strict=True)]
-    per_input = [_claims(d, kind) for d in documents]
+    records = [_input_record(n, p, d) for n, p, d in zip(names, paths, documents, strict=True)]
+    per_input = [_claims(d) for d in documents]
     keys = list(dict.fromkeys(key for claims in per_input for key in claims))
     rows = [_row(key, names, [claims.get(key) for claims in per_input], tolerance, kind) for key in keys]
     summary = {"inputs": len(paths), "claims": len(rows),

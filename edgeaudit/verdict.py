@@ -199,6 +199,11 @@ def _pair(pair: tuple[float, float] | None) -> list[float | None] | None:
     return None if pair is None else [_finite(pair[0]), _finite(pair[1])]
 
 
+#: a number as JSON writes it (None for NaN/inf), and a (low, high) pair likewise — for records built from claims
+finite_or_none = _finite
+json_pair = _pair
+
+
 def strongest(controls: list[ControlScore]) -> ControlScore | None:
     """The control with the highest score (ties: the first listed, so callers order by plainness)."""
     usable = [c for c in controls if c.score is not None and math.isfinite(c.score)]

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgeaudit.audit.checkpoint import read_encoded, write_encoded
 from edgeaudit.probes.property import MapperState
 from edgeaudit.runtime.corpus import SentenceInput, as_sentences, corpus_sha256
+
+if TYPE_CHECKING:
+    from edgeaudit.results import AuditResult
 
 FITTED_FILE = "fitted.json"
 FITTED_ARRAYS = "fitted.npz"
@@ -94,8 +97,8 @@ def save_fitted(out_dir: Path, state: FittedState) -> None:
     write_encoded(out_dir / FITTED_FILE, out_dir / FITTED_ARRAYS, {"format": FITTED_FORMAT}, state)
 
 
-def load_fitted(audit_dir: Path, document: dict[str, Any]) -> tuple[FittedState | None, str | None]:
-    """The fitted state saved with the audit ``document`` in ``audit_dir``, or (None, why it cannot be used)."""
+def load_fitted(audit_dir: Path, audit: AuditResult) -> tuple[FittedState | None, str | None]:
+    """The fitted state saved with ``audit`` in ``audit_dir``, or (None, why it cannot be used)."""
     path = audit_dir / FITTED_FILE
     if not path.is_file():
         return None, f"{path} is missing (audits by edgeaudit before fitted states were saved): re-run the audit"
@@ -105,7 +108,7 @@ def load_fitted(audit_dir: Path, document: dict[str, Any]) -> tuple[FittedState 
         return None, f"{path} cannot be read ({type(error).__name__}: {error}): re-run the audit"
     if header.get("format") != FITTED_FORMAT or not isinstance(state, FittedState):
         return None, f"{path}: format {header.get('format')!r}, this edgeaudit reads {FITTED_FORMAT}: re-run the audit"
-    if state.bundle_sha256 != document["bundle"]["sha256"] or state.corpus_sha256 != document["data"]["sha256"]:
+    if state.bundle_sha256 != audit.bundle.sha256 or state.corpus_sha256 != audit.data.sha256:
         return None, f"{path} belongs to another audit (bundle or corpus differs from audit.json's): re-run the audit"
     if corpus_sha256(state.sentences) != state.corpus_sha256:
         return None, f"{path}: its sentences do not hash to the corpus it names (damaged): re-run the audit"

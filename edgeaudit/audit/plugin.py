@@ -16,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgeaudit.results import AuditResult
+    from edgeaudit.verdict import Claim
 
 
 @dataclass
@@ -87,17 +91,17 @@ class ClaimPlugin:
         read back without pickle."""
         return None
 
-    def apply(self, fitted: Any, variant_dir: Path, claims: list[dict], *, log: Callable[[str], None],
+    def apply(self, fitted: Any, variant_dir: Path, claims: list[Claim], *, log: Callable[[str], None],
               notes: list[str]) -> dict[str, dict[str, Any]]:
         """Reference claim id -> {"score", "source"}: its saved probes scored on the variant audit's activations."""
         return {}
 
-    def match_key(self, claim: dict[str, Any]) -> tuple:
+    def match_key(self, kind: str, claim_id: str, subject: dict[str, Any]) -> tuple:
         """What a claim is about, the same in two audits of related models (default: its id)."""
-        return (claim.get("kind"), claim["id"])
+        return (kind, claim_id)
 
-    def applied_in_variant(self, claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
-        """The reference's explanation read off the variant's audit document ({"score", "source"}), or None."""
+    def applied_in_variant(self, claim: Claim, variant: AuditResult) -> dict[str, Any] | None:
+        """The reference's explanation read off the variant's audit ({"score", "source"}), or None."""
         return None
 
 

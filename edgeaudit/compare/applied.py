@@ -13,18 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from edgeaudit.audit.fitted import FittedState
 from edgeaudit.audit.plugin import plugins
 from edgeaudit.claim_kinds import GROUPS
+from edgeaudit.results import AuditResult
+from edgeaudit.results.compare_result import AppliedScore
 
 
-def applied_scores(reference_doc: dict[str, Any], fitted: FittedState | None, why_not: str | None,
-                   variant_dir: Path, *, log: Callable[[str], None], notes: list[str]) -> dict[str, dict[str, Any]]:
-    """Reference claim id -> {"score", "source"} for the claims whose group saved probes compare can apply."""
-    claims = reference_doc.get("claims", [])
-    kinds = {claim["kind"] for claim in claims}
+def applied_scores(reference: AuditResult, fitted: FittedState | None, why_not: str | None,
+                   variant_dir: Path, *, log: Callable[[str], None], notes: list[str]) -> dict[str, AppliedScore]:
+    """Reference claim id -> applied score, for the claims whose group saved probes compare can apply."""
+    claims = reference.claims
+    kinds = {claim.kind for claim in claims}
     appliers = [plugin for plugin in plugins() if plugin.saves_probes
                 and any(kind.name in kinds for kind in GROUPS[plugin.group].kinds)]
     if not appliers:
@@ -33,8 +34,9 @@ def applied_scores(reference_doc: dict[str, Any], fitted: FittedState | None, wh
         notes.append(f"{', '.join(p.group for p in appliers)} claims: applied is null — the reference's fitted "
                      f"probes: {why_not}")
         return {}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, AppliedScore] = {}
     for plugin in appliers:
         if plugin.group in fitted.fits:
-            out.update(plugin.apply(fitted.fits[plugin.group], variant_dir, claims, log=log, notes=notes))
+            found = plugin.apply(fitted.fits[plugin.group], variant_dir, claims, log=log, notes=notes)
+            out.update({claim_id: AppliedScore(**score) for claim_id, score in found.items()})
     return out

@@ -23,43 +23,51 @@ only is a flip to/from ``absent`` and breaks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from edgeaudit.audit.plugin import plugin_of_kind
-from edgeaudit.verdict import SURVIVAL
+from edgeaudit.results import AuditResult, ComparedClaim, SideScore
+from edgeaudit.results.compare_result import AppliedScore, ExplanationDrift
+from edgeaudit.verdict import SURVIVAL, Claim, finite_or_none, json_pair
 
 ABSENT = "absent"
 DEFAULT_DRIFT_TOLERANCE = 0.02
 
 
-def match_key(claim: dict[str, Any]) -> tuple:
+def match_key(kind: str, claim_id: str, subject: dict[str, Any] | None) -> tuple:
     """What a claim is about, independent of which head the model's audit happened to pick (its group's rule)."""
-    plugin = plugin_of_kind(claim.get("kind"))
-    return plugin.match_key(claim) if plugin is not None else (claim.get("kind"), claim["id"])
+    plugin = plugin_of_kind(kind)
+    return plugin.match_key(kind, claim_id, subject or {}) if plugin is not None else (kind, claim_id)
 
 
-def applied_from_document(claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
+def claim_key(claim: Claim) -> tuple:
+    return match_key(claim.kind, claim.claim_id, claim.subject)
+
+
+def applied_from_audit(claim: Claim, variant: AuditResult) -> AppliedScore | None:
     """The reference's explanation read off the variant's audit (the head / tree head / tree layer), if its group
     can; probe groups with saved probes are applied in :mod:`edgeaudit.compare.applied` instead."""
-    plugin = plugin_of_kind(claim.get("kind"))
-    return plugin.applied_in_variant(claim, variant_doc) if plugin is not None else None
+    plugin = plugin_of_kind(claim.kind)
+    found = plugin.applied_in_variant(claim, variant) if plugin is not None else None
+    return None if found is None else AppliedScore(**found)
 
 
-def _side(claim: dict[str, Any] | None) -> dict[str, Any] | None:
+def _side(claim: Claim | None) -> SideScore | None:
     if claim is None:
         return None
-    return {"id": claim["id"], "score": claim.get("score"), "verdict": claim.get("verdict"),
-            "ci": claim.get("score_ci"), "text": claim.get("text"), "subject": claim.get("subject"),
-            "margin": claim.get("margin"), "strongest_control": claim.get("strongest_control")}
+    return SideScore(id=claim.claim_id, score=finite_or_none(claim.score), verdict=claim.verdict,
+                     ci=json_pair(claim.score_ci), text=claim.text, subject=claim.subject,
+                     margin=finite_or_none(claim.margin), strongest_control=claim.strongest_control)
 
 
-def _delta(reference: dict[str, Any] | None, variant: dict[str, Any] | None) -> tuple[float | None, list | None]:
-    if reference is None or variant is None or reference.get("score") is None or variant.get("score") is None:
+def _delta(reference: Claim | None, variant: Claim | None) -> tuple[float | None, list | None]:
+    if reference is None or variant is None or math.isnan(reference.score) or math.isnan(variant.score):
         return None, None
-    delta = float(variant["score"]) - float(reference["score"])
-    ref_ci, var_ci = reference.get("score_ci"), variant.get("score_ci")
-    if not ref_ci or not var_ci or None in ref_ci or None in var_ci:
+    delta = float(variant.score) - float(reference.score)
+    ref_ci, var_ci = reference.score_ci, variant.score_ci
+    if ref_ci is None or var_ci is None or any(math.isnan(x) for x in (*ref_ci, *var_ci)):
         return delta, None
     return delta, [float(var_ci[0]) - float(ref_ci[1]), float(var_ci[1]) - float(ref_ci[0])]
 
@@ -79,69 +87,65 @@ def survival(reference_verdict: str, variant_verdict: str, delta: float | None, 
 
 @dataclass
 class ClaimComparison:
-    entries: list[dict[str, Any]]
+    entries: list[ComparedClaim]
 
     def counts(self) -> dict[str, int]:
-        out = {name: sum(e["survival"] == name for e in self.entries) for name in SURVIVAL}
-        out["flips"] = sum(e["flip"] is not None for e in self.entries)
+        out = {name: sum(e.survival == name for e in self.entries) for name in SURVIVAL}
+        out["flips"] = sum(e.flip is not None for e in self.entries)
         return out
 
 
-def compare_claims(reference_doc: dict[str, Any], variant_doc: dict[str, Any], *,
-                   tolerance: float = DEFAULT_DRIFT_TOLERANCE,
-                   applied: dict[str, dict[str, Any] | None] | None = None) -> ClaimComparison:
+def compare_claims(reference: AuditResult, variant: AuditResult, *, tolerance: float = DEFAULT_DRIFT_TOLERANCE,
+                   applied: dict[str, AppliedScore] | None = None) -> ClaimComparison:
     """One entry per reference claim (in the reference's order), then variant-only claims.
 
     ``applied`` maps reference claim ids to precomputed applied scores (structural, property); head and
     tree claims are read off the variant's audit.
     """
     applied = applied or {}
-    variant_by_key: dict[tuple, dict[str, Any]] = {}
-    for claim in variant_doc.get("claims", []):
-        variant_by_key.setdefault(match_key(claim), claim)
+    variant_by_key: dict[tuple, Claim] = {}
+    for claim in variant.claims:
+        variant_by_key.setdefault(claim_key(claim), claim)
     seen: set[tuple] = set()
     entries = []
-    for ref in reference_doc.get("claims", []):
-        key = match_key(ref)
+    for ref in reference.claims:
+        key = claim_key(ref)
         if key in seen:
             continue
         seen.add(key)
-        var = variant_by_key.get(key)
-        entries.append(_entry(ref, var, variant_doc, applied.get(ref["id"]), tolerance))
+        entries.append(_entry(ref, variant_by_key.get(key), variant, applied.get(ref.claim_id), tolerance))
     for key, var in variant_by_key.items():
         if key not in seen:
-            entries.append(_entry(None, var, variant_doc, None, tolerance))
+            entries.append(_entry(None, var, variant, None, tolerance))
     return ClaimComparison(entries)
 
 
-def _entry(ref: dict[str, Any] | None, var: dict[str, Any] | None, variant_doc: dict[str, Any],
-           applied: dict[str, Any] | None, tolerance: float) -> dict[str, Any]:
+def _entry(ref: Claim | None, var: Claim | None, variant: AuditResult, applied: AppliedScore | None,
+           tolerance: float) -> ComparedClaim:
     base = ref or var
     assert base is not None
     delta, delta_ci = _delta(ref, var)
-    ref_verdict = ref["verdict"] if ref else ABSENT
-    var_verdict = var["verdict"] if var else ABSENT
+    ref_verdict = ref.verdict if ref else ABSENT
+    var_verdict = var.verdict if var else ABSENT
     if ref is not None and applied is None:
-        applied = applied_from_document(ref, variant_doc)
-    if applied is not None and ref is not None and ref.get("score") is not None:
-        applied = {**applied, "delta": applied["score"] - float(ref["score"])}
-    entry = {
-        "id": base["id"], "kind": base["kind"], "text": base.get("text"), "metric": base.get("metric"),
-        "reference": _side(ref), "variant": _side(var), "applied": applied,
-        "delta": delta, "delta_ci": delta_ci,
-        "survival": survival(ref_verdict, var_verdict, delta, delta_ci, tolerance),
-        "flip": None if ref_verdict == var_verdict else f"{ref_verdict}→{var_verdict}",
-    }
-    if ref is not None and var is not None and var["id"] != ref["id"]:
-        entry["note"] = f"the variant's audit picked another subject: {var.get('text') or var['id']}"
-    return entry
+        applied = applied_from_audit(ref, variant)
+    if applied is not None and ref is not None and not math.isnan(ref.score):
+        applied = AppliedScore(applied.score, applied.source, applied.score - float(ref.score))
+    note = None
+    if ref is not None and var is not None and var.claim_id != ref.claim_id:
+        note = f"the variant's audit picked another subject: {var.text or var.claim_id}"
+    return ComparedClaim(
+        id=base.claim_id, kind=base.kind, text=base.text, metric=base.metric,
+        reference=_side(ref), variant=_side(var), applied=applied, delta=delta, delta_ci=delta_ci,
+        survival=survival(ref_verdict, var_verdict, delta, delta_ci, tolerance),
+        flip=None if ref_verdict == var_verdict else f"{ref_verdict}→{var_verdict}", note=note)
 
 
 OUTPUT_DRIFT_FLOOR = 1e-3  # 1 − output cosine below this is noise, not a change in what the model computes
 
 
-def explanation_drift(entries: list[dict[str, Any]], output_cosine_mean: float | None,
-                      notes: list[str]) -> dict[str, Any]:
+def explanation_drift(entries: list[ComparedClaim], output_cosine_mean: float | None,
+                      notes: list[str]) -> ExplanationDrift:
     """Mean |score delta| over claims, against the output's drift (1 − mean output cosine).
 
     The ratio says how much more (or less) the explanations moved than the outputs did: ``> 1`` means an
@@ -150,12 +154,12 @@ def explanation_drift(entries: list[dict[str, Any]], output_cosine_mean: float |
     drift below ``OUTPUT_DRIFT_FLOOR`` is numerical noise (fp16 moves MiniLM's output by ~4e-5), and dividing
     by it would turn a negligible score change into a large "alarm" ratio, so the floor is the denominator then.
     """
-    deltas = [abs(e["delta"]) for e in entries if e["delta"] is not None]
-    applied = [abs(e["applied"]["delta"]) for e in entries if e["applied"] and e["applied"].get("delta") is not None]
+    deltas = [abs(e.delta) for e in entries if e.delta is not None]
+    applied = [abs(e.applied.delta) for e in entries if e.applied is not None and e.applied.delta is not None]
     by_kind: dict[str, list[float]] = {}
     for e in entries:
-        if e["delta"] is not None:
-            by_kind.setdefault(e["kind"], []).append(abs(e["delta"]))
+        if e.delta is not None:
+            by_kind.setdefault(e.kind, []).append(abs(e.delta))
     mean_abs = float(sum(deltas) / len(deltas)) if deltas else None
     output_drift = None if output_cosine_mean is None else max(0.0, 1.0 - float(output_cosine_mean))
     ratio, ratio_note = None, None
@@ -170,15 +174,11 @@ def explanation_drift(entries: list[dict[str, Any]], output_cosine_mean: float |
         if output_drift < OUTPUT_DRIFT_FLOOR:
             ratio_note = (f"output drift {output_drift:.2g} is below the floor {OUTPUT_DRIFT_FLOOR:g} (numerical noise): "
                           "the ratio divides by the floor")
-    return {
-        "mean_abs_score_delta": mean_abs,
-        "max_abs_score_delta": max(deltas) if deltas else None,
-        "mean_abs_applied_delta": float(sum(applied) / len(applied)) if applied else None,
-        "mean_abs_score_delta_by_kind": {k: float(sum(v) / len(v)) for k, v in sorted(by_kind.items())},
-        "output_drift": output_drift,
-        "explanation_to_output_ratio": ratio,
-        "ratio_note": ratio_note,
-        "definition": "mean |variant score − reference score| over compared claims, divided by "
-                      f"max(1 − mean per-word output cosine, {OUTPUT_DRIFT_FLOOR:g})",
-        "notes": notes,
-    }
+    return ExplanationDrift(
+        mean_abs_score_delta=mean_abs, max_abs_score_delta=max(deltas) if deltas else None,
+        mean_abs_applied_delta=float(sum(applied) / len(applied)) if applied else None,
+        mean_abs_score_delta_by_kind={k: float(sum(v) / len(v)) for k, v in sorted(by_kind.items())},
+        output_drift=output_drift, explanation_to_output_ratio=ratio, ratio_note=ratio_note,
+        definition="mean |variant score − reference score| over compared claims, divided by "
+                   f"max(1 − mean per-word output cosine, {OUTPUT_DRIFT_FLOOR:g})",
+        notes=notes)

@@ -38,7 +38,8 @@ from edgeaudit.compare.sources import (
 from edgeaudit.errors import EdgeAuditError
 from edgeaudit.gates import evaluate_gates
 from edgeaudit.result_file import write_json
-from edgeaudit.verdict import VERDICTS
+from edgeaudit.results import AuditResult, CompareResult, GateRecord, NumericDrift
+from edgeaudit.results.compare_result import CompareData, CompareSummary, Fidelity, SideInputs
 
 SCHEMA = "edgeaudit.compare"
 SCHEMA_VERSION = 1
@@ -49,10 +50,10 @@ Log = Callable[[str], None]
 def _audit_options(reference: Side, variant: Side, options: CompareOptions, log: Log,
                    notes: list[str]) -> AuditOptions:
     """The one set of audit options both sides share (a finished audit's options win over the CLI's)."""
-    audits = [side for side in (reference, variant) if side.document is not None]
+    audits = [side for side in (reference, variant) if side.audit is not None]
     if not audits:
         return options.audit
-    chosen = options_from_dict(audits[0].document["options"])
+    chosen = options_from_dict(audits[0].audit.options)
     ignored = [name for name in options.explicit_audit_options
                if name not in RUNTIME_ONLY and getattr(options.audit, name) != getattr(chosen, name)]
     if ignored:
@@ -61,7 +62,7 @@ def _audit_options(reference: Side, variant: Side, options: CompareOptions, log:
         log(f"note: {note}")
         notes.append(note)
     if len(audits) == 2:
-        other = options_from_dict(audits[1].document["options"])
+        other = options_from_dict(audits[1].audit.options)
         differences = option_differences(chosen, other)
         if differences:
             raise EdgeAuditError(
@@ -86,20 +87,20 @@ def _check_bundles(reference: Side, variant: Side, unrelated_ok: bool) -> list[s
 
 
 def _audit_side(side: Side, out_dir: Path, options: AuditOptions, log: Log) -> None:
-    if side.document is not None:
+    if side.audit is not None:
         return
     from edgeaudit.audit.run import run_audit
 
     target = out_dir / side.label
     log(f"[audit {side.label}] {side.given} -> {target}")
-    side.document = run_audit(side.given, target, options, log=lambda message: log(f"  {message}"))
+    side.audit = AuditResult.from_json(run_audit(side.given, target, options, log=lambda message: log(f"  {message}")))
     side.audit_dir = target
 
 
 def _corpus(variant: Side, fitted: FittedState | None, options: AuditOptions,
             notes: list[str]) -> list | None:
     """The audited sentences: saved with either audit (no dataset is read), else read from the treebank again."""
-    saved = fitted if fitted is not None else load_fitted(variant.audit_dir, variant.document)[0]
+    saved = fitted if fitted is not None else load_fitted(variant.audit_dir, variant.audit)[0]
     if saved is not None:
         return saved.sentences
     from edgeaudit.data import load_treebank
@@ -112,13 +113,12 @@ def _corpus(variant: Side, fitted: FittedState | None, options: AuditOptions,
     return treebank.sentences[: options.max_sentences] if options.max_sentences else treebank.sentences
 
 
-def _bundle_section(side: Side) -> dict[str, Any]:
-    info = dict(side.document["bundle"])
-    info["available"] = side.bundle is not None
+def _side_inputs(side: Side) -> SideInputs:
+    info = {**side.audit.bundle.to_json(), "available": side.bundle is not None}
     if side.bundle_note:
         info["note"] = side.bundle_note
-    return {"bundle": info, "audit": str((side.audit_dir / "audit.json").resolve()), "given": str(side.given),
-            "given_as": side.kind, "verdicts": side.document["summary"]["verdicts"]}
+    return SideInputs(bundle=info, audit=str((side.audit_dir / "audit.json").resolve()), given=str(side.given),
+                      given_as=side.kind, verdicts=side.audit.summary.verdicts)
 
 
 FIDELITY_CACHE_RULE = 1  # bump when what audited_vs_deployed reports changes
@@ -186,11 +186,11 @@ def _numeric_drift(reference: Side, variant: Side, sentences: list | None, audit
 
 
 def _check_corpora(reference: Side, variant: Side) -> None:
-    a, b = reference.document["data"], variant.document["data"]
-    if a.get("sha256") != b.get("sha256"):
+    a, b = reference.audit.data, variant.audit.data
+    if a.sha256 != b.sha256:
         raise EdgeAuditError(
-            f"the audits ran on different corpora ({a.get('spec')}, {a.get('sentences')} sentences vs "
-            f"{b.get('spec')}, {b.get('sentences')} sentences)", hint="audit both on the same --data and --max-sentences")
+            f"the audits ran on different corpora ({a.spec}, {a.sentences} sentences vs "
+            f"{b.spec}, {b.sentences} sentences)", hint="audit both on the same --data and --max-sentences")
 
 
 def _provenance(timings: dict[str, float], notes: list[str]) -> dict[str, Any]:
@@ -229,60 +229,44 @@ def run_compare(reference: str | Path, variant: str | Path, out_dir: str | Path,
         with timer.stage(f"audit-{side.label}"):
             _audit_side(side, out_dir, audit, log)
     _check_corpora(ref, var)
-    fitted, why_not = load_fitted(ref.audit_dir, ref.document)
+    fitted, why_not = load_fitted(ref.audit_dir, ref.audit)
     sentences = _corpus(var, fitted, audit, notes)
-    fidelity: dict[str, Any] = {}
+    fidelity = Fidelity()
     with timer.stage("fidelity"):
-        fidelity["reference"] = _fidelity(ref, sentences, options, log)
+        fidelity.reference = _fidelity(ref, sentences, options, log)
         same = ref.bundle is not None and var.bundle is not None and ref.bundle.sha256 == var.bundle.sha256
-        fidelity["variant"] = fidelity["reference"] if same else _fidelity(var, sentences, options, log)
+        fidelity.variant = fidelity.reference if same else _fidelity(var, sentences, options, log)
     with timer.stage("numeric-drift"):
-        drift = _numeric_drift(ref, var, sentences, audit, options, log)
+        drift = NumericDrift.from_json(_numeric_drift(ref, var, sentences, audit, options, log))
     explanation_notes: list[str] = []
     applied = {}
     with timer.stage("applied-probes"):
         if options.applied:
-            applied = applied_scores(ref.document, fitted, why_not, var.audit_dir, log=log, notes=explanation_notes)
+            applied = applied_scores(ref.audit, fitted, why_not, var.audit_dir, log=log, notes=explanation_notes)
         else:
             explanation_notes.append("structural and property claims: applied is null (--no-applied)")
-    comparison = compare_claims(ref.document, var.document, tolerance=options.drift_tolerance, applied=applied)
+    comparison = compare_claims(ref.audit, var.audit, tolerance=options.drift_tolerance, applied=applied)
     counts = comparison.counts()
-    output_cosine = drift["output_cosine"]["mean"] if drift.get("computed") else None
-    document: dict[str, Any] = {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "summary": {"claims": len(comparison.entries), "survives": counts["survives"], "drifts": counts["drifts"],
-                    "breaks": counts["breaks"], "flips": counts["flips"], "gates_tripped": 0,
-                    "verdicts": {"reference": _verdicts(ref.document), "variant": _verdicts(var.document)}},
-        "gates": [],
-        "claims": comparison.entries,
-        "data": _data_section(ref.document),
-        "numeric_drift": drift,
-        "explanation_drift": explanation_drift(comparison.entries, output_cosine, explanation_notes),
-        "fidelity": fidelity,
-        "reference": _bundle_section(ref),
-        "variant": _bundle_section(var),
-        "options": {**options.to_dict(), "audit": audit.to_dict()},
-        "provenance": None,
-    }
-    results = evaluate_gates(options.gates, document)
-    document["gates"] = [result.to_dict() for result in results]
-    document["summary"]["gates_tripped"] = sum(bool(result.tripped) for result in results)
+    output_cosine = drift.output_cosine.mean if drift.computed else None
+    result = CompareResult(
+        schema=SCHEMA, schema_version=SCHEMA_VERSION,
+        summary=CompareSummary(claims=len(comparison.entries), survives=counts["survives"], drifts=counts["drifts"],
+                               breaks=counts["breaks"], flips=counts["flips"], gates_tripped=0,
+                               verdicts={"reference": ref.audit.verdict_counts(),
+                                         "variant": var.audit.verdict_counts()}),
+        gates=[], claims=comparison.entries, data=_data_section(ref.audit), numeric_drift=drift,
+        explanation_drift=explanation_drift(comparison.entries, output_cosine, explanation_notes),
+        fidelity=fidelity, reference=_side_inputs(ref), variant=_side_inputs(var),
+        options={**options.to_dict(), "audit": audit.to_dict()})
+    gates = evaluate_gates(options.gates, result)
+    result.gates = [GateRecord.from_json(gate.to_dict()) for gate in gates]
+    result.summary.gates_tripped = sum(bool(gate.tripped) for gate in gates)
     timer.timings["total"] = round(time.perf_counter() - timer.began, 3)
-    document["provenance"] = _provenance(timer.timings, notes)
-    return write_json(document, out_dir / "compare.json")
+    result.provenance = _provenance(timer.timings, notes)
+    return write_json(result.to_json(), out_dir / "compare.json")
 
 
-def _data_section(document: dict[str, Any]) -> dict[str, Any]:
+def _data_section(audit: AuditResult) -> CompareData:
     """The corpus and the sentences the reference's audit could not use, so compare's reports show skips too."""
-    from edgeaudit.report.views import skipped_sentences
-
-    skips = skipped_sentences(document)
-    data = document.get("data") or {}
-    return {"spec": data.get("spec"), "sentences": int(data.get("sentences") or 0), "total_sentences": skips.total,
-            "skipped_by_kind": skips.by_kind}
-
-
-def _verdicts(document: dict[str, Any]) -> dict[str, int]:
-    counts = document.get("summary", {}).get("verdicts") or {}
-    return {name: int(counts.get(name, 0)) for name in VERDICTS}
+    return CompareData(spec=audit.data.spec, sentences=audit.data.sentences, total_sentences=audit.total_sentences(),
+                       skipped_by_kind=audit.skipped_by_kind())

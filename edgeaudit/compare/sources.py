@@ -13,6 +13,7 @@ from typing import Any
 from edgeaudit.audit.options import RUNTIME_ONLY, AuditOptions
 from edgeaudit.bundle import MANIFEST_NAME, Bundle, load_bundle
 from edgeaudit.errors import EdgeAuditError
+from edgeaudit.results import AuditResult
 from edgeaudit.verdict import VerdictThresholds
 
 AUDIT_FILE = "audit.json"
@@ -27,38 +28,32 @@ class Side:
     kind: str  # "bundle" | "audit"
     bundle: Bundle | None = None
     audit_dir: Path | None = None
-    document: dict[str, Any] | None = None
+    audit: AuditResult | None = None
     bundle_note: str | None = None  # why the bundle is unavailable
 
     @property
     def bundle_sha256(self) -> str | None:
-        if self.document is not None:
-            return self.document["bundle"]["sha256"]
+        if self.audit is not None:
+            return self.audit.bundle.sha256
         return self.bundle.sha256 if self.bundle is not None else None
 
     @property
     def parent_sha256(self) -> str | None:
         """The sha256 of the bundle this side was compressed from (None: exported on its own)."""
-        if self.document is not None:
-            return self.document["bundle"].get("parent_sha256")
+        if self.audit is not None:
+            return self.audit.bundle.parent_sha256
         return self.bundle.manifest.data["variant"].get("parent_sha256") if self.bundle is not None else None
 
     @property
     def variant_name(self) -> str:
-        if self.document is not None:
-            return str(self.document["bundle"].get("variant", "?"))
+        if self.audit is not None:
+            return self.audit.bundle.variant
         return self.bundle.manifest.variant if self.bundle is not None else "?"
 
 
-def read_audit(path: Path) -> dict[str, Any]:
+def read_audit(path: Path) -> AuditResult:
     """audit.json, validated against its schema (the same check ``edgeaudit report`` makes) before any use."""
-    from edgeaudit.report.schema import load_result
-
-    document = load_result(path)
-    if document["schema"] != "edgeaudit.audit":
-        raise EdgeAuditError(f"{path}: is an {document['schema']} result, not an audit",
-                             hint="pass a bundle directory or a directory written by 'edgeaudit audit'")
-    return document
+    return AuditResult.read(path)
 
 
 def _bundle_directory(recorded: str, audit_dir: Path) -> Path:
@@ -71,9 +66,9 @@ def _bundle_directory(recorded: str, audit_dir: Path) -> Path:
     return beside if beside.is_dir() else path
 
 
-def _bundle_of_audit(document: dict[str, Any], audit_dir: Path) -> tuple[Bundle | None, str | None]:
+def _bundle_of_audit(audit: AuditResult, audit_dir: Path) -> tuple[Bundle | None, str | None]:
     """The audited bundle if its directory still holds the very model that was audited."""
-    recorded = document["bundle"].get("directory")
+    recorded = audit.bundle.directory
     directory = _bundle_directory(recorded, audit_dir) if recorded else None
     if directory is None or not directory.is_dir():
         return None, f"the audited bundle {recorded or '(unrecorded)'} no longer exists"
@@ -81,9 +76,9 @@ def _bundle_of_audit(document: dict[str, Any], audit_dir: Path) -> tuple[Bundle 
         bundle = load_bundle(directory)
     except EdgeAuditError as error:
         return None, f"the audited bundle cannot be loaded ({error.one_line()})"
-    if bundle.sha256 != document["bundle"]["sha256"]:
+    if bundle.sha256 != audit.bundle.sha256:
         return None, f"{directory} now holds another model (sha256 {bundle.sha256[:12]}…, audited " \
-                     f"{document['bundle']['sha256'][:12]}…)"
+                     f"{audit.bundle.sha256[:12]}…)"
     return bundle, None
 
 
@@ -99,9 +94,9 @@ def resolve_side(path: str | Path, label: str) -> Side:
     if (path / MANIFEST_NAME).is_file():
         return Side(label, path, "bundle", bundle=load_bundle(path))
     if (path / AUDIT_FILE).is_file():
-        document = read_audit(path / AUDIT_FILE)
-        bundle, note = _bundle_of_audit(document, path)
-        return Side(label, path, "audit", bundle=bundle, audit_dir=path, document=document, bundle_note=note)
+        audit = read_audit(path / AUDIT_FILE)
+        bundle, note = _bundle_of_audit(audit, path)
+        return Side(label, path, "audit", bundle=bundle, audit_dir=path, audit=audit, bundle_note=note)
     raise EdgeAuditError(f"{path}: neither a bundle (no {MANIFEST_NAME}) nor an audit directory (no {AUDIT_FILE})",
                          hint="pass a bundle from 'edgeaudit export'/'compress' or a directory from 'edgeaudit audit'")
 

@@ -63,19 +63,19 @@ class AppliedScore(Record):
     delta: float | None = optional_key()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ComparedClaim(Record):
     id: str
     kind: str
     text: str | None
+    metric: str | None = None
     reference: SideScore | None
     variant: SideScore | None
+    applied: AppliedScore | None = None
     delta: float | None
+    delta_ci: list[float | None] | None = None
     survival: str
     flip: str | None
-    metric: str | None = None
-    applied: AppliedScore | None = None
-    delta_ci: list[float | None] | None = None
     note: str | None = optional_key()
 
 
@@ -139,15 +139,15 @@ class NumericDrift(Record):
     notes: list[str] | None = optional_key()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ExplanationDrift(Record):
     mean_abs_score_delta: float | None
-    output_drift: float | None
-    explanation_to_output_ratio: float | None
-    ratio_note: str | None = None
     max_abs_score_delta: float | None = None
     mean_abs_applied_delta: float | None = None
     mean_abs_score_delta_by_kind: dict[str, float] = field(default_factory=dict)
+    output_drift: float | None
+    explanation_to_output_ratio: float | None
+    ratio_note: str | None = None
     definition: str | None = optional_key()
     notes: list[str] = field(default_factory=list)
 
@@ -171,19 +171,19 @@ class SideInputs(Record):
     verdicts: dict[str, int] | None = optional_key()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CompareResult(Record):
     schema: str
     schema_version: int
     summary: CompareSummary
     gates: list[GateRecord]
     claims: list[ComparedClaim]
-    reference: SideInputs
-    variant: SideInputs
     data: CompareData | None = optional_key()
     numeric_drift: NumericDrift | None = None
     explanation_drift: ExplanationDrift | None = None
     fidelity: Fidelity | None = None
+    reference: SideInputs
+    variant: SideInputs
     options: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 

@@ -14,35 +14,38 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from edgeaudit.results import CompareResult, NumericDrift, typed
+from edgeaudit.results.compare_result import OutputCosine
+
 SURVIVES = "survives"
 
 
-def variant_record(document: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a compare.json a sweep needs (a few kB), in the same key order every time."""
-    drift = document.get("numeric_drift") or {}
-    next_token = drift.get("next_token") or {}
-    cosine = (drift.get("output_cosine") or {}).get("mean")
-    kl = next_token.get("kl_mean")  # None unless the bundle's final output is logits
-    summary = document["summary"]
-    claims = [{"id": c["id"], "kind": c["kind"], "text": c.get("text"), "survival": c["survival"],
-               "flip": c["flip"], "delta": c["delta"]} for c in document["claims"]]
+def variant_record(result: CompareResult | dict[str, Any]) -> dict[str, Any]:
+    """The parts of a comparison a sweep needs (a few kB), in the same key order every time."""
+    result = typed(result, CompareResult)
+    drift = result.numeric_drift or NumericDrift(computed=False, layers=[], attention_jsd=None,
+                                                 output_cosine=OutputCosine(), output_max_abs_diff=None)
+    next_token = drift.next_token
+    kl = next_token.kl_mean if next_token is not None else None  # None unless the final output is logits
+    summary = result.summary
+    claims = [{"id": c.id, "kind": c.kind, "text": c.text, "survival": c.survival, "flip": c.flip, "delta": c.delta}
+              for c in result.claims]
     not_surviving = sum(c["survival"] != SURVIVES for c in claims)
-    mean_delta = (document.get("explanation_drift") or {}).get("mean_abs_score_delta") or 0.0  # None: no deltas
-    layers = [{"layer": row.get("layer"), "sqnr_db": row.get("sqnr_db")} for row in drift.get("layers") or []]
+    explanation = result.explanation_drift
+    mean_delta = (explanation.mean_abs_score_delta if explanation else None) or 0.0  # None: no deltas
     return {
-        "counts": {key: summary[key] for key in ("claims", "survives", "drifts", "breaks", "flips")},
-        "gates_tripped": summary["gates_tripped"],
-        "gates": [{"gate": g.get("expression"), "value": g.get("value"), "tripped": g.get("tripped")}
-                  for g in document.get("gates", [])],
+        "counts": {key: getattr(summary, key) for key in ("claims", "survives", "drifts", "breaks", "flips")},
+        "gates_tripped": summary.gates_tripped,
+        "gates": [{"gate": g.expression, "value": g.value, "tripped": g.tripped} for g in result.gates],
         "claims": claims,
         "explanation_damage": not_surviving + mean_delta,
         "mean_abs_score_delta": mean_delta,
-        "output": {"cosine_mean": cosine, "cosine_min": (drift.get("output_cosine") or {}).get("min"),
-                   "max_abs_diff": drift.get("output_max_abs_diff"), "min_sqnr_db": drift.get("min_sqnr_db"),
-                   "worst_sqnr_layer": drift.get("worst_sqnr_layer"), "next_token_kl_mean": kl,
-                   "top1_agreement": next_token.get("top1_agreement") if kl is not None else None},
-        "output_damage": _output_damage(cosine, kl),
-        "sqnr_by_layer": layers,
+        "output": {"cosine_mean": drift.output_cosine.mean, "cosine_min": drift.output_cosine.min,
+                   "max_abs_diff": drift.output_max_abs_diff, "min_sqnr_db": drift.min_sqnr_db,
+                   "worst_sqnr_layer": drift.worst_sqnr_layer, "next_token_kl_mean": kl,
+                   "top1_agreement": next_token.top1_agreement if next_token is not None else None},
+        "output_damage": _output_damage(drift.output_cosine.mean, kl),
+        "sqnr_by_layer": [{"layer": row.layer, "sqnr_db": row.sqnr_db} for row in drift.layers],
     }
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeaudit.audit.plugin import AuditState, ClaimPlugin
+
+if TYPE_CHECKING:
+    from edgeaudit.results import AuditResult
+    from edgeaudit.verdict import Claim
 
 
 def matrix_value(matrix: Any, layer: int, head: int | None = None) -> float | None:
@@ -28,19 +32,18 @@ class AttentionPlugin(ClaimPlugin):
                            twin=state.twin.relational if state.twin else None,
                            nonce=state.nonce.relational if state.nonce else None)
 
-    def match_key(self, claim: dict[str, Any]) -> tuple:
+    def match_key(self, kind: str, claim_id: str, subject: dict[str, Any]) -> tuple:
         """By relation and direction: which head is best may change after compression."""
-        subject = claim.get("subject") or {}
-        return (claim.get("kind"), subject.get("relation"), subject.get("direction"))
+        return (kind, subject.get("relation"), subject.get("direction"))
 
-    def applied_in_variant(self, claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
+    def applied_in_variant(self, claim: Claim, variant: AuditResult) -> dict[str, Any] | None:
         """The reference's head's accuracy for the relation, in the variant's audit."""
-        subject = claim.get("subject") or {}
-        relations = ((variant_doc.get("probes") or {}).get("attention_heads") or {}).get("relations") or {}
-        entry = (relations.get(subject.get("relation")) or {}).get(subject.get("direction")) or {}
-        score = matrix_value(entry.get("accuracy"), subject["layer"], subject["head"])
-        source = f"head {subject['layer']}.{subject['head']}'s accuracy in the variant's audit"
-        return None if score is None else {"score": score, "source": source}
+        layer, head = claim.subject["layer"], claim.subject["head"]
+        relations = variant.probe_section("attention_heads").get("relations", {})
+        entry = relations.get(claim.subject["relation"], {}).get(claim.subject["direction"]) or {}
+        score = matrix_value(entry.get("accuracy"), layer, head)
+        return None if score is None else {"score": score,
+                                           "source": f"head {layer}.{head}'s accuracy in the variant's audit"}
 
 
 PLUGIN = AttentionPlugin()

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgeaudit.audit.plugin import AuditState, ClaimPlugin
 from edgeaudit.claim_kinds import PROPERTY_INFERENCE
+
+if TYPE_CHECKING:
+    from edgeaudit.verdict import Claim
 
 
 class PropertyPlugin(ClaimPlugin):
@@ -65,7 +68,7 @@ class PropertyPlugin(ClaimPlugin):
         result = state.results.get(self.group)
         return None if result is None else result[1]
 
-    def apply(self, fitted: Any, variant_dir: Path, claims: list[dict], *, log: Callable[[str], None],
+    def apply(self, fitted: Any, variant_dir: Path, claims: list[Claim], *, log: Callable[[str], None],
               notes: list[str]) -> dict[str, dict[str, Any]]:
         """Each claimed layer's per-fold mappers fed the variant's vectors of their held-out concepts."""
         from edgeaudit.audit.concepts import vectors_from_store
@@ -74,12 +77,12 @@ class PropertyPlugin(ClaimPlugin):
         from edgeaudit.probes.property.crossval import Splits, score_predictions
         from edgeaudit.probes.property.metrics import EvalContext
 
-        mine = [c for c in claims if c["kind"] == PROPERTY_INFERENCE and c["subject"]["layer"] in fitted.mappers]
+        mine = [c for c in claims if c.kind == PROPERTY_INFERENCE and c.subject["layer"] in fitted.mappers]
         items = [f"concept-{i}" for i in fitted.kept]
         store = variant_store(variant_dir, "concept-activations", "property", items, notes) if mine else None
         if store is None:
             return {}
-        layers = sorted({c["subject"]["layer"] for c in mine})
+        layers = sorted({c.subject["layer"] for c in mine})
         _, vectors = vectors_from_store(store, layers, template=fitted.template)
         splits = Splits("saved", tuple((np.flatnonzero(fitted.fold_of != k), np.flatnonzero(fitted.fold_of == k))
                                        for k in range(int(fitted.fold_of.max()) + 1)))
@@ -91,9 +94,9 @@ class PropertyPlugin(ClaimPlugin):
             for metric, value in score_predictions(predicted.P, fitted.Y, PROBE_METRICS, context).means.items():
                 if np.isfinite(value):
                     scores[(layer, metric)] = float(value)
-        return {c["id"]: {"score": scores[(c["subject"]["layer"], c.get("metric"))],
-                          "source": "the reference's mapper of each fold fed the variant's vectors"}
-                for c in mine if (c["subject"]["layer"], c.get("metric")) in scores}
+        return {c.claim_id: {"score": scores[(c.subject["layer"], c.metric)],
+                             "source": "the reference's mapper of each fold fed the variant's vectors"}
+                for c in mine if (c.subject["layer"], c.metric) in scores}
 
 
 PLUGIN = PropertyPlugin()

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeaudit.audit.plugin import AuditState, ClaimPlugin
 from edgeaudit.claim_kinds import STRUCTURAL_PROBE
 from edgeaudit.errors import EdgeAuditError
+
+if TYPE_CHECKING:
+    from edgeaudit.verdict import Claim
 
 
 class StructuralPlugin(ClaimPlugin):
@@ -61,28 +64,28 @@ class StructuralPlugin(ClaimPlugin):
             return None
         return structural_fit(real.structural, real.store.sentence_ids, state.store_trees(real.store))
 
-    def apply(self, fitted: Any, variant_dir: Path, claims: list[dict], *, log: Callable[[str], None],
+    def apply(self, fitted: Any, variant_dir: Path, claims: list[Claim], *, log: Callable[[str], None],
               notes: list[str]) -> dict[str, dict[str, Any]]:
         """UUAS of the reference's distance probe of each claimed layer, on the variant's test sentences."""
         from edgeaudit.audit.fitted import variant_store
         from edgeaudit.audit.layers import layer_sentences
         from edgeaudit.probes import DistanceProbe, distance_metrics
 
-        mine = [c for c in claims if c["kind"] == STRUCTURAL_PROBE and c["subject"]["layer"] in fitted.probes]
+        mine = [c for c in claims if c.kind == STRUCTURAL_PROBE and c.subject["layer"] in fitted.probes]
         store = variant_store(variant_dir, "activations", "structural", fitted.sentence_ids, notes) if mine else None
         if store is None:
             return {}
         scores: dict[int, float] = {}
-        for layer in sorted({c["subject"]["layer"] for c in mine}):
+        for layer in sorted({c.subject["layer"] for c in mine}):
             probe = DistanceProbe.from_fitted_state(fitted.probes[layer])
             predicted = probe.predict(layer_sentences(store, layer, fitted.test))
             metrics = distance_metrics(predicted, fitted.heads, fitted.punct)
             if metrics.num_edges:
                 scores[layer] = float(metrics.uuas)
             log(f"applied structural probe: layer {layer} done")
-        return {c["id"]: {"score": scores[c["subject"]["layer"]],
-                          "source": "the reference's distance probe on the variant's layer"}
-                for c in mine if c["subject"]["layer"] in scores}
+        return {c.claim_id: {"score": scores[c.subject["layer"]],
+                             "source": "the reference's distance probe on the variant's layer"}
+                for c in mine if c.subject["layer"] in scores}
 
 
 PLUGIN = StructuralPlugin()

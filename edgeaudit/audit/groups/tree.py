@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeaudit.audit.groups.attention import matrix_value
 from edgeaudit.audit.plugin import AuditState, ClaimPlugin
+
+if TYPE_CHECKING:
+    from edgeaudit.results import AuditResult
+    from edgeaudit.verdict import Claim
 
 
 class TreePlugin(ClaimPlugin):
@@ -18,14 +22,13 @@ class TreePlugin(ClaimPlugin):
         return tree_claims(state.real.relational, state.sentences, state.ctx,
                            twin=state.twin.relational if state.twin else None)
 
-    def match_key(self, claim: dict[str, Any]) -> tuple:
+    def match_key(self, kind: str, claim_id: str, subject: dict[str, Any]) -> tuple:
         """The best head's claim and the best layer's claim, whichever head or layer the audit picked."""
-        return (claim.get("kind"), "head" if str(claim["id"]).startswith("tree:head:") else "layer")
+        return (kind, "head" if claim_id.startswith("tree:head:") else "layer")
 
-    def applied_in_variant(self, claim: dict[str, Any], variant_doc: dict[str, Any]) -> dict[str, Any] | None:
+    def applied_in_variant(self, claim: Claim, variant: AuditResult) -> dict[str, Any] | None:
         """The reference's head's (or layer's) tree UUAS in the variant's audit."""
-        subject = claim.get("subject") or {}
-        trees = ((variant_doc.get("runs") or {}).get("model") or {}).get("attention_trees") or {}
+        subject, trees = claim.subject, variant.runs.model.attention_trees or {}
         if "head" in subject:
             score = matrix_value(trees.get("per_head"), subject["layer"], subject["head"])
             source = f"head {subject['layer']}.{subject['head']}'s tree UUAS in the variant's audit"

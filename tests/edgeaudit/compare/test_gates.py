@@ -20,6 +20,8 @@ from edgeaudit.gates import (
     metric_values,
     parse_gate,
 )
+from edgeaudit.results import CompareResult
+from tests.edgeaudit.results.factories import compare_result
 
 
 @pytest.mark.parametrize(("text", "metric", "op", "threshold"), [
@@ -129,19 +131,20 @@ def test_missing_gate_file(tmp_path):
         load_gate_file(tmp_path / "absent.toml")
 
 
-def _document(**drift) -> dict:
+def _document(**drift) -> CompareResult:
     def claim(kind, ref, var):
-        return {"kind": kind, "reference": {"score": ref}, "variant": {"score": var}}
+        return {"id": f"{kind}:1", "kind": kind, "survival": "survives", "reference": side(ref), "variant": side(var)}
 
-    return {
-        "summary": {"flips": 2, "breaks": 1, "drifts": 3, "survives": 4},
-        "claims": [claim("attention-head", 0.8, 0.5), claim("structural-probe", 0.6, 0.55),
-                   claim("attention-tree", 0.4, 0.42)],
-        "numeric_drift": {"computed": True, "layers": [{"sqnr_db": None}, {"sqnr_db": 31.0}, {"sqnr_db": 24.5}],
-                          "attention_jsd": [[0.0, 0.01], [0.2, 0.05]],
-                          "output_cosine": {"mean": 0.995, "min": 0.93}, **drift},
-        "explanation_drift": {"explanation_to_output_ratio": 40.0},
-    }
+    def side(score):
+        return {"id": "x", "score": score, "verdict": "supported"}
+
+    return compare_result(
+        [claim("attention-head", 0.8, 0.5), claim("structural-probe", 0.6, 0.55), claim("attention-tree", 0.4, 0.42)],
+        summary={"flips": 2, "breaks": 1, "drifts": 3, "survives": 4},
+        numeric_drift={"layers": [{"layer": i, "sqnr_db": db} for i, db in enumerate([None, 31.0, 24.5])],
+                       "attention_jsd": [[0.0, 0.01], [0.2, 0.05]],
+                       "output_cosine": {"mean": 0.995, "min": 0.93}, **drift},
+        explanation_drift={"mean_abs_score_delta": 0.1, "output_drift": 0.0025, "explanation_to_output_ratio": 40.0})
 
 
 def test_metric_values_from_a_document():
@@ -155,7 +158,7 @@ def test_metric_values_from_a_document():
 
 
 def test_identical_layers_count_as_infinite_sqnr():
-    document = _document(layers=[{"sqnr_db": None}, {"sqnr_db": None}])
+    document = _document(layers=[{"layer": 0, "sqnr_db": None}, {"layer": 1, "sqnr_db": None}])
     (result,) = evaluate_gates([parse_gate("min_sqnr_db < 30")], document)
     assert result.value == math.inf and result.tripped is False
     assert result.to_dict()["value"] is None and "inf" in result.to_dict()["value_note"]
@@ -176,8 +179,7 @@ def test_enforce_exit_codes_and_messages():
 
 
 def test_a_gate_on_an_uncomputed_metric_fails_loudly():
-    document = _document()
-    document["numeric_drift"] = {"computed": False, "note": "numeric drift needs both bundles: gone"}
+    document = _document(computed=False, note="numeric drift needs both bundles: gone")
     (result,) = evaluate_gates([parse_gate("output_cosine<0.99")], document)
     assert result.value is None and result.tripped is None and "needs both bundles" in result.note
     with pytest.raises(GateError) as caught:

@@ -11,6 +11,7 @@ from edgeaudit.bundle import load_bundle
 from edgeaudit.compare.drift import numeric_drift
 from edgeaudit.compare.next_token import NextTokenAgreement
 from edgeaudit.gates import evaluate_gates, metric_values, parse_gate
+from tests.edgeaudit.results.factories import compare_result
 
 WORDS = np.array([-1, 0, 0, 1, 2, -1])  # a special token first and last: positions 0..3 predict word tokens
 
@@ -60,11 +61,11 @@ def test_paired_drift_of_a_decoder_reports_next_token_figures_and_gates_read_the
     drift = numeric_drift(load_bundle(decoder), variant, sentences)
     figures = drift["next_token"]
     assert figures["positions"] > 20 and 0.0 <= figures["top1_agreement"] <= 1.0 and figures["kl_mean"] >= 0.0
-    document = {"summary": {"flips": 0, "breaks": 0, "drifts": 0, "survives": 0}, "numeric_drift": drift}
+    document = compare_result([], numeric_drift=drift)
     values = metric_values(document)
     assert values["top1_agreement"][0] == figures["top1_agreement"]
     [result] = evaluate_gates([parse_gate("next_token_kl>=0")], document)
     assert result.tripped
     encoder = numeric_drift(load_bundle(tiny_bundle("bert")), load_bundle(tiny_bundle("bert")), sentences)
     assert encoder["next_token"] is None
-    assert "not next-token logits" in metric_values({**document, "numeric_drift": encoder})["top1_agreement"][1]
+    assert "not next-token logits" in metric_values(compare_result([], numeric_drift=encoder))["top1_agreement"][1]

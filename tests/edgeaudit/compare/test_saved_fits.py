@@ -10,6 +10,7 @@ import pytest
 
 from edgeaudit.audit.fitted import FITTED_ARRAYS, FITTED_FILE, load_fitted
 from edgeaudit.compare import CompareOptions, run_compare
+from edgeaudit.results import AuditResult
 from tests.edgeaudit.compare.conftest import FAST
 
 
@@ -58,7 +59,7 @@ def test_two_finished_audits_compare_without_their_datasets(audits_of_moved_data
 def test_the_saved_state_names_its_audit_and_round_trips(audits_of_moved_data):
     root = audits_of_moved_data / "reference"
     document = json.loads((root / "audit.json").read_text())
-    state, why_not = load_fitted(root, document)
+    state, why_not = load_fitted(root, AuditResult.from_json(document))
     assert why_not is None
     assert state.bundle_sha256 == document["bundle"]["sha256"] and len(state.sentences) == document["data"]["sentences"]
     assert sorted(state.fits["structural"].probes) == sorted({c["subject"]["layer"] for c in document["claims"]
@@ -83,7 +84,7 @@ def test_an_unusable_state_is_refused_with_the_reason(audits_of_moved_data, tmp_
     reference = tmp_path / "reference"
     shutil.copytree(audits_of_moved_data / "reference", reference, ignore=shutil.ignore_patterns("*activations"))
     damage(reference)
-    state, why_not = load_fitted(reference, json.loads((reference / "audit.json").read_text()))
+    state, why_not = load_fitted(reference, AuditResult.read(reference / "audit.json"))
     assert state is None and reason in why_not and "re-run the audit" in why_not
 
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 import pytest
 
 from edgeaudit.compare.claims import explanation_drift
+from edgeaudit.results import ComparedClaim
 from edgeaudit.sensitivity.damage import holds, rank_blocks, variant_record
+from tests.edgeaudit.results.factories import compare_result
 
 
 def compare_document(survivals, deltas, cosine=0.999, kl=None, gates=()):
-    claims = [{"id": f"c{i}", "kind": "attention-head", "text": f"claim {i}", "survival": s, "flip": None,
-               "delta": d, "applied": None} for i, (s, d) in enumerate(zip(survivals, deltas, strict=False))]
-    counts = {name: sum(s == name for s in survivals) for name in ("survives", "drifts", "breaks")}
+    claims = [ComparedClaim(id=f"c{i}", kind="attention-head", text=f"claim {i}", reference=None, variant=None,
+                            delta=d, survival=s, flip=None)
+              for i, (s, d) in enumerate(zip(survivals, deltas, strict=False))]
     drift = explanation_drift(claims, cosine, [])
-    return {"summary": {"claims": len(claims), **counts, "flips": 0, "gates_tripped": sum(bool(g["tripped"]) for g in gates)},
-            "claims": claims, "gates": list(gates), "explanation_drift": drift,
-            "numeric_drift": {"output_cosine": {"mean": cosine, "min": cosine - 0.01}, "output_max_abs_diff": 0.1,
-                              "min_sqnr_db": 20.0, "worst_sqnr_layer": 3, "layers": [{"layer": 0, "sqnr_db": 40.0}],
-                              "next_token": None if kl is None else {"kl_mean": kl, "top1_agreement": 0.9}}}
+    next_token = None if kl is None else {"positions": 10, "kl_mean": kl, "kl_p99": kl, "top1_agreement": 0.9,
+                                          "perplexity": {"reference": 2.0, "variant": 2.1}, "perplexity_ratio": 1.05}
+    return compare_result([c.to_json() for c in claims], gates=list(gates), explanation_drift=drift.to_json(),
+                          numeric_drift={"output_cosine": {"mean": cosine, "min": cosine - 0.01},
+                                         "output_max_abs_diff": 0.1, "min_sqnr_db": 20.0, "worst_sqnr_layer": 3,
+                                         "layers": [{"layer": 0, "sqnr_db": 40.0}], "next_token": next_token})
 
 
 def test_damage_counts_claims_lost_then_mean_delta():
@@ -34,7 +37,7 @@ def test_decoders_use_next_token_kl_as_output_damage():
 
 
 def test_a_gate_that_could_not_be_evaluated_does_not_hold():
-    gates = [{"expression": "flips>0", "value": None, "tripped": None}]
+    gates = [{"expression": "flips>0", "metric": "flips", "op": ">", "threshold": 0, "value": None, "tripped": None}]
     assert not holds(variant_record(compare_document(["survives"], [0.0], gates=gates)), gated=True)
 
 
