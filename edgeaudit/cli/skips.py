@@ -21,10 +21,12 @@ def skip_line(by_kind: dict[str, int], total: int, where: str) -> str | None:
 def audit_skip_line(document: dict[str, Any], path: str) -> str | None:
     """Sentences the reader rejected plus those the model could not take (too long, unalignable)."""
     from edgeaudit.report.views import skipped_sentences
+    from edgeaudit.results import AuditResult, CompareResult, typed
 
-    skips = skipped_sentences(document)
+    is_audit = document.get("schema") != "edgeaudit.compare"
+    skips = skipped_sentences(typed(document, AuditResult if is_audit else CompareResult))
     where = (f'{path}: "data.skipped_while_reading" and "runs.model.extraction.skipped"'
-             if document.get("schema") != "edgeaudit.compare" else f"{path} and the reference's audit.json")
+             if is_audit else f"{path} and the reference's audit.json")
     return skip_line(skips.by_kind, skips.total, where)
 
 

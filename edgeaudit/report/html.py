@@ -10,9 +10,12 @@ import base64
 import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeaudit.report.plots import INSTALL_HINT, plots_unavailable
+
+if TYPE_CHECKING:
+    from edgeaudit.results import AuditResult, CompareResult
 
 CSS = """
 :root { --ok:#1a7f37; --bad:#cf222e; --warn:#9a6700; --grey:#57606a; --flag:#8250df; --line:#d0d7de; }
@@ -142,23 +145,26 @@ def page(title: str, subtitle: str, body: str, notice: str, footer: str) -> str:
     )
 
 
-def render_html(document: dict[str, Any]) -> str:
+def render_html(document: dict[str, Any] | AuditResult | CompareResult) -> str:
     """The report page for an audit or compare result (dispatch on its ``schema``)."""
-    if document.get("schema") == "edgeaudit.compare":
+    from edgeaudit.results import AuditResult, CompareResult, typed
+
+    if isinstance(document, CompareResult) or (isinstance(document, dict)
+                                               and document.get("schema") == "edgeaudit.compare"):
         from edgeaudit.report.html_compare import compare_page
 
-        return compare_page(document)
-    if document.get("schema") == "edgeaudit.merge":
+        return compare_page(typed(document, CompareResult))
+    if isinstance(document, dict) and document.get("schema") == "edgeaudit.merge":
         from edgeaudit.report.merge import merge_page
 
         return merge_page(document)
-    if document.get("schema") == "edgeaudit.sensitivity":
+    if isinstance(document, dict) and document.get("schema") == "edgeaudit.sensitivity":
         from edgeaudit.report.sensitivity import sensitivity_page
 
         return sensitivity_page(document)
     from edgeaudit.report.html_audit import audit_page
 
-    return audit_page(document)
+    return audit_page(typed(document, AuditResult))
 
 
 __all__ = ["INSTALL_HINT", "Figures", "badge", "details", "esc", "key_values", "page", "render_html", "table",

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from edgeaudit import __version__, claim_kinds
 from edgeaudit.report import plots, views
 from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
+from edgeaudit.results import AuditResult, CompareResult
+from edgeaudit.verdict import VERDICTS, Claim
 
 
-def _claim_row(claim: dict[str, Any]) -> list[str]:
-    top = claim.get("strongest_control")
+def _claim_row(claim: Claim) -> list[str]:
+    top = claim.strongest_control
     top_score = views.control_score(claim, top)
     control = "—" if top is None else f"{esc(top)} ({views.fmt(top_score)})"
-    score = f"{views.fmt(claim.get('score'))} <small>{esc(views.fmt_ci(claim.get('score_ci')))}</small>"
-    margin = (f"{views.fmt(claim.get('margin'), signed=True)} "
-              f"<small>{esc(views.fmt_ci(claim.get('margin_ci'), signed=True))}</small>")
-    return [badge(claim["verdict"]), esc(claim["text"]), esc(claim.get("metric")), score, control, margin,
-            esc(claim.get("n")), f'<span class="reason">{esc(claim.get("reason"))}</span>']
+    score = f"{views.fmt(claim.score)} <small>{esc(views.fmt_ci(claim.score_ci))}</small>"
+    margin = (f"{views.fmt(claim.margin, signed=True)} "
+              f"<small>{esc(views.fmt_ci(claim.margin_ci, signed=True))}</small>")
+    return [badge(claim.verdict), esc(claim.text), esc(claim.metric), score, control, margin,
+            esc(claim.n), f'<span class="reason">{esc(claim.reason)}</span>']
 
 
-def claims_section(document: dict[str, Any]) -> str:
+def claims_section(document: AuditResult) -> str:
     header = ["verdict", "claim", "metric", "score [95% CI]", "strongest control", "margin [95% CI]", "n", "reason"]
     rows, classes = [], []
     for kind, claims in views.claims_by_kind(document):
@@ -36,7 +36,7 @@ def claims_section(document: dict[str, Any]) -> str:
             + table(header, rows, numeric=(3, 5, 6), raw=True, row_classes=classes, wide=True))
 
 
-def findings_section(document: dict[str, Any]) -> str:
+def findings_section(document: AuditResult) -> str:
     findings = views.striking_findings(document)
     if not findings:
         return ""
@@ -44,7 +44,7 @@ def findings_section(document: dict[str, Any]) -> str:
     return f"<h2>What stands out</h2><ul class=legend>{items}</ul>"
 
 
-def heads_section(document: dict[str, Any], figures: Figures) -> str:
+def heads_section(document: AuditResult, figures: Figures) -> str:
     maps = views.head_maps(document)
     if not maps:
         return ""
@@ -68,7 +68,7 @@ def heads_section(document: dict[str, Any], figures: Figures) -> str:
             + figure + table(header, rows, numeric=(2, 4, 5, 6, 7)))
 
 
-def layers_section(document: dict[str, Any], figures: Figures) -> str:
+def layers_section(document: AuditResult, figures: Figures) -> str:
     curves = views.layer_curves(document)
     if curves.empty:
         return ""
@@ -97,7 +97,7 @@ def layers_section(document: dict[str, Any], figures: Figures) -> str:
     return "<h2>Across layers: token correspondence and tree structure</h2>" + body
 
 
-def property_section(document: dict[str, Any], figures: Figures) -> str:
+def property_section(document: AuditResult, figures: Figures) -> str:
     layers = views.property_layers(document)
     if not layers:
         return ""
@@ -131,35 +131,35 @@ def property_section(document: dict[str, Any], figures: Figures) -> str:
     return "".join(parts)
 
 
-def _run_rows(document: dict[str, Any]) -> list[list[str]]:
+def _run_rows(document: AuditResult) -> list[list[str]]:
     rows = []
-    for role, run in (document.get("runs") or {}).items():
-        if not run:
+    for role, run in (("model", document.runs.model), ("random_init_twin", document.runs.random_init_twin),
+                      ("nonce", document.runs.nonce)):
+        if run is None:
             continue
-        extraction = run.get("extraction") or {}
-        bundle = run.get("bundle") or {}
-        skipped = ", ".join(f"{n} {kind}" for kind, n in (extraction.get("skipped_by_kind") or {}).items()) or "none"
-        rows.append([role.replace("_", " "), str(bundle.get("variant", "?")), str(bundle.get("sha256", ""))[:12],
-                     f"{extraction.get('extracted', '?')} / {extraction.get('sentences', '?')}", skipped,
-                     views.fmt_seconds(extraction.get("seconds"))])
+        extraction, bundle = run.extraction, run.bundle
+        skipped = ", ".join(f"{n} {kind}" for kind, n in extraction.skipped_by_kind.items()) or "none"
+        rows.append([role.replace("_", " "), bundle.variant, bundle.sha256[:12],
+                     f"{extraction.extracted} / {extraction.sentences}", skipped,
+                     views.fmt_seconds(extraction.detail.get("seconds"))])
     return rows
 
 
-def details_section(document: dict[str, Any]) -> str:
-    provenance = document.get("provenance") or {}
+def details_section(document: AuditResult) -> str:
+    provenance = document.provenance
     timings = provenance.get("timings") or {}
     parts = ["<h2>How this was measured</h2>",
              table(["run", "variant", "bundle sha256", "sentences used", "skipped", "extraction"], _run_rows(document)),
              table(["stage", "time"], [[k, views.fmt_seconds(v)] for k, v in timings.items()], numeric=(1,))]
-    parts.append(details("Thresholds", key_values(views.flat_items(document.get("thresholds") or {}))))
-    parts.append(details("Data", key_values(views.flat_items(document.get("data") or {}))))
-    parts.append(details("Options", key_values(views.flat_items(document.get("options") or {}))))
+    parts.append(details("Thresholds", key_values(views.flat_items(document.thresholds.to_dict()))))
+    parts.append(details("Data", key_values(views.flat_items(document.data.to_json()))))
+    parts.append(details("Options", key_values(views.flat_items(document.options))))
     parts.append(details("Provenance (versions, machine, inputs, seeds)",
                          key_values(views.flat_items({k: v for k, v in provenance.items() if k != "timings"}))))
     return "".join(parts)
 
 
-def skips_note(document: dict[str, Any]) -> str:
+def skips_note(document: AuditResult | CompareResult) -> str:
     """First screen: how much of the data the verdicts rest on (a skip buried at the bottom is a silent one)."""
     skips = views.skipped_sentences(document)
     if not skips.total and not skips.skipped:
@@ -168,18 +168,16 @@ def skips_note(document: dict[str, Any]) -> str:
     return f'<p class="{css}">{esc(skips.sentence())}</p>'
 
 
-def audit_page(document: dict[str, Any]) -> str:
+def audit_page(document: AuditResult) -> str:
     figures = Figures()
-    counts = views.verdict_counts(document)
-    data = document.get("data") or {}
-    bundle = document.get("bundle") or {}
-    head = tiles([("claims", len(document.get("claims") or []), "claims")]
-                 + [(v, counts[v], v.replace("-", " ")) for v in views.VERDICTS])
+    counts = document.verdict_counts()
+    data, bundle = document.data, document.bundle
+    head = tiles([("claims", len(document.claims), "claims")]
+                 + [(v, counts[v], v.replace("-", " ")) for v in VERDICTS])
     body = "".join([head, skips_note(document), findings_section(document), claims_section(document), heads_section(document, figures),
                     layers_section(document, figures), property_section(document, figures), details_section(document)])
-    provenance = document.get("provenance") or {}
-    subtitle = (f"{data.get('spec', '?')}, {data.get('sentences', '?')} sentences · bundle "
-                f"{str(bundle.get('sha256', ''))[:12]} · {provenance.get('created', '')}").rstrip(" ·")
-    footer = (f"Rendered by edgeaudit {__version__} from an {document['schema']} v{document['schema_version']} "
+    subtitle = (f"{data.spec}, {data.sentences} sentences · bundle "
+                f"{bundle.sha256[:12]} · {document.provenance.get('created', '')}").rstrip(" ·")
+    footer = (f"Rendered by edgeaudit {__version__} from an {document.schema} v{document.schema_version} "
               f"document alone. Self-contained: opens offline.")
     return page(f"edgeaudit audit — {views.model_title(document)}", subtitle, body, figures.notice(), footer)

@@ -8,48 +8,51 @@ from edgeaudit import __version__
 from edgeaudit.report import compare_views, plots, views
 from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
 from edgeaudit.report.html_audit import skips_note
+from edgeaudit.results import CompareResult, SideScore
+from edgeaudit.verdict import VERDICTS
 
 
-def gates_section(document: dict[str, Any]) -> str:
-    gates = document.get("gates") or []
+def gates_section(document: CompareResult) -> str:
+    gates = document.gates
     if not gates:
         return ("<h2>Gates</h2><p class=note>No <code>--fail-on</code> gates were set; the comparison cannot fail "
                 "a build.</p>")
-    rows = [[badge("tripped" if g.get("tripped") else "passed"), f"<code>{esc(g.get('expression'))}</code>",
-             esc(views.fmt_gate_value(g.get("value"), g.get("threshold"))), f"{esc(g.get('op'))} {esc(g.get('threshold'))}"]
+    rows = [[badge("tripped" if g.tripped else "passed"), f"<code>{esc(g.expression)}</code>",
+             esc(views.fmt_gate_value(g.value, g.threshold)), f"{esc(g.op)} {esc(views.fmt_threshold(g.threshold))}"]
             for g in gates]
-    classes = ["tripped" if g.get("tripped") else "" for g in gates]
+    classes = ["tripped" if g.tripped else "" for g in gates]
     return "<h2>Gates</h2>" + table(["", "gate", "value", "trips when"], rows, raw=True, numeric=(2,),
                                     row_classes=classes)
 
 
-def _score(side: Any) -> str:
-    side = side or {}
-    return f"{views.fmt(side.get('score'))} <small>{esc(views.fmt_ci(side.get('ci')))}</small>"
+def _score(side: SideScore | None) -> str:
+    if side is None:
+        return f"{views.fmt(None)} <small></small>"
+    return f"{views.fmt(side.score)} <small>{esc(views.fmt_ci(side.ci))}</small>"
 
 
-def survival_section(document: dict[str, Any]) -> str:
-    claims = document.get("claims") or []
+def survival_section(document: CompareResult) -> str:
+    claims = document.claims
     if not claims:
         return "<h2>Claims after compression</h2><p class=note>No claims to compare.</p>"
     header = ["survival", "claim", "verdict (reference → variant)", "reference score", "variant score",
               "fp32 probe applied", "Δ [95% CI]"]
     rows, classes = [], []
     for claim in claims:
-        reference, variant = claim.get("reference") or {}, claim.get("variant") or {}
-        verdicts = f"{esc(reference.get('verdict') or '—')} → {esc(variant.get('verdict') or '—')}"
-        if claim.get("flip"):
+        reference, variant = claim.reference, claim.variant
+        verdicts = (f"{esc((reference.verdict if reference else None) or '—')} → "
+                    f"{esc((variant.verdict if variant else None) or '—')}")
+        if claim.flip:
             verdicts = f"{badge('flip', 'flip')} {verdicts}"
-        applied = claim.get("applied") or {}
-        delta = (f"{views.fmt(claim.get('delta'), signed=True)} "
-                 f"<small>{esc(views.fmt_ci(claim.get('delta_ci'), signed=True))}</small>")
-        rows.append([badge(claim.get("survival", "?")), esc(claim.get("text")), verdicts, _score(reference),
-                     _score(variant), views.fmt(applied.get("score")) if applied else "—", delta])
-        classes.append("flip" if claim.get("flip") else "")
-    flips = [c for c in claims if c.get("flip")]
+        delta = (f"{views.fmt(claim.delta, signed=True)} "
+                 f"<small>{esc(views.fmt_ci(claim.delta_ci, signed=True))}</small>")
+        rows.append([badge(claim.survival), esc(claim.text), verdicts, _score(reference), _score(variant),
+                     views.fmt(claim.applied.score) if claim.applied else "—", delta])
+        classes.append("flip" if claim.flip else "")
+    flips = [c for c in claims if c.flip]
     flip_list = ""
     if flips:
-        items = "".join(f"<li>{badge('flip', 'flip')} {esc(c.get('text'))}: {esc(c.get('flip'))}</li>" for c in flips)
+        items = "".join(f"<li>{badge('flip', 'flip')} {esc(c.text)}: {esc(c.flip)}</li>" for c in flips)
         flip_list = f"<h3>Verdict flips</h3><ul class=legend>{items}</ul>"
     return ("<h2>Claims after compression</h2><p class=note><b>survives</b>: the claim holds on the variant as on "
             "the reference; <b>drifts</b>: it holds but its score moved; <b>breaks</b>: it no longer holds. Rows whose "
@@ -57,31 +60,33 @@ def survival_section(document: dict[str, Any]) -> str:
             + table(header, rows, raw=True, numeric=(3, 4, 5, 6), row_classes=classes, wide=True))
 
 
-def drift_section(document: dict[str, Any], figures: Figures) -> str:
-    numeric = document.get("numeric_drift") or {}
-    explanation = document.get("explanation_drift") or {}
-    if not numeric and not explanation:
+def drift_section(document: CompareResult, figures: Figures) -> str:
+    numeric, explanation = document.numeric_drift, document.explanation_drift
+    if numeric is None and explanation is None:
         return ""
     parts = ["<h2>Numeric drift</h2>"]
-    if numeric.get("computed") is False:
-        parts.append(f"<p class=note>Not computed: {esc(numeric.get('note') or 'no reason given')}</p>")
-    cosine = numeric.get("output_cosine") or {}
-    facts = [("final-output cosine (mean)", views.fmt(cosine.get("mean"), 5)),
-             ("final-output cosine (min)", views.fmt(cosine.get("min"), 5)),
-             ("final-output max |difference|", views.fmt(numeric.get("output_max_abs_diff"), 5)),
-             *compare_views.next_token_facts(document)]
-    if numeric.get("min_sqnr_db") is not None:
-        facts.append(("worst SQNR", f"{views.fmt(numeric['min_sqnr_db'], 1)} dB at hidden state "
-                                    f"{numeric.get('worst_sqnr_layer')}"))
-    worst = numeric.get("worst_attention_head") or {}
-    if worst:
-        facts.append(("most changed head", f"{worst.get('layer')}.{worst.get('head')} (JSD {views.fmt(worst.get('jsd'), 4)})"))
-    if explanation:
-        facts += [("mean |claim score change|", views.fmt(explanation.get("mean_abs_score_delta"), 4)),
-                  ("output drift", views.fmt(explanation.get("output_drift"), 5)),
-                  ("explanation drift ÷ output drift", views.fmt(explanation.get("explanation_to_output_ratio"), 2))]
+    facts: list[tuple[str, str]] = []
+    if numeric is not None:
+        if not numeric.computed:
+            parts.append(f"<p class=note>Not computed: {esc(numeric.note or 'no reason given')}</p>")
+        cosine = numeric.output_cosine
+        facts += [("final-output cosine (mean)", views.fmt(cosine.mean, 5)),
+                  ("final-output cosine (min)", views.fmt(cosine.min, 5)),
+                  ("final-output max |difference|", views.fmt(numeric.output_max_abs_diff, 5)),
+                  *compare_views.next_token_facts(document)]
+        if numeric.min_sqnr_db is not None:
+            facts.append(("worst SQNR", f"{views.fmt(numeric.min_sqnr_db, 1)} dB at hidden state "
+                                        f"{numeric.worst_sqnr_layer}"))
+        worst = numeric.worst_attention_head or {}
+        if worst:
+            facts.append(("most changed head",
+                          f"{worst.get('layer')}.{worst.get('head')} (JSD {views.fmt(worst.get('jsd'), 4)})"))
+    if explanation is not None:
+        facts += [("mean |claim score change|", views.fmt(explanation.mean_abs_score_delta, 4)),
+                  ("output drift", views.fmt(explanation.output_drift, 5)),
+                  ("explanation drift ÷ output drift", views.fmt(explanation.explanation_to_output_ratio, 2))]
     parts.append(key_values(facts))
-    if explanation.get("explanation_to_output_ratio") is not None:
+    if explanation is not None and explanation.explanation_to_output_ratio is not None:
         parts.append("<p class=note>A ratio well above 1 means the explanations moved more than the model's output: "
                      "an accuracy check on the device would not have noticed.</p>")
     sqnr = compare_views.sqnr_layers(document)
@@ -126,10 +131,11 @@ def _fusions(side: str, section: dict[str, Any]) -> str:
                    table(["op", "audited graph", "deployed graph", "difference"], rows, raw=True, numeric=(1, 2, 3)))
 
 
-def fidelity_section(document: dict[str, Any]) -> str:
+def fidelity_section(document: CompareResult) -> str:
     """Whether the graph that was audited computes what the deployed graph computes, one row per side."""
-    fidelity = {side: section for side, section in (document.get("fidelity") or {}).items()
-                if isinstance(section, dict) and section}
+    checks = document.fidelity
+    fidelity = {} if checks is None else {side: section for side, section in
+                                          (("reference", checks.reference), ("variant", checks.variant)) if section}
     if not fidelity:
         return ""
     header = ["side", "", "final-output cosine (min)", "max |difference|", "sentences / tokens",
@@ -144,39 +150,39 @@ def fidelity_section(document: dict[str, Any]) -> str:
             + table(header, rows, raw=True, numeric=(2, 3)) + extra)
 
 
-def verdicts_section(document: dict[str, Any]) -> str:
-    verdicts = (document.get("summary") or {}).get("verdicts") or {}
+def verdicts_section(document: CompareResult) -> str:
+    verdicts = document.summary.verdicts or {}
     reference, variant = verdicts.get("reference") or {}, verdicts.get("variant") or {}
     if not reference and not variant:
         return ""
-    rows = [[badge(v), str(reference.get(v, "—")), str(variant.get(v, "—"))] for v in views.VERDICTS]
+    rows = [[badge(v), str(reference.get(v, "—")), str(variant.get(v, "—"))] for v in VERDICTS]
     return "<h3>Verdicts before and after</h3>" + table(["verdict", "reference", "variant"], rows, raw=True,
                                                         numeric=(1, 2))
 
 
-def inputs_section(document: dict[str, Any]) -> str:
+def inputs_section(document: CompareResult) -> str:
     parts = ["<h2>Inputs and provenance</h2>"]
-    for side in ("reference", "variant"):
-        parts.append(f"<h3>{side}</h3>" + key_values(views.flat_items(document.get(side) or {})))
-    if document.get("options"):
-        parts.append(details("Options", key_values(views.flat_items(document["options"]))))
-    if document.get("provenance"):
-        parts.append(details("Provenance", key_values(views.flat_items(document["provenance"]))))
+    for side, inputs in (("reference", document.reference), ("variant", document.variant)):
+        parts.append(f"<h3>{side}</h3>" + key_values(views.flat_items(inputs.to_json())))
+    if document.options:
+        parts.append(details("Options", key_values(views.flat_items(document.options))))
+    if document.provenance:
+        parts.append(details("Provenance", key_values(views.flat_items(document.provenance))))
     return "".join(parts)
 
 
-def compare_page(document: dict[str, Any]) -> str:
+def compare_page(document: CompareResult) -> str:
     figures = Figures()
     counts = compare_views.survival_counts(document)
-    head = tiles([("claims", len(document.get("claims") or []), "claims"),
+    head = tiles([("claims", len(document.claims), "claims"),
                   ("survives", counts["survives"], "survive"), ("drifts", counts["drifts"], "drift"),
                   ("breaks", counts["breaks"], "break"), ("flips", counts["flips"], "verdict flips"),
                   ("tripped" if counts["gates_tripped"] else "survives", counts["gates_tripped"], "gates tripped")])
     body = "".join([head, skips_note(document), verdicts_section(document), survival_section(document), gates_section(document),
                     drift_section(document, figures),
                     fidelity_section(document), inputs_section(document)])
-    reference, variant = compare_views.side_label(document.get("reference")), compare_views.side_label(document.get("variant"))
-    footer = (f"Rendered by edgeaudit {__version__} from an {document['schema']} v{document['schema_version']} "
+    reference, variant = compare_views.side_label(document.reference), compare_views.side_label(document.variant)
+    footer = (f"Rendered by edgeaudit {__version__} from an {document.schema} v{document.schema_version} "
               f"document alone. Self-contained: opens offline.")
     return page(f"edgeaudit compare — {reference} → {variant}",
                 "Do the reference's explanations survive compression?", body, figures.notice(), footer)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from edgeaudit.report import compare_views, views
+from edgeaudit.results import AuditResult, ComparedClaim, CompareResult, typed
+from edgeaudit.verdict import VERDICTS
 
 
 def _cell(value: Any) -> str:
@@ -21,20 +23,20 @@ def md_table(header: list[str], rows: list[list[Any]], numeric: tuple[int, ...] 
     return "\n".join(lines)
 
 
-def _audit_claims(document: dict[str, Any]) -> str:
+def _audit_claims(document: AuditResult) -> str:
     rows = []
-    for claim in document.get("claims") or []:
-        top = claim.get("strongest_control")
+    for claim in document.claims:
+        top = claim.strongest_control
         control = "—" if top is None else f"{top} ({views.fmt(views.control_score(claim, top))})"
-        margin = f"{views.fmt(claim.get('margin'), signed=True)} {views.fmt_ci(claim.get('margin_ci'), signed=True)}"
-        rows.append([f"**{claim['verdict']}**", claim["text"], f"{views.fmt(claim.get('score'))} ({claim.get('metric')})",
-                     control, margin.strip(), claim.get("reason", "")])
+        margin = f"{views.fmt(claim.margin, signed=True)} {views.fmt_ci(claim.margin_ci, signed=True)}"
+        rows.append([f"**{claim.verdict}**", claim.text, f"{views.fmt(claim.score)} ({claim.metric})",
+                     control, margin.strip(), claim.reason])
     if not rows:
         return "_No claims._"
     return md_table(["verdict", "claim", "score", "strongest control", "margin [95% CI]", "reason"], rows, (2, 4))
 
 
-def _audit_heads(document: dict[str, Any]) -> str:
+def _audit_heads(document: AuditResult) -> str:
     rows = []
     for head_map in views.head_maps(document):
         best = head_map.best_head or {}
@@ -50,7 +52,7 @@ def _audit_heads(document: dict[str, Any]) -> str:
                        (2, 4, 5, 6)))
 
 
-def _audit_layers(document: dict[str, Any]) -> str:
+def _audit_layers(document: AuditResult) -> str:
     curves = views.layer_curves(document)
     if curves.empty:
         return ""
@@ -64,7 +66,7 @@ def _audit_layers(document: dict[str, Any]) -> str:
     return text
 
 
-def _audit_property(document: dict[str, Any]) -> str:
+def _audit_property(document: AuditResult) -> str:
     rows = []
     for layer in views.property_layers(document):
         for metric in layer.metrics:
@@ -80,60 +82,63 @@ def _audit_property(document: dict[str, Any]) -> str:
             + md_table(["layer", "metric", "model", "strongest control", "chance"], rows, (2, 4)))
 
 
-def _skips(document: dict[str, Any]) -> str:
+def _skips(document: AuditResult | CompareResult) -> str:
     skips = views.skipped_sentences(document)
     if not skips.total and not skips.skipped:
         return ""
     return f"**{skips.sentence()}**" if skips.skipped else skips.sentence()
 
 
-def audit_markdown(document: dict[str, Any]) -> str:
-    counts = views.verdict_counts(document)
-    data = document.get("data") or {}
-    total = len(document.get("claims") or [])
+def audit_markdown(document: AuditResult) -> str:
+    counts = document.verdict_counts()
+    total = len(document.claims)
     parts = [f"# edgeaudit audit — {views.model_title(document)}",
-             f"Data: `{data.get('spec', '?')}` ({data.get('sentences', '?')} sentences). "
-             f"**{total} claims**: " + ", ".join(f"{counts[v]} {v}" for v in views.VERDICTS) + ".",
+             f"Data: `{document.data.spec}` ({document.data.sentences} sentences). "
+             f"**{total} claims**: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS) + ".",
              _skips(document)]
     findings = views.striking_findings(document)
     if findings:
         parts.append("\n".join(f"- **{verdict}**: {text}" for verdict, text in findings.items()))
     parts += ["## Claims", _audit_claims(document), _audit_heads(document), _audit_layers(document),
               _audit_property(document)]
-    timings = (document.get("provenance") or {}).get("timings") or {}
+    timings = document.provenance.get("timings") or {}
     if timings:
         parts.append("Stage timings: " + ", ".join(f"{k} {views.fmt_seconds(v)}" for k, v in timings.items()) + ".")
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def compare_markdown(document: dict[str, Any]) -> str:
+def _compared_row(c: ComparedClaim) -> list[str]:
+    ref_verdict = (c.reference.verdict if c.reference else None) or "—"
+    var_verdict = (c.variant.verdict if c.variant else None) or "—"
+    return [f"**{c.survival}**", c.text, f"{ref_verdict} → {var_verdict}" + (" ⚠ flip" if c.flip else ""),
+            views.fmt(c.reference.score if c.reference else None), views.fmt(c.variant.score if c.variant else None),
+            f"{views.fmt(c.delta, signed=True)} {views.fmt_ci(c.delta_ci, signed=True)}".strip()]
+
+
+def compare_markdown(document: CompareResult) -> str:
     counts = compare_views.survival_counts(document)
-    reference = compare_views.side_label(document.get("reference"))
-    variant = compare_views.side_label(document.get("variant"))
-    claims = document.get("claims") or []
+    reference = compare_views.side_label(document.reference)
+    variant = compare_views.side_label(document.variant)
+    claims = document.claims
     parts = [f"# edgeaudit compare — {reference} → {variant}",
              f"**{len(claims)} claims**: {counts['survives']} survive, {counts['drifts']} drift, "
              f"{counts['breaks']} break; **{counts['flips']} verdict flips**; "
              f"{counts['gates_tripped']} gate(s) tripped.", _skips(document)]
-    cosine = ((document.get("numeric_drift") or {}).get("output_cosine")) or {}
-    ratio = (document.get("explanation_drift") or {}).get("explanation_to_output_ratio")
-    if cosine or ratio is not None:
-        parts.append(f"Final-output cosine: mean {views.fmt(cosine.get('mean'), 5)}, min {views.fmt(cosine.get('min'), 5)}; "
+    drift, explanation = document.numeric_drift, document.explanation_drift
+    ratio = explanation.explanation_to_output_ratio if explanation is not None else None
+    if drift is not None or ratio is not None:
+        cosine = drift.output_cosine if drift is not None else None
+        parts.append(f"Final-output cosine: mean {views.fmt(cosine.mean if cosine else None, 5)}, "
+                     f"min {views.fmt(cosine.min if cosine else None, 5)}; "
                      f"explanation drift ÷ output drift: {views.fmt(ratio, 2)}.")
     next_token = compare_views.next_token_facts(document)
     if next_token:
         parts.append("Next-token predictions: " + "; ".join(f"{label} {value}" for label, value in next_token) + ".")
-    gates = document.get("gates") or []
-    if gates:
+    if document.gates:
         parts += ["## Gates", md_table(["gate", "value", "tripped"],
-                                       [[f"`{g['expression']}`", views.fmt_gate_value(g.get("value"), g.get("threshold")),
-                                         "**TRIPPED**" if g.get("tripped") else "no"] for g in gates], (1,))]
-    rows = [[f"**{c['survival']}**", c["text"],
-             f"{(c.get('reference') or {}).get('verdict') or '—'} → {(c.get('variant') or {}).get('verdict') or '—'}"
-             + (" ⚠ flip" if c.get("flip") else ""),
-             views.fmt((c.get("reference") or {}).get("score")), views.fmt((c.get("variant") or {}).get("score")),
-             f"{views.fmt(c.get('delta'), signed=True)} {views.fmt_ci(c.get('delta_ci'), signed=True)}".strip()]
-            for c in claims]
+                                       [[f"`{g.expression}`", views.fmt_gate_value(g.value, g.threshold),
+                                         "**TRIPPED**" if g.tripped else "no"] for g in document.gates], (1,))]
+    rows = [_compared_row(c) for c in claims]
     parts += ["## Claims after compression",
               md_table(["survival", "claim", "verdict", "reference", "variant", "Δ [95% CI]"], rows, (3, 4, 5))
               if rows else "_No claims._"]
@@ -144,10 +149,12 @@ def compare_markdown(document: dict[str, Any]) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def render_markdown(document: dict[str, Any]) -> str:
+def render_markdown(document: dict[str, Any] | AuditResult | CompareResult) -> str:
     """The Markdown summary for an audit or compare result (dispatch on its ``schema``)."""
-    if document.get("schema") == "edgeaudit.compare":
-        return compare_markdown(document)
+    if isinstance(document, AuditResult):
+        return audit_markdown(document)
+    if isinstance(document, CompareResult) or document.get("schema") == "edgeaudit.compare":
+        return compare_markdown(typed(document, CompareResult))
     if document.get("schema") == "edgeaudit.merge":
         from edgeaudit.report.merge import merge_markdown
 
@@ -156,4 +163,4 @@ def render_markdown(document: dict[str, Any]) -> str:
         from edgeaudit.report.sensitivity import sensitivity_markdown
 
         return sensitivity_markdown(document)
-    return audit_markdown(document)
+    return audit_markdown(typed(document, AuditResult))

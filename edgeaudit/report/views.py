@@ -1,7 +1,8 @@
 """What a report shows, read out of a result document: the same views feed the HTML, the Markdown and the plots.
 
-Every function takes the parsed JSON alone (no bundle, no activations) and is tolerant of optional parts that
-are missing or null: a probe group that was not run gives an empty view, not an error.
+Every function takes the typed result alone (``AuditResult`` / ``CompareResult``: no bundle, no activations) and
+is tolerant of optional parts that are missing or null: a probe group that was not run gives an empty view, not an
+error. A probe group's own section (per-head matrices, property scores) is read here as the JSON its group writes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeaudit.verdict import VERDICTS
+from edgeaudit.results import AuditResult, CompareResult, RunSection
+from edgeaudit.verdict import Claim
 
 VERDICT_MEANING = {
     "supported": "beats every control by at least the minimum effect, with a confidence interval above zero",
@@ -48,20 +50,15 @@ class Skips:
                 f"(one reason per sentence in {self.where}).")
 
 
-def skipped_sentences(document: dict[str, Any]) -> Skips:
-    """Reader and extraction skips of an audit (or the reference side recorded in a compare document)."""
-    if document.get("schema") == "edgeaudit.compare":
-        data = document.get("data") or {}
-        return Skips({k: int(v) for k, v in (data.get("skipped_by_kind") or {}).items()},
-                     int(data.get("total_sentences") or 0), "the reference's audit.json")
-    data = document.get("data") or {}
-    reading = {k: int(v) for k, v in (data.get("skipped_while_reading_by_kind") or {}).items()}
-    counts = dict(reading)
-    extraction = ((document.get("runs") or {}).get("model") or {}).get("extraction") or {}
-    for kind, count in (extraction.get("skipped_by_kind") or {}).items():
-        counts[kind] = counts.get(kind, 0) + int(count)
-    total = int(data.get("sentences") or 0) + sum(reading.values())
-    return Skips(counts, total, 'audit.json "data.skipped_while_reading" and "runs.model.extraction.skipped"')
+def skipped_sentences(result: AuditResult | CompareResult) -> Skips:
+    """Reader and extraction skips of an audit (or the reference side recorded in a comparison)."""
+    if isinstance(result, CompareResult):
+        data = result.data
+        if data is None:
+            return Skips({}, 0, "the reference's audit.json")
+        return Skips(dict(data.skipped_by_kind), data.total_sentences, "the reference's audit.json")
+    return Skips(result.skipped_by_kind(), result.total_sentences(),
+                 'audit.json "data.skipped_while_reading" and "runs.model.extraction.skipped"')
 
 
 # ---------------------------------------------------------------------------------------------- formatting
@@ -92,6 +89,11 @@ def fmt_gate_value(value: Any, threshold: Any, digits: int = 4) -> str:
     return fmt(value, digits) if number is None or limit is None else format_against(number, limit, digits)
 
 
+def fmt_threshold(value: float) -> str:
+    """A gate's threshold as the user would write it (``0``, ``0.99``, ``0.001``)."""
+    return f"{value:g}"
+
+
 def fmt_ci(ci: Any, digits: int = 3, signed: bool = False) -> str:
     """``[low, high]`` or an empty string when there is no interval."""
     if not isinstance(ci, (list, tuple)) or len(ci) != 2 or any(finite_number(v) is None for v in ci):
@@ -108,37 +110,32 @@ def fmt_seconds(seconds: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------- audit: claims
 
-def control_score(claim: dict[str, Any], name: str | None) -> float | None:
-    for control in claim.get("controls") or []:
-        if control.get("name") == name:
-            return finite_number(control.get("score"))
+def control_score(claim: Claim, name: str | None) -> float | None:
+    for control in claim.controls:
+        if control.name == name:
+            return finite_number(control.score)
     return None
 
 
-def claims_by_kind(document: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Claims grouped by kind, in the document's order of first appearance."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for claim in document.get("claims") or []:
-        groups.setdefault(claim["kind"], []).append(claim)
+def claims_by_kind(result: AuditResult) -> list[tuple[str, list[Claim]]]:
+    """Claims grouped by kind, in the result's order of first appearance."""
+    groups: dict[str, list[Claim]] = {}
+    for claim in result.claims:
+        groups.setdefault(claim.kind, []).append(claim)
     return list(groups.items())
 
 
-def verdict_counts(document: dict[str, Any]) -> dict[str, int]:
-    counts = (document.get("summary") or {}).get("verdicts")
-    if counts:
-        return {verdict: int(counts.get(verdict, 0)) for verdict in VERDICTS}
-    claims = document.get("claims") or []
-    return {verdict: sum(c["verdict"] == verdict for c in claims) for verdict in VERDICTS}
+def verdict_counts(result: AuditResult) -> dict[str, int]:
+    return result.verdict_counts()
 
 
-def model_title(document: dict[str, Any]) -> str:
+def model_title(result: AuditResult) -> str:
     """``bert (BertModel, 6 layers x 12 heads), fp32`` from the audited bundle's manifest facts."""
-    bundle = document.get("bundle") or {}
-    model = bundle.get("model") or {}
+    model = result.bundle.model
     name = model.get("model_type") or "model"
     shape = f"{model.get('num_layers', '?')} layers × {model.get('num_heads', '?')} heads"
     architecture = f"{model['architecture']}, " if model.get("architecture") else ""
-    return f"{name} ({architecture}{shape}), {bundle.get('variant', '?')}"
+    return f"{name} ({architecture}{shape}), {result.bundle.variant}"
 
 
 # ---------------------------------------------------------------------------------------------- audit: heads
@@ -160,19 +157,21 @@ class HeadMap:
         return f"{self.relation}  {DIRECTIONS.get(self.direction, self.direction)}"
 
 
-def main_relations(document: dict[str, Any], limit: int = 6) -> list[str]:
+def _relations(result: AuditResult) -> dict[str, Any]:
+    return result.probe_section("attention_heads").get("relations") or {}
+
+
+def main_relations(result: AuditResult, limit: int = 6) -> list[str]:
     """The most frequent relations that were claimed about (at least ``min_count`` instances)."""
-    heads = (document.get("probes") or {}).get("attention_heads") or {}
-    relations = heads.get("relations") or {}
+    relations = _relations(result)
     ranked = sorted(relations, key=lambda name: (-int(relations[name].get("count") or 0), name))
     return ranked[:limit]
 
 
-def head_maps(document: dict[str, Any], limit: int = 6) -> list[HeadMap]:
-    heads = (document.get("probes") or {}).get("attention_heads") or {}
-    relations = heads.get("relations") or {}
+def head_maps(result: AuditResult, limit: int = 6) -> list[HeadMap]:
+    relations = _relations(result)
     maps = []
-    for relation in main_relations(document, limit):
+    for relation in main_relations(result, limit):
         entry = relations[relation]
         for direction in DIRECTIONS:
             side = entry.get(direction)
@@ -218,38 +217,35 @@ def _numbers(values: Any) -> list[float | None] | None:
     return None if not isinstance(values, list) else [finite_number(v) for v in values]
 
 
-def _structural(run: dict[str, Any] | None, key: str, metric: str) -> list[float | None] | None:
-    layers = ((run or {}).get("structural") or {}).get("layers")
+def _structural(run: RunSection | None, key: str, metric: str) -> list[float | None] | None:
+    layers = (run.structural or {}).get("layers") if run is not None else None
     if not layers:
         return None
     return [finite_number((layer.get(key) or {}).get(metric)) for layer in sorted(layers, key=lambda x: x["layer"])]
 
 
-def layer_curves(document: dict[str, Any]) -> LayerCurves:
-    runs = document.get("runs") or {}
-    model, twin = runs.get("model") or {}, runs.get("random_init_twin")
-    correspondence = (document.get("probes") or {}).get("correspondence") or {}
-    by_hidden = correspondence.get("identifiability_by_hidden_state") or {}
-    num_layers = int(((document.get("bundle") or {}).get("model") or {}).get("num_layers") or 0)
+def layer_curves(result: AuditResult) -> LayerCurves:
+    model, twin = result.runs.model, result.runs.random_init_twin
+    by_hidden = result.probe_section("correspondence").get("identifiability_by_hidden_state") or {}
+    num_layers = int(result.bundle.model.get("num_layers") or 0)
     curves = LayerCurves(hidden_states=list(range(num_layers + 1)), layers=list(range(num_layers)))
     curves.identifiability = _numbers(by_hidden.get("direct"))
     curves.identifiability_linear = _numbers(by_hidden.get("linear"))
-    shares = _numbers((model.get("rollout") or {}).get("self_share"))
+    shares = _numbers((model.rollout or {}).get("self_share"))
     if shares:  # self_share[l] is after layer l, i.e. of hidden_state_{l+1}; the embeddings are all self
         curves.rollout_self_share = [1.0, *shares]
     curves.structural_uuas = _structural(model, "distance", "uuas")
     curves.structural_uuas_twin = _structural(twin, "distance", "uuas")
     curves.structural_depth = _structural(model, "depth", "spearman")
-    curves.linear_chain_uuas = finite_number((model.get("structural") or {}).get("linear_chain_uuas"))
-    trees = model.get("attention_trees") or {}
+    curves.linear_chain_uuas = finite_number((model.structural or {}).get("linear_chain_uuas"))
+    trees = model.attention_trees or {}
     curves.tree_uuas = _numbers(trees.get("layer_mean"))
-    curves.tree_uuas_twin = _numbers(((twin or {}).get("attention_trees") or {}).get("layer_mean"))
+    curves.tree_uuas_twin = _numbers(((twin.attention_trees if twin else None) or {}).get("layer_mean"))
     baselines = trees.get("baselines") or {}
     curves.tree_baselines = {name: finite_number(baselines.get(name)) for name in ("chain", "random_tree")
                              if finite_number(baselines.get(name)) is not None}
-    thresholds = document.get("thresholds") or {}
-    curves.min_rollout_self_share = finite_number(thresholds.get("min_rollout_self_share"))
-    curves.min_identifiability = finite_number(thresholds.get("min_identifiability"))
+    curves.min_rollout_self_share = finite_number(result.thresholds.min_rollout_self_share)
+    curves.min_identifiability = finite_number(result.thresholds.min_identifiability)
     return curves
 
 
@@ -303,9 +299,9 @@ def _bar(name: str, scores: dict[str, Any], metric: str, *, real: bool = False) 
                scores.get("description", ""), evidence)
 
 
-def property_layers(document: dict[str, Any]) -> list[PropertyLayer]:
+def property_layers(result: AuditResult) -> list[PropertyLayer]:
     """Each probed layer: per metric, the real score and every control with its bootstrap CI."""
-    section = (document.get("probes") or {}).get("property") or {}
+    section = result.probe_section("property")
     norms = (section.get("norms") or {}).get("name") or "norms"
     out = []
     for layer, entry in sorted((section.get("layers") or {}).items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0):
@@ -324,9 +320,9 @@ def property_layers(document: dict[str, Any]) -> list[PropertyLayer]:
     return out
 
 
-def property_conventions(document: dict[str, Any]) -> list[tuple[str, str]]:
+def property_conventions(result: AuditResult) -> list[tuple[str, str]]:
     """How the norms were read (label, value): targets, feature filter, senses, categories, template."""
-    section = (document.get("probes") or {}).get("property") or {}
+    section = result.probe_section("property")
     conventions = section.get("conventions")
     if not conventions:
         return []
@@ -349,36 +345,35 @@ def property_conventions(document: dict[str, Any]) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------------------------------------- audit: findings
 
-def striking_findings(document: dict[str, Any]) -> dict[str, str]:
+def striking_findings(result: AuditResult) -> dict[str, str]:
     """One plain sentence per verdict that occurs: the claim a reader should look at first."""
-    claims = document.get("claims") or []
     findings: dict[str, str] = {}
 
-    def pick(verdict: str, key) -> dict[str, Any] | None:
-        candidates = [c for c in claims if c["verdict"] == verdict and key(c) is not None]
+    def pick(verdict: str, key) -> Claim | None:
+        candidates = [c for c in result.claims if c.verdict == verdict and key(c) is not None]
         return max(candidates, key=key) if candidates else None
 
-    best = pick("supported", lambda c: finite_number(c.get("margin")))
+    best = pick("supported", lambda c: finite_number(c.margin))
     if best:
-        findings["supported"] = (f"“{best['text']}” holds: {best['metric']} {fmt(best['score'], 2)}, "
-                                 f"{fmt(best['margin'], 2)} above the strongest control ({best['strongest_control']}).")
-    fooled = pick("artifact", lambda c: finite_number(c.get("score")) if control_score(c, c.get("strongest_control"))
-                  is not None and c.get("finding") in (None, "control-reaches") else None)
+        findings["supported"] = (f"“{best.text}” holds: {best.metric} {fmt(best.score, 2)}, "
+                                 f"{fmt(best.margin, 2)} above the strongest control ({best.strongest_control}).")
+    fooled = pick("artifact", lambda c: finite_number(c.score) if control_score(c, c.strongest_control)
+                  is not None and c.finding in (None, "control-reaches") else None)
     if fooled:
-        top = fooled["strongest_control"]
-        findings["artifact"] = (f"“{fooled['text']}” scores {fmt(fooled['score'], 2)}, but the {top} control "
+        top = fooled.strongest_control
+        findings["artifact"] = (f"“{fooled.text}” scores {fmt(fooled.score, 2)}, but the {top} control "
                                 f"scores {fmt(control_score(fooled, top), 2)} without the claimed knowledge.")
-    flagged = pick("unwarranted-assumption", lambda c: finite_number(c.get("score")))
+    flagged = pick("unwarranted-assumption", lambda c: finite_number(c.score))
     if flagged:
-        evidence = (flagged.get("evidence") or {}).get("correspondence") or {}
+        evidence = flagged.evidence.get("correspondence") or {}
         share = finite_number(evidence.get("rollout_self_share"))
         ci = evidence.get("rollout_self_share_ci") or []
         shown = f"{share:.1%} (CI {ci[0]:.1%}–{ci[1]:.1%})" if share is not None and len(ci) == 2 else \
             f"{share:.0%}" if share is not None else ""
         where = (f"at layer {evidence.get('layer')} only {shown} of a position's vector comes from its own token"
                  if share is not None else "its layer's positions no longer stand for their tokens")
-        findings["unwarranted-assumption"] = (f"“{flagged['text']}” scores {fmt(flagged['score'], 2)} "
-                                              f"(by scores alone: {flagged.get('score_verdict') or '?'}), but {where}.")
+        findings["unwarranted-assumption"] = (f"“{flagged.text}” scores {fmt(flagged.score, 2)} "
+                                              f"(by scores alone: {flagged.score_verdict or '?'}), but {where}.")
     return findings
 
 

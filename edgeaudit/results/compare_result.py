@@ -40,11 +40,11 @@ class GateRecord(Record):
     value_note: str | None = optional_key()
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SideScore(Record):
     """A claim as one side's own audit has it."""
 
-    id: str
+    id: str | None = optional_key()
     score: float | None
     verdict: str | None
     ci: list[float | None] | None = None
@@ -164,8 +164,8 @@ class Fidelity(Record):
 class SideInputs(Record):
     """What one side was given (a bundle or a finished audit), its bundle record and its verdict counts."""
 
-    bundle: dict[str, Any] | None = None
-    audit: str | None = None
+    bundle: dict[str, Any] | str | None = None  # the bundle's record (compare writes one), or just its path
+    audit: dict[str, Any] | str | None = None
     given: str | None = optional_key()
     given_as: str | None = optional_key()
     verdicts: dict[str, int] | None = optional_key()

@@ -87,6 +87,7 @@ def full_compare() -> dict:
          "delta": -0.13, "delta_ci": [-0.36, 0.10], "survival": "breaks", "flip": "supported→artifact"},
     ]
     document["numeric_drift"] = {
+        "computed": True,
         "layers": [{"layer": layer, "sqnr_db": value} for layer, value in enumerate([41.0, 33.5, 28.2, None])],
         "attention_jsd": [[0.001, 0.002, 0.010, 0.004], [0.003, 0.020, 0.001, None], [0.030, 0.002, 0.005, 0.011]],
         "output_cosine": {"mean": 0.9962, "min": 0.981},

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from edgeaudit.report import views
+from tests.edgeaudit.results.factories import audit_result
 
 
 def scores(mean: float, **extra) -> dict:
     return {"means": {"neighbour@1": mean, "spearman": mean / 2}, **extra}
 
 
-DOCUMENT = {"probes": {"property": {
+SECTION = {"property": {
     "norms": {"name": "mcrae", "concepts": 539, "features": 274},
     "conventions": {"targets": "binary", "min_feature_concepts": 5, "features_kept": 274, "ambiguous_words": 9,
                     "categories": {"with_category": 519, "without": 20}, "template": "This is a {word}."},
@@ -22,7 +23,8 @@ DOCUMENT = {"probes": {"property": {
             "rotated_norms": scores(0.3, cannot_tell_sense_from_nonsense={"spearman": True},
                                     uninformative={"neighbour@1": "by construction"}),
             "category_held_out": scores(0.9, splits="category-held-out-8"),
-        }}}}}}}
+        }}}}}}
+DOCUMENT = audit_result([], probes=SECTION)
 
 
 def test_conventions_are_listed_for_the_reader():

@@ -16,6 +16,7 @@ import pytest
 
 from edgeaudit.cli import main
 from edgeaudit.report import render_html, render_markdown
+from edgeaudit.results import AuditResult
 
 needs_matplotlib = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
                                       reason="checks the plots, and matplotlib (the [report] extra) is not installed")
@@ -261,11 +262,11 @@ def test_the_layer_section_describes_only_the_panels_it_draws(audit_document, mo
     from edgeaudit.report import html_audit, views
     from edgeaudit.report.html import Figures
 
-    full = html_audit.layers_section(audit_document, Figures())
+    full = html_audit.layers_section(AuditResult.from_json(audit_document), Figures())
     assert "Left: whether position i" in full and "Middle: tree recovery from hidden states" in full
     only_trees = views.LayerCurves(hidden_states=[0, 1, 2], layers=[0, 1], tree_uuas=[0.38, 0.37],
                                    tree_baselines={"chain": 0.45})
     monkeypatch.setattr(views, "layer_curves", lambda document: only_trees)
-    section = html_audit.layers_section(audit_document, Figures())
+    section = html_audit.layers_section(AuditResult.from_json(audit_document), Figures())
     assert "Tree recovery from attention" in section and "Left:" not in section and "Middle" not in section
     assert "identifiability</th>" not in section  # no table of dashes for curves that were not measured

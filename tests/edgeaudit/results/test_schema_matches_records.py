@@ -104,13 +104,13 @@ def test_every_field_is_written_as_the_json_type_its_schema_declares(cls, name):
         hints = typing.get_type_hints(record)
         for field in dataclasses.fields(record):
             declared = _schema_types(node["properties"][field.name], root)
-            written = _json_types(hints[field.name])
-            if declared is None or not written:
+            readable = _json_types(hints[field.name])
+            if declared is None or not readable:
                 continue
-            if field.metadata.get(_OMIT_NONE):
-                written -= {"null"}  # left out rather than written as null
-            assert written <= declared | ({"integer"} if "number" in declared else set()) or \
-                (written - {"integer"}) <= declared, f"{path}.{field.name}: writes {written}, schema says {declared}"
+            written = readable - ({"null"} if field.metadata.get(_OMIT_NONE) else set())  # left out, not null
+            assert written - {"integer"} <= declared, f"{path}.{field.name}: writes {written}, schema says {declared}"
+            assert declared - {"integer"} <= readable | ({"number"} if "integer" in readable else set()), \
+                f"{path}.{field.name}: the schema accepts {declared}, the record reads only {readable}"
 
 
 @pytest.mark.parametrize(("cls", "name"), CASES, ids=["audit", "compare"])
@@ -119,3 +119,13 @@ def test_what_the_schema_requires_is_always_written(cls, name):
     for path, record, node in _records(cls, root, root, "$"):
         omitted = {field.name for field in dataclasses.fields(record) if field.metadata.get(_OMIT_NONE)}
         assert not set(node.get("required", [])) & omitted, f"{path}: a required key may be left out"
+
+
+@pytest.mark.parametrize(("cls", "name"), CASES, ids=["audit", "compare"])
+def test_every_document_the_schema_accepts_can_be_typed(cls, name):
+    """A field without a default must be a key the schema requires, or a valid document could not be read."""
+    root = _schema(name)
+    for path, record, node in _records(cls, root, root, "$"):
+        needed = {field.name for field in dataclasses.fields(record)
+                  if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING}
+        assert needed <= set(node.get("required", [])), f"{path}: {needed - set(node.get('required', []))}"
