@@ -12,6 +12,7 @@ from edgeaudit.cli.audit_option_set import audit_option_set, audit_options_from,
 from edgeaudit.cli.compare_option_set import compare_option_set, compare_settings
 from edgeaudit.cli.out_dir import claimed_output, keep_stdin, parameter_labels, run_identity, stdin_spec
 from edgeaudit.cli.skips import audit_skip_line, claims_json
+from edgeaudit.results import CompareResult
 
 
 def _explicit(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -26,46 +27,49 @@ def _fmt(value, spec: str = ".4f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def claims_table(document: dict, limit: int = 30) -> str:
+def claims_table(result: CompareResult, limit: int = 30) -> str:
     rows = [f"{'survival':<9} {'reference':>10} {'variant':>10} {'delta':>8} {'applied':>8}  {'flip':<28} claim"]
     order = {"breaks": 0, "drifts": 1, "survives": 2}
-    claims = sorted(document["claims"], key=lambda c: order[c["survival"]])
+    claims = sorted(result.claims, key=lambda c: order[c.survival])
     for claim in claims[:limit]:
-        ref, var, applied = claim["reference"] or {}, claim["variant"] or {}, claim["applied"] or {}
-        delta = "-" if claim["delta"] is None else f"{claim['delta']:+.3f}"
-        rows.append(f"{claim['survival']:<9} {_fmt(ref.get('score'), '.3f'):>10} {_fmt(var.get('score'), '.3f'):>10} "
-                    f"{delta:>8} {_fmt(applied.get('score'), '.3f'):>8}  {claim['flip'] or '':<28} {claim['text']}")
+        ref = claim.reference.score if claim.reference else None
+        var = claim.variant.score if claim.variant else None
+        applied = claim.applied.score if claim.applied else None
+        delta = "-" if claim.delta is None else f"{claim.delta:+.3f}"
+        rows.append(f"{claim.survival:<9} {_fmt(ref, '.3f'):>10} {_fmt(var, '.3f'):>10} "
+                    f"{delta:>8} {_fmt(applied, '.3f'):>8}  {claim.flip or '':<28} {claim.text}")
     if len(claims) > limit:
         rows.append(f"... and {len(claims) - limit} more claims in compare.json")
     return "\n".join(rows)
 
 
-def drift_lines(document: dict) -> list[str]:
-    drift = document["numeric_drift"]
-    if not drift.get("computed"):
-        return [f"numeric drift: not computed ({drift.get('note')})"]
-    cosine = drift["output_cosine"]
-    worst = drift.get("worst_sqnr_layer")
-    sqnr = "all layers identical" if worst is None else f"worst SQNR {drift['min_sqnr_db']:.1f} dB at hidden_state_{worst}"
-    head = drift.get("worst_attention_head") or {}
+def drift_lines(result: CompareResult) -> list[str]:
+    drift = result.numeric_drift
+    if drift is None or not drift.computed:
+        return [f"numeric drift: not computed ({drift.note if drift else 'no record'})"]
+    cosine, worst = drift.output_cosine, drift.worst_sqnr_layer
+    sqnr = "all layers identical" if worst is None else f"worst SQNR {drift.min_sqnr_db:.1f} dB at hidden_state_{worst}"
+    head = drift.worst_attention_head or {}
     jsd = "" if not head else f"; max attention JSD {head['jsd']:.4f} (head {head['layer']}.{head['head']})"
-    lines = [f"numeric drift: output cosine mean {_fmt(cosine['mean'])} min {_fmt(cosine['min'])}, max |diff| "
-             f"{_fmt(drift['output_max_abs_diff'], '.3g')}; {sqnr}{jsd}"]
-    ratio = document["explanation_drift"]["explanation_to_output_ratio"]
+    lines = [f"numeric drift: output cosine mean {_fmt(cosine.mean)} min {_fmt(cosine.min)}, max |diff| "
+             f"{_fmt(drift.output_max_abs_diff, '.3g')}; {sqnr}{jsd}"]
+    ratio = result.explanation_drift.explanation_to_output_ratio if result.explanation_drift else None
     if ratio is not None:
         lines.append(f"explanation drift / output drift = {ratio:.2f}")
     return lines
 
 
-def fidelity_lines(document: dict) -> list[str]:
+def fidelity_lines(result: CompareResult) -> list[str]:
+    """The audited-vs-deployed check of each side (its record is the check's own JSON)."""
     lines = []
-    for label, result in document["fidelity"].items():
-        if not result or not result.get("computed"):
+    checks = result.fidelity
+    for label, check in (("reference", checks.reference), ("variant", checks.variant)) if checks else ():
+        if not check or not check.get("computed"):
             continue
-        fused = ", ".join(f"{op} {row['audited']}→{row['deployed']}" for op, row in result["prevented_fusions"].items())
-        lines.append(f"fidelity ({label}): audited vs deployed graph cosine min {_fmt(result['output_cosine']['min'], '.6f')}, "
-                     f"max |diff| {_fmt(result['output_max_abs_diff'], '.3g')} — "
-                     f"{'faithful' if result['faithful'] else 'NOT faithful'}"
+        fused = ", ".join(f"{op} {row['audited']}→{row['deployed']}" for op, row in check["prevented_fusions"].items())
+        lines.append(f"fidelity ({label}): audited vs deployed graph cosine min {_fmt(check['output_cosine']['min'], '.6f')}, "
+                     f"max |diff| {_fmt(check['output_max_abs_diff'], '.3g')} — "
+                     f"{'faithful' if check['faithful'] else 'NOT faithful'}"
                      f"{'; op counts differ: ' + fused if fused else ''}")
     return lines
 
@@ -120,7 +124,8 @@ def compare_command(reference, variant, out_dir, fail_on, gates_file, unrelated_
     with claimed_output(out_dir, command="compare", identity=identity, overwrite=overwrite) as out:
         options = dataclasses.replace(options, audit=dataclasses.replace(audit, data=keep_stdin(out, data, piped)))
         document = run_compare(reference, variant, out_dir, options, log=log)
-    results = evaluate_gates(gates, document)  # the same evaluation that compare.json records
+    result = CompareResult.from_json(document)
+    results = evaluate_gates(gates, result)  # the same evaluation that compare.json records
     skipped = audit_skip_line(document, f"{out_dir}/compare.json")
     if skipped:
         click.echo(skipped, err=True)
@@ -131,14 +136,14 @@ def compare_command(reference, variant, out_dir, fail_on, gates_file, unrelated_
                                gates=gates_out))
         enforce(results)
         return
-    click.echo(claims_table(document))
-    summary = document["summary"]
-    click.echo(f"{summary['claims']} claims: {summary['survives']} survive, {summary['drifts']} drift, "
-               f"{summary['breaks']} break; {summary['flips']} verdict flip(s)")
-    for line in drift_lines(document) + fidelity_lines(document):
+    click.echo(claims_table(result))
+    summary = result.summary
+    click.echo(f"{summary.claims} claims: {summary.survives} survive, {summary.drifts} drift, "
+               f"{summary.breaks} break; {summary.flips} verdict flip(s)")
+    for line in drift_lines(result) + fidelity_lines(result):
         click.echo(line)
-    for result in results:
-        state = {True: "tripped", False: "passed", None: "not evaluated"}[result.tripped]
-        click.echo(f"gate {state}: {result.describe()}")
+    for gate in results:
+        state = {True: "tripped", False: "passed", None: "not evaluated"}[gate.tripped]
+        click.echo(f"gate {state}: {gate.describe()}")
     click.echo(f"wrote {out_dir}/compare.json")
     enforce(results)  # exit 2 for a gate that cannot be evaluated, exit 1 for a tripped gate
