@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgeaudit import __version__, claim_kinds
-from edgeaudit.report import plots, views
+from edgeaudit.report import plots, property_views, views
 from edgeaudit.report.html import Figures, badge, details, esc, key_values, page, table, tiles
 from edgeaudit.results import AuditResult, CompareResult
 from edgeaudit.verdict import VERDICTS, Claim
@@ -98,7 +98,7 @@ def layers_section(document: AuditResult, figures: Figures) -> str:
 
 
 def property_section(document: AuditResult, figures: Figures) -> str:
-    layers = views.property_layers(document)
+    layers = property_views.property_layers(document)
     if not layers:
         return ""
     parts = ["<h2>Property inference: the model against every control</h2>"
@@ -106,7 +106,7 @@ def property_section(document: AuditResult, figures: Figures) -> str:
              "model's knowledge (shuffled pairs, random or rotated norms, random embeddings, the random-init twin, "
              "copying the nearest neighbour's norms, the category mean); a score no higher than a control's is "
              "explained by the dataset's geometry, not by the model.</p>"]
-    conventions = views.property_conventions(document)
+    conventions = property_views.property_conventions(document)
     if conventions:
         parts.append(key_values(conventions))
     for layer in layers:

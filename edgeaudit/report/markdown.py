@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeaudit.report import compare_views, views
+from edgeaudit.report import compare_views, property_views, views
 from edgeaudit.results import AuditResult, ComparedClaim, CompareResult, typed
 from edgeaudit.verdict import VERDICTS
 
@@ -68,7 +68,7 @@ def _audit_layers(document: AuditResult) -> str:
 
 def _audit_property(document: AuditResult) -> str:
     rows = []
-    for layer in views.property_layers(document):
+    for layer in property_views.property_layers(document):
         for metric in layer.metrics:
             real = next((b for b in metric.bars if b.real), None)
             controls = [b for b in metric.bars if not b.real and not b.evidence and b.estimate is not None]
@@ -77,7 +77,7 @@ def _audit_property(document: AuditResult) -> str:
                          "—" if top is None else f"{top.name} ({views.fmt(top.estimate)})", views.fmt(metric.chance)])
     if not rows:
         return ""
-    conventions = "".join(f"- {label}: {value}\n" for label, value in views.property_conventions(document))
+    conventions = "".join(f"- {label}: {value}\n" for label, value in property_views.property_conventions(document))
     return ("## Property inference: model vs its strongest control\n\n" + (conventions + "\n" if conventions else "")
             + md_table(["layer", "metric", "model", "strongest control", "chance"], rows, (2, 4)))
 

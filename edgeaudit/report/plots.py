@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import math
 
-from edgeaudit.report.views import HeadMap, LayerCurves, PropertyLayer
+from edgeaudit.report.property_views import PropertyLayer
+from edgeaudit.report.views import HeadMap, LayerCurves
 
 INSTALL_HINT = "pip install 'edgeaudit[report]'"
 MODEL_COLOUR = "#0b5cad"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgeaudit.report import views
+from edgeaudit.report import property_views
 from tests.edgeaudit.results.factories import audit_result
 
 
@@ -28,14 +28,14 @@ DOCUMENT = audit_result([], probes=SECTION)
 
 
 def test_conventions_are_listed_for_the_reader():
-    rows = dict(views.property_conventions(DOCUMENT))
+    rows = dict(property_views.property_conventions(DOCUMENT))
     assert rows["norms"] == "mcrae: 539 concepts × 274 features, binary targets"
     assert "20 without" in rows["categories"] and rows["concept input"] == "This is a {word}."
     assert rows["left out"].startswith("1 concept (")
 
 
 def test_uninformative_bars_are_dropped_and_evidence_is_not_a_rival():
-    layer = views.property_layers(DOCUMENT)[0]
+    layer = property_views.property_layers(DOCUMENT)[0]
     by_metric = {m.metric: {b.name: b for b in m.bars} for m in layer.metrics}
     assert "rotated_norms" not in by_metric["neighbour@1"]  # equal by construction: no bar
     assert by_metric["spearman"]["rotated_norms"].evidence
