@@ -32,7 +32,8 @@ def typed(document: dict[str, Any] | T, cls: type[T], *, source: str = "the docu
     if isinstance(document, cls):
         return document
     expected = schema_of(cls)
-    if document.get("schema") != expected:
-        raise EdgeAuditError(f"{source}: is an {document.get('schema')} result, not {_WHAT[expected].split(' (')[0]}",
+    found = document.get("schema") if isinstance(document, dict) else getattr(document, "schema", None)
+    if found != expected or not isinstance(document, dict):
+        raise EdgeAuditError(f"{source}: is an {found} result, not {_WHAT[expected].split(' (')[0]}",
                              hint=f"pass {_WHAT[expected]}")
     return cls.from_json(document)  # type: ignore[attr-defined]

@@ -129,3 +129,14 @@ def test_every_document_the_schema_accepts_can_be_typed(cls, name):
         needed = {field.name for field in dataclasses.fields(record)
                   if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING}
         assert needed <= set(node.get("required", [])), f"{path}: {needed - set(node.get('required', []))}"
+
+
+def test_a_result_of_the_other_kind_is_refused_in_one_line():
+    from edgeaudit.errors import EdgeAuditError
+    from edgeaudit.results import typed
+    from tests.edgeaudit.results.factories import audit_result, compare_result
+
+    with pytest.raises(EdgeAuditError, match="is an edgeaudit.audit result, not a comparison"):
+        typed(audit_result([]), CompareResult)
+    with pytest.raises(EdgeAuditError, match="is an edgeaudit.compare result, not an audit"):
+        typed(compare_result([]).to_json(), AuditResult)
