@@ -33,8 +33,8 @@ class GateRecord(Record):
     expression: str
     metric: str
     op: str
-    threshold: float
-    value: float | None
+    threshold: int | float  # as the gate wrote it: flips>0 keeps its 0
+    value: int | float | None
     tripped: bool | None
     note: str | None = optional_key()
     value_note: str | None = optional_key()
