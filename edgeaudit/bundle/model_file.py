@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnx
+if TYPE_CHECKING:  # onnx costs ~0.6 s to import (ml_dtypes); a command that fails before it needs a graph skips it
+    import onnx
 
 #: Weights of at least this many bytes go to ``<model file>.data`` (tests lower it to exercise the split).
 EXTERNAL_DATA_MIN_BYTES = 100_000_000
@@ -26,6 +28,8 @@ PROTOBUF_LIMIT = 1_800_000_000
 
 def tensor_bytes(model: onnx.ModelProto) -> int:
     """Bytes held by the graph's initializers (raw or typed fields, or external)."""
+    import onnx
+
     total = 0
     for tensor in model.graph.initializer:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
@@ -44,6 +48,8 @@ def save_model(model: onnx.ModelProto, path: Path) -> list[str]:
     """Write ``model`` to ``path`` as a bundle holds it; return the external data file names (empty when
     single-file). With external data the tensors are written one by one: saving SmolLM2 as one file peaks at
     1.9 GB (a serialised copy of the whole model), with external data at 0.8 GB."""
+    import onnx
+
     path = Path(path)
     if not wants_external_data(tensor_bytes(model)):
         onnx.save_model(model, str(path), save_as_external_data=False)
@@ -59,6 +65,8 @@ def save_model(model: onnx.ModelProto, path: Path) -> list[str]:
 def split_if_large(path: Path) -> list[str]:
     """Rewrite the single-file model at ``path`` with its weights beside it when they are large (exporters write
     one file); return the external data file names."""
+    import onnx
+
     path = Path(path)
     if not wants_external_data(path.stat().st_size):
         return []
