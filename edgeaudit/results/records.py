@@ -26,7 +26,9 @@ _OMIT_NONE = "edgeaudit.omit_none"
 _READ_HOOKS: dict[type, Any] = {
     Claim: Claim.from_dict,
     ControlScore: ControlScore.from_dict,
-    VerdictThresholds: lambda data: VerdictThresholds(**data),
+    # thresholds a newer edgeaudit adds are not this one's to apply; the ones it knows keep their meaning
+    VerdictThresholds: lambda data: VerdictThresholds(**{name: value for name, value in data.items()
+                                                         if name in VerdictThresholds.__dataclass_fields__}),
     float: float,  # JSON writes 1.0 as 1: an integer where a float is declared is still that float
 }
 

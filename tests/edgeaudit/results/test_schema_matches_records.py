@@ -140,3 +140,11 @@ def test_a_result_of_the_other_kind_is_refused_in_one_line():
         typed(audit_result([]), CompareResult)
     with pytest.raises(EdgeAuditError, match="is an edgeaudit.compare result, not an audit"):
         typed(compare_result([]).to_json(), AuditResult)
+
+
+def test_thresholds_this_version_does_not_know_are_ignored_on_reading():
+    from tests.edgeaudit.results.factories import audit_result
+
+    document = audit_result([]).to_json()
+    document["thresholds"] = {**document["thresholds"], "min_effect": 0.07, "a_later_threshold": 3}
+    assert AuditResult.from_json(document).thresholds.min_effect == 0.07
