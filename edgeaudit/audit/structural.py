@@ -94,45 +94,53 @@ def fit_structural_probe(kind: type, X_train: list[np.ndarray], X_dev: list[np.n
                      X_dev=X_dev, heads_dev=[heads[i] for i in split.dev])
 
 
-def _fit_layer(store_dir: str, layer: int, split: SentenceSplit, heads: list[np.ndarray],
-               test_punct: list[np.ndarray], settings: StructuralSettings) -> LayerStructural:
-    """Distance and depth probes of one layer (one task: layers are fitted side by side on worker processes).
+def _fit_part(store_dir: str, layer: int, kind: type, split: SentenceSplit, heads: list[np.ndarray],
+              test_punct: list[np.ndarray], settings: StructuralSettings) -> tuple[int, type, dict]:
+    """One probe (distance or depth) of one layer: fitted, stopped on the dev sentences, scored on the test ones.
 
-    The task reads its layer from the store itself, so only a path and the gold trees travel to a worker and the
-    parent never holds the layers of tasks in flight (peak memory stays that of one layer per process)."""
+    One task per probe and layer, so the heavier distance fits and the lighter depth fits pack onto the workers
+    instead of pairing up per layer (7 layers on 2 workers left one idle for the last round). The task reads its
+    layer from the store itself, so only a path and the gold trees travel to a worker and the parent never holds
+    the layers of tasks in flight (peak memory stays that of one layer per process)."""
     X_train, X_dev, X_test = layer_parts(StoredActivations(store_dir), layer, split.train, split.dev, split.test)
     test_heads = [heads[i] for i in split.test]
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads contend, and results stay equal
-        distance = fit_structural_probe(DistanceProbe, X_train, X_dev, split, heads, settings)
-        depth = fit_structural_probe(DepthProbe, X_train, X_dev, split, heads, settings)
-        metrics = distance_metrics(distance.predict(X_test), test_heads, test_punct)
-        return LayerStructural(
-            layer=layer,
-            distance=metrics.to_dict() | {"fit": distance.fit_report()},
-            depth=depth.evaluate(X_test, test_heads, test_punct).to_dict() | {"fit": depth.fit_report()},
-            correct_edges=metrics.correct_by_sentence, gold_edges=metrics.edges_by_sentence,
-            distance_state=distance.fitted_state(),
-        )
+        probe = fit_structural_probe(kind, X_train, X_dev, split, heads, settings)
+        if kind is DepthProbe:
+            return layer, kind, {"record": probe.evaluate(X_test, test_heads, test_punct).to_dict()
+                                 | {"fit": probe.fit_report()}}
+        metrics = distance_metrics(probe.predict(X_test), test_heads, test_punct)
+        return layer, kind, {"record": metrics.to_dict() | {"fit": probe.fit_report()},
+                             "correct_edges": metrics.correct_by_sentence, "gold_edges": metrics.edges_by_sentence,
+                             "distance_state": probe.fitted_state()}
 
 
 def run_structural(store: StoredActivations, trees: Sequence, split: SentenceSplit, settings: StructuralSettings,
                    *, progress=None, bar: bool = False, label: str = "structural",
                    jobs: int | None = 1) -> StructuralResult:
     """Distance and depth probes per layer; ``trees`` are the gold sentences in store order. ``bar`` shows a
-    per-layer progress bar named ``label`` (the fits take most of an audit on deep models). ``jobs`` worker
-    processes fit layers side by side; every layer's fit is the same computation wherever it runs."""
+    progress bar named ``label`` over the fits (they take most of an audit on deep models). ``jobs`` worker
+    processes fit side by side; every fit is the same computation wherever it runs."""
     heads = [np.asarray(t.heads) for t in trees]
     punct = [t.is_punct for t in trees]
     test_punct = [punct[i] for i in split.test]
-    tasks = (delayed(_fit_layer)(str(store.directory), layer, split, heads, test_punct, settings)
-             for layer in range(store.num_layers))
+    layers = range(store.num_layers)
+    tasks = (delayed(_fit_part)(str(store.directory), layer, kind, split, heads, test_punct, settings)
+             for kind in (DistanceProbe, DepthProbe) for layer in layers)  # the longer fits first
+    parts: dict[int, dict] = {}
     result = StructuralResult(split=split)
-    with progress_bar(store.num_layers, label, bar, unit="layer") as shown:
-        for fitted in Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="n_jobs")(tasks):
-            result.layers.append(fitted)
+    with progress_bar(2 * store.num_layers, label, bar, unit="fit") as shown:
+        for layer, kind, part in Parallel(n_jobs=jobs, return_as="generator_unordered", pre_dispatch="n_jobs")(tasks):
+            parts.setdefault(layer, {})[kind] = part
             shown.update(1)
-            if progress is not None:
-                progress(f"structural probes: layer {fitted.layer} done")
+            if progress is not None and len(parts[layer]) == 2:
+                progress(f"structural probes: layer {layer} done")
+    for layer in layers:
+        distance, depth = parts[layer][DistanceProbe], parts[layer][DepthProbe]
+        result.layers.append(LayerStructural(
+            layer=layer, distance=distance["record"], depth=depth["record"],
+            correct_edges=distance["correct_edges"], gold_edges=distance["gold_edges"],
+            distance_state=distance["distance_state"]))
     if result.layers:
         gold = result.layers[0].gold_edges
         result.chain_correct = np.asarray(

@@ -79,3 +79,33 @@ def test_batched_shared_edge_counts_match_the_single_count():
     counts = count_shared_edges_batch(trees, gold, 9)
     assert counts.tolist() == [count_shared_edges(tree, gold, 9) for tree in trees]
     assert count_shared_edges_batch(trees, gold[:0], 9).tolist() == [0] * 20
+
+
+@st.composite
+def _random_tree(draw):
+    """A random valid CoNLL-U head array: each word after the first hangs from an earlier one, then relabelled."""
+    n = draw(st.integers(1, 60))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    parent = [-1] + [int(rng.integers(0, i)) for i in range(1, n)]  # word i's parent among words < i
+    order = rng.permutation(n)  # word i of the drawn tree sits at position order[i]
+    heads = np.zeros(n, dtype=np.int64)
+    for i in range(1, n):
+        heads[order[i]] = order[parent[i]] + 1
+    return heads
+
+
+@settings(max_examples=80, deadline=None)
+@given(heads=_random_tree())
+def test_tree_distances_equal_a_shortest_path_search(heads):
+    """The ancestry-matrix distances (and depths) against scipy's breadth-first search over the tree's edges."""
+    from edgeaudit.probes._trees import tree_depths, tree_distances, tree_edges
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import shortest_path
+
+    n = heads.size
+    edges = tree_edges(heads)
+    graph = csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    expected = shortest_path(graph, directed=False, unweighted=True)
+    np.testing.assert_array_equal(tree_distances(heads), expected)
+    np.testing.assert_array_equal(tree_depths(heads), expected[int(np.flatnonzero(heads == 0)[0])])

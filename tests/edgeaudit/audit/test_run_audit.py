@@ -122,6 +122,8 @@ def test_every_long_stage_shows_a_progress_bar(tiny_bundle, tiny_twin, tmp_path,
     monkeypatch.setattr(tqdm, "tqdm", recording)
     run_audit(tiny_bundle("bert"), tmp_path, AuditOptions(twin=str(tiny_twin), **{**FAST, "progress": True}))
     labels = {desc: (unit, total) for desc, unit, total in bars}
-    for stage in ("structural", "structural-twin", "identifiability"):
-        assert labels[stage] == ("layer", 3), (stage, labels)  # hidden states 0..2 of the 2-layer model
+    # hidden states 0..2 of the 2-layer model: one identifiability step per layer, a distance and a depth fit each
+    assert labels["identifiability"] == ("layer", 3), labels
+    for stage in ("structural", "structural-twin"):
+        assert labels[stage] == ("fit", 6), (stage, labels)
     assert labels["property"][0] == "layer" and {"extract", "extract-twin"} <= set(labels)

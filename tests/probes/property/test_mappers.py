@@ -71,3 +71,31 @@ def test_direct_dsyevr_is_scipy_eigh_bit_for_bit(dim):
         values, vectors = eigh(S, subset_by_index=[dim - 1, dim - 1])
         np.testing.assert_array_equal(vector, vectors[:, 0])
         assert value == float(values[0])
+
+
+def _pls2_by_explicit_deflation(X, Y, n_components):
+    """Textbook PLS2 (regression mode): each weight is the top left singular vector of the deflated XₖᵀY, and X is
+    deflated by every component. The reference the undeflated fit must reproduce."""
+    Xk, Y0 = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    W, P, Q = [], [], []
+    for _ in range(n_components):
+        w = np.linalg.svd(Xk.T @ Y0, full_matrices=False)[0][:, 0]
+        t = Xk @ w
+        tt = t @ t
+        p, q = Xk.T @ t / tt, Y0.T @ t / tt
+        Xk = Xk - np.outer(t, p)
+        W.append(w), P.append(p), Q.append(q)
+    W, P, Q = (np.stack(M, 1) for M in (W, P, Q))
+    return W @ np.linalg.pinv(P.T @ W) @ Q.T
+
+
+@pytest.mark.parametrize(("dim", "features"), [(30, 8), (8, 30)])  # both Gram branches: few and many features
+def test_pls_without_deflating_x_matches_explicit_deflation(dim, features):
+    from edgeaudit.probes.property._pls import fit_pls2
+
+    rng = np.random.default_rng(dim)
+    X, Y = rng.standard_normal((60, dim)), rng.standard_normal((60, features))
+    _, _, coef, used = fit_pls2(X, Y, 6)
+    assert used == 6
+    reference = _pls2_by_explicit_deflation(X, Y, 6)
+    np.testing.assert_allclose(coef, reference, rtol=0, atol=1e-10 * np.abs(reference).max())
