@@ -243,7 +243,7 @@ def run_property_stage(bundle: Bundle, twin: Bundle | None, options: AuditOption
                 _fold_mappers(fit, layer, X, options, words)
                 if section["norms"]["binary"]:
                     mdl = feature_mdl(X, Y, concepts=concepts, seed=options.seed,
-                                      features=_most_balanced(Y, MAX_MDL_FEATURES))
+                                      features=_most_balanced(Y, MAX_MDL_FEATURES), n_jobs=options.workers)
                     layer_section["mdl"] = {norms.features[j]: r.to_dict() for j, r in mdl.items()}
             section["layers"][str(layer)] = layer_section
             claims += property_claims(result, layer=layer, norms_name=name, thresholds=options.thresholds,

@@ -45,6 +45,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.parallel import Parallel, delayed
 
 from .._serialise import jsonable
 from .control_data import type_level_labels
@@ -229,12 +230,14 @@ def feature_mdl(
     features: Sequence[int] | None = None,
     seed: int = 0,
     C: float = 1.0,
+    n_jobs: int | None = None,
 ) -> dict[int, MDLProbeResult]:
-    """``mdl_probe`` for each binary feature (one binary task per property); features with one class skipped."""
+    """``mdl_probe`` for each binary feature (one binary task per property); features with one class skipped.
+
+    ``n_jobs`` worker processes share the features (scikit-learn's convention: None = 1, -1 = all cores); each
+    feature's codelengths are the same computation wherever they run."""
     Y = np.asarray(Y)
-    columns = range(Y.shape[1]) if features is None else features
-    return {
-        int(j): mdl_probe(X, Y[:, j], types=concepts, seed=seed, C=C)
-        for j in columns
-        if np.unique(Y[:, j]).size == 2
-    }
+    columns = [int(j) for j in (range(Y.shape[1]) if features is None else features) if np.unique(Y[:, j]).size == 2]
+    results = Parallel(n_jobs=n_jobs)(delayed(mdl_probe)(X, Y[:, j], types=concepts, seed=seed, C=C)
+                                      for j in columns)
+    return dict(zip(columns, results, strict=True))

@@ -63,6 +63,8 @@ def test_feature_mdl_skips_constant_features(representations):
     results = feature_mdl(X, Y, concepts=[f"c{i}" for i in range(240)])
     assert set(results) == {0, 1}
     assert results[0].real.compression > results[1].real.compression
+    on_workers = feature_mdl(X, Y, concepts=[f"c{i}" for i in range(240)], n_jobs=2)
+    assert {j: r.to_dict() for j, r in on_workers.items()} == {j: r.to_dict() for j, r in results.items()}
 
 
 def test_labels_outside_the_classes_raise(representations):
