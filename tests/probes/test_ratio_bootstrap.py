@@ -60,6 +60,12 @@ def test_chunked_replicates_give_exactly_the_intervals_of_one_big_draw(monkeypat
     margin = ratio_bootstrap.paired_ratio_margin(hits, control, possible, seed=5)
     monkeypatch.setattr(ratio_bootstrap, "_MAX_CHUNK_ENTRIES", 10**9)  # one chunk
     assert ratio_bootstrap.paired_ratio_margin(hits, control, possible, seed=5) == margin
+    # Reused draws (counts times values) against fresh gathered draws: the same sums of these integer counts.
+    for cached in (0, 10**9):
+        monkeypatch.setattr(ratio_bootstrap, "_MAX_CACHED_ENTRIES", cached)
+        ratio_bootstrap._resample_counts.cache_clear()
+        assert ratio_bootstrap.ratio_interval(hits, possible, seed=5) == expected
+        assert ratio_bootstrap.paired_ratio_margin(hits, control, possible, seed=5) == margin
 
 
 def test_margin_p_value_is_the_share_of_replicates_at_or_below_zero_with_its_floor():
