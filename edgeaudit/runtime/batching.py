@@ -29,6 +29,7 @@ class BatchOptions:
     max_batch_size: int = 128
     attention_mb: float = 128.0  # cap on one batch's fetched attention, all layers
     run_overhead_tokens: int = 16  # fixed cost of one model run, in padded-token equivalents
+    overlap: bool = True  # run the next batch's forward while this one is pooled (two batches' taps in memory)
 
     def __post_init__(self) -> None:
         if self.batch_tokens < 1:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence, Sized
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -63,10 +64,14 @@ class _Runner:
         self.heads_x_layers = manifest.num_layers * manifest.num_heads
         self.hidden_size = manifest.hidden_size
         self._buffer: np.ndarray | None = None  # [layer, word capacity, hidden], reused by every chunk
+        self._executor: ThreadPoolExecutor | None = None  # runs the next batch's forward (``BatchOptions.overlap``)
 
     def close(self) -> None:
         """Close the session if one was opened (its memory goes back before the caller's next stage)."""
         self._buffer = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -88,8 +93,11 @@ class _Runner:
             result.word_start = {s.index: int(row) for s, row in zip(aligned, starts[:-1], strict=True)}
             result.hidden = self._shard_buffer(int(starts[-1]))
         cost = self.heads_x_layers if ATTENTION in needs else 0
-        for padded in padded_batches(aligned, self.batch, self.pad_id, attention_floats_per_seq2=cost):
-            batch = self._run_batch(padded, chunk, start, needs)
+        names = (self.attention_taps if ATTENTION in needs else []) + (self.hidden_taps if HIDDEN_STATES in needs else [])
+        names = names or self.hidden_taps[:1]
+
+        def consume(padded: PaddedBatch, outputs: dict[str, np.ndarray]) -> None:
+            batch = self._pool(padded, outputs, chunk, start, needs)
             for collector in collectors:
                 collector.update(batch)
             for sentence in batch:
@@ -99,7 +107,43 @@ class _Runner:
                     result.hidden[:, row:row + sentence.hidden.shape[1]] = sentence.hidden
             result.batches += 1
             self.progress.update(len(batch))
+
+        batches = padded_batches(aligned, self._in_flight_budget(), self.pad_id, attention_floats_per_seq2=cost)
+        if not self.batch.overlap:
+            for padded in batches:
+                consume(padded, self.session.run(padded.input_ids, padded.attention_mask, names))
+            return result
+        # The next batch's forward runs on a helper thread (onnxruntime releases the GIL) while this thread pools
+        # the previous batch and feeds the collectors, so that work leaves the forward's critical path.
+        session = self.session
+        pending: tuple[PaddedBatch, Future] | None = None
+        try:
+            for padded in batches:
+                following = (padded, self._forward_thread().submit(
+                    session.run, padded.input_ids, padded.attention_mask, names))
+                if pending is not None:
+                    consume(pending[0], pending[1].result())
+                pending = following
+            if pending is not None:
+                consume(pending[0], pending[1].result())
+                pending = None
+        finally:
+            if pending is not None:  # an error while pooling: let the forward in flight finish before closing
+                pending[1].cancel() or pending[1].exception()
         return result
+
+    def _in_flight_budget(self) -> BatchOptions:
+        """The batch budgets: with overlap two batches' taps are alive at once (one pooled, one computed), so each
+        gets half, and the memory of the taps in flight stays what ``batch_tokens`` and ``attention_mb`` promise."""
+        if not self.batch.overlap:
+            return self.batch
+        return replace(self.batch, batch_tokens=max(1, self.batch.batch_tokens // 2),
+                       attention_mb=self.batch.attention_mb / 2)
+
+    def _forward_thread(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgeaudit-forward")
+        return self._executor
 
     def _shard_buffer(self, words: int) -> np.ndarray:
         """A ``[layer, words, hidden]`` float32 view of the reused buffer (grown when a chunk needs more)."""
@@ -109,10 +153,10 @@ class _Runner:
             self._buffer = np.empty((layers, max(words + words // 8, 1), self.hidden_size), dtype=np.float32)
         return self._buffer[:, :words]
 
-    def _run_batch(self, padded: PaddedBatch, chunk: Sequence[SentenceInput], start: int,
-                   needs: frozenset[str]) -> WordBatch:
+    def _pool(self, padded: PaddedBatch, outputs: dict[str, np.ndarray], chunk: Sequence[SentenceInput],
+              start: int, needs: frozenset[str]) -> WordBatch:
+        """One batch's taps pooled to word level, sentence by sentence."""
         names = (self.attention_taps if ATTENTION in needs else []) + (self.hidden_taps if HIDDEN_STATES in needs else [])
-        outputs = self.session.run(padded.input_ids, padded.attention_mask, names or self.hidden_taps[:1])
         sentences = []
         for row, aligned in enumerate(padded.sentences):
             index, alignment = aligned.index, aligned.alignment

@@ -210,3 +210,35 @@ def test_pooling_is_validated_and_quiet_without_tty(tiny_bundle, capsys):
 def test_duplicate_ids_are_refused(tiny_bundle):
     with pytest.raises(ValueError, match="twice"):
         extract(load_bundle(tiny_bundle("bert")), [("a", ["x"]), ("a", ["y"])], progress=False)
+
+
+def test_overlapped_forward_gives_the_same_store_and_runs_beside_the_pooling(tiny_bundle, tmp_path, monkeypatch):
+    """With overlap the next batch's forward runs on a helper thread while this thread pools; the store and what
+    the collectors see must not change (padding never reaches a real position, so the smaller batches agree)."""
+    import threading
+
+    bundle = load_bundle(tiny_bundle("bert"))
+    sentences = corpus_sentences()
+    threads = set()
+    original = ModelSession.run
+
+    def recording(self, ids, mask, names):
+        threads.add(threading.current_thread().name)
+        return original(self, ids, mask, names)
+
+    monkeypatch.setattr(ModelSession, "run", recording)
+    kept = {}
+    for overlap in (False, True):
+        keep = KeepAll()
+        extract(bundle, sentences, collectors=[keep], store_dir=tmp_path / str(overlap), progress=False,
+                batch=BatchOptions(batch_tokens=64, overlap=overlap))
+        kept[overlap] = keep.sentences
+    assert any(name.startswith("edgeaudit-forward") for name in threads)
+    assert threading.main_thread().name in threads  # overlap=False ran on the caller's thread
+    assert sorted(kept[True]) == sorted(kept[False])
+    for index, plain in kept[False].items():
+        assert_close(kept[True][index].attention, plain.attention)
+        assert_close(kept[True][index].hidden, plain.hidden)
+    a, b = StoredActivations(tmp_path / "False"), StoredActivations(tmp_path / "True")
+    for layer in range(a.num_layers):
+        assert_close(b.layer(layer), a.layer(layer))
