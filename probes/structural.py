@@ -106,31 +106,6 @@ def length_buckets(lengths: np.ndarray, *, max_padding: float = 1.2, max_size: i
     return groups
 
 
-PRODUCT_PRECISION = np.float32
-
-
-class _WordProducts:
-    """The two products an objective evaluation spends most of its time in — ``P = H Bᵀ`` and ``∂loss/∂B =
-    (∂loss/∂P)ᵀ H`` over every training word — in ``precision`` (float32 by default), everything else in float64.
-
-    Why float32 is enough: the hidden states are stored as float32, so ``H`` carries no more precision than that;
-    the products' rounding (~1e-7 relative) sits far below the dev-loss stopping rule's 1e-4 and what L-BFGS needs,
-    and they run twice as fast (twice the SIMD lanes). Loss, residuals and the optimiser's state stay float64.
-    (A finite-difference gradient check needs float64 products: its steps are below float32's resolution.)"""
-
-    def __init__(self, H: np.ndarray, precision: type = PRODUCT_PRECISION):
-        self.precision = precision
-        self.H = np.ascontiguousarray(H, dtype=precision)  # [word, hidden]
-
-    def project(self, B: np.ndarray) -> np.ndarray:
-        """``H Bᵀ`` [word, rank] as float64."""
-        return (self.H @ B.T.astype(self.precision)).astype(np.float64)
-
-    def pull_back(self, grad_P: np.ndarray) -> np.ndarray:
-        """``grad_Pᵀ H`` [rank, hidden] as float64."""
-        return (grad_P.T.astype(self.precision) @ self.H).astype(np.float64)
-
-
 class _DistanceObjective:
     """Loss and gradient of the distance probe, with sentences padded into length buckets.
 
@@ -139,10 +114,8 @@ class _DistanceObjective:
     per sentence.
     """
 
-    def __init__(self, X: Sequence[np.ndarray], targets: Sequence[np.ndarray], smoothing: float,
-                 precision: type = PRODUCT_PRECISION):
+    def __init__(self, X: Sequence[np.ndarray], targets: Sequence[np.ndarray], smoothing: float):
         self.H, offsets = _stack_words(X)
-        self.words = _WordProducts(self.H, precision)
         self.smoothing = smoothing
         lengths = np.diff(offsets)
         pad_row = self.H.shape[0]
@@ -168,7 +141,7 @@ class _DistanceObjective:
 
     def __call__(self, b: np.ndarray, rank: int) -> tuple[float, np.ndarray]:
         B = b.reshape(rank, -1)
-        P = np.vstack([self.words.project(B), np.zeros((1, rank))])  # [all_words + pad, rank]
+        P = np.vstack([self.H @ B.T, np.zeros((1, rank))])  # [all_words + pad, rank]
         grad_P = np.zeros_like(P)
         loss = 0.0
         for idx, mask, gold, weight in self.buckets:
@@ -179,7 +152,7 @@ class _DistanceObjective:
             w = w + np.swapaxes(w, 1, 2)
             g = 2.0 * (w.sum(axis=2)[:, :, None] * Pb - w @ Pb)
             grad_P[idx[mask]] = g[mask]
-        return loss, self.words.pull_back(grad_P[:-1]).ravel()
+        return loss, (grad_P[:-1].T @ self.H).ravel()
 
     def mean_prediction_and_target(self, B: np.ndarray) -> tuple[float, float]:
         P = np.vstack([self.H @ B.T, np.zeros((1, B.shape[0]))])
@@ -193,10 +166,8 @@ class _DistanceObjective:
 class _DepthObjective:
     """Loss and gradient of the depth probe: ``∂loss/∂Pᵢ = 2 wᵢ Pᵢ`` with ``wᵢ = ∂loss/∂predᵢ``."""
 
-    def __init__(self, X: Sequence[np.ndarray], targets: Sequence[np.ndarray], smoothing: float,
-                 precision: type = PRODUCT_PRECISION):
+    def __init__(self, X: Sequence[np.ndarray], targets: Sequence[np.ndarray], smoothing: float):
         self.H, offsets = _stack_words(X)
-        self.words = _WordProducts(self.H, precision)
         self.smoothing = smoothing
         lengths = np.diff(offsets).astype(np.float64)
         self.gold = np.concatenate([np.asarray(t, dtype=np.float64) for t in targets])
@@ -204,10 +175,10 @@ class _DepthObjective:
 
     def __call__(self, b: np.ndarray, rank: int) -> tuple[float, np.ndarray]:
         B = b.reshape(rank, -1)
-        P = self.words.project(B)
+        P = self.H @ B.T
         value, slope = _robust_l1(np.einsum("wk,wk->w", P, P) - self.gold, self.smoothing)
         grad_P = 2.0 * (self.weight * slope)[:, None] * P
-        return float((self.weight * value).sum()), self.words.pull_back(grad_P).ravel()
+        return float((self.weight * value).sum()), (grad_P.T @ self.H).ravel()
 
     def mean_prediction_and_target(self, B: np.ndarray) -> tuple[float, float]:
         P = self.H @ B.T
