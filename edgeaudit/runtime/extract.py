@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence, Sized
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -93,8 +93,7 @@ class _Runner:
             result.word_start = {s.index: int(row) for s, row in zip(aligned, starts[:-1], strict=True)}
             result.hidden = self._shard_buffer(int(starts[-1]))
         cost = self.heads_x_layers if ATTENTION in needs else 0
-        names = (self.attention_taps if ATTENTION in needs else []) + (self.hidden_taps if HIDDEN_STATES in needs else [])
-        names = names or self.hidden_taps[:1]
+        names = self._tap_names(needs) or self.hidden_taps[:1]  # a run must fetch something
 
         def consume(padded: PaddedBatch, outputs: dict[str, np.ndarray]) -> None:
             batch = self._pool(padded, outputs, chunk, start, needs)
@@ -129,8 +128,13 @@ class _Runner:
                 pending = None
         finally:
             if pending is not None:  # an error while pooling: let the forward in flight finish before closing
-                pending[1].cancel() or pending[1].exception()
+                wait([pending[1]])
         return result
+
+    def _tap_names(self, needs: frozenset[str]) -> list[str]:
+        """The graph outputs a batch's collectors (and the store) need."""
+        return ((self.attention_taps if ATTENTION in needs else [])
+                + (self.hidden_taps if HIDDEN_STATES in needs else []))
 
     def _in_flight_budget(self) -> BatchOptions:
         """The batch budgets: with overlap two batches' taps are alive at once (one pooled, one computed), so each
@@ -156,7 +160,7 @@ class _Runner:
     def _pool(self, padded: PaddedBatch, outputs: dict[str, np.ndarray], chunk: Sequence[SentenceInput],
               start: int, needs: frozenset[str]) -> WordBatch:
         """One batch's taps pooled to word level, sentence by sentence."""
-        names = (self.attention_taps if ATTENTION in needs else []) + (self.hidden_taps if HIDDEN_STATES in needs else [])
+        names = self._tap_names(needs)
         sentences = []
         for row, aligned in enumerate(padded.sentences):
             index, alignment = aligned.index, aligned.alignment

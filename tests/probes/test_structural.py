@@ -17,6 +17,8 @@ from edgeaudit.probes import (
     tree_distances,
 )
 from edgeaudit.probes.structural import _DepthObjective, _DistanceObjective
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import check_grad
 
 from tests.probes.synthetic import random_corpus, tree_vectors
@@ -252,3 +254,20 @@ def test_a_probe_rebuilt_from_its_fitted_state_predicts_the_same_floats(planted,
 def test_an_unfitted_probe_has_no_state():
     with pytest.raises(RuntimeError, match="not fitted"):
         DistanceProbe().fitted_state()
+
+
+@settings(max_examples=60, deadline=None)
+@given(lengths=st.lists(st.integers(1, 90), min_size=0, max_size=400),
+       max_padding=st.sampled_from([1.0, 1.2, 2.0]), max_size=st.integers(1, 128))
+def test_length_buckets_hold_every_sentence_once_within_the_padding_bound(lengths, max_padding, max_size):
+    """Each bucket pads its sentences to its longest: the padded pairs stay within ``max_padding`` times the real
+    ones (a bucket of one cannot pad), no bucket exceeds ``max_size``, and every sentence is in exactly one."""
+    from edgeaudit.probes.structural import length_buckets
+
+    lengths = np.asarray(lengths, dtype=np.int64)
+    buckets = length_buckets(lengths, max_padding=max_padding, max_size=max_size)
+    assert sorted(np.concatenate(buckets).tolist() if buckets else []) == list(range(len(lengths)))
+    for bucket in buckets:
+        assert 1 <= len(bucket) <= max_size
+        real = int((lengths[bucket] ** 2).sum())
+        assert len(bucket) == 1 or len(bucket) * int(lengths[bucket].max()) ** 2 <= max_padding * real + 1e-9
